@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Thin launcher: run the TypeScript CLI through tsx so there is no build output to keep in sync.
+import { register } from 'tsx/esm/api';
+register();
+await import('../src/cli/main.ts');

@@ -1,0 +1,202 @@
+// Planners: pure functions from (current intent, request) to a WritePlan, or a typed error.
+import { ConflictError, NotFoundError, UnresolvedReferenceError, ValidationError, type FieldIssue } from '../errors/index.js';
+import { API_VERSION, KINDS, formatRef, type KindDef, type Network, type Resource, type ResourceRef } from '../model/index.js';
+import { claimsEqual, emptyPlan, type WritePlan } from './plan.js';
+import { allocate, checkAgainstIntent, claimsOf, dependantsOf, references, type PlanContext } from './rules.js';
+
+/** A create or update body after schema validation. */
+export interface ResourceInput {
+  metadata: { name: string; tenant?: string; network?: string; labels?: Record<string, string>; resourceVersion?: string };
+  spec: unknown;
+}
+
+export interface Parents {
+  tenant?: string;
+  network?: string;
+}
+
+const JOIN_TOKEN_DEFAULT_TTL_MS = 24 * 3600 * 1000;
+
+function refFor(kind: KindDef, parents: Parents, name: string): ResourceRef {
+  return {
+    kind: kind.kind,
+    ...(kind.scope !== 'cluster' ? { tenant: parents.tenant } : {}),
+    ...(kind.scope === 'network' ? { network: parents.network } : {}),
+    name,
+  };
+}
+
+/** The body's own tenant/network/name, if given, must agree with the URL. */
+function checkIdentity(kind: KindDef, input: ResourceInput, parents: Parents, name?: string): void {
+  const issues: FieldIssue[] = [];
+  const m = input.metadata;
+  if (name !== undefined && m.name !== name) issues.push({ field: 'metadata.name', message: `"${m.name}" does not match "${name}" in the URL` });
+  if (kind.scope !== 'cluster' && m.tenant !== undefined && m.tenant !== parents.tenant) issues.push({ field: 'metadata.tenant', message: `"${m.tenant}" does not match "${parents.tenant}" in the URL` });
+  if (kind.scope === 'network' && m.network !== undefined && m.network !== parents.network) issues.push({ field: 'metadata.network', message: `"${m.network}" does not match "${parents.network}" in the URL` });
+  if (issues.length) throw new ValidationError(issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
+}
+
+/** Parents named in the URL must exist: a missing one is a 404, as the URL names nothing. */
+function requireParents(kind: KindDef, parents: Parents, ctx: PlanContext, plan: WritePlan): void {
+  if (kind.scope === 'cluster') return;
+  const tenantRef: ResourceRef = { kind: 'Tenant', name: parents.tenant! };
+  if (!ctx.view.get(tenantRef)) throw new NotFoundError(`tenant "${parents.tenant}" does not exist`);
+  if (kind.scope === 'network' && !ctx.view.get({ kind: 'Network', tenant: parents.tenant, name: parents.network! })) {
+    throw new NotFoundError(`network "${parents.tenant}/${parents.network}" does not exist`);
+  }
+}
+
+function requireReferences(r: Resource, ctx: PlanContext, plan: WritePlan): void {
+  const issues: FieldIssue[] = [];
+  for (const { field, ref } of references(r)) {
+    plan.preconditions.push({ type: 'exists', ref, field });
+    if (!ctx.view.get(ref)) issues.push({ field, message: `${formatRef(ref)} does not exist` });
+  }
+  if (issues.length) throw new UnresolvedReferenceError(issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
+}
+
+export function planCreate(kind: KindDef, input: ResourceInput, parents: Parents, ctx: PlanContext): { plan: WritePlan; resource: Resource } {
+  checkIdentity(kind, input, parents);
+  const plan = emptyPlan();
+  requireParents(kind, parents, ctx, plan);
+  const ref = refFor(kind, parents, input.metadata.name);
+  if (ctx.view.get(ref)) throw new ConflictError(`${formatRef(ref)} already exists`);
+  plan.preconditions.push({ type: 'absent', ref });
+  const resource = {
+    apiVersion: API_VERSION,
+    kind: kind.kind,
+    metadata: {
+      name: input.metadata.name,
+      ...(ref.tenant !== undefined ? { tenant: ref.tenant } : {}),
+      ...(ref.network !== undefined ? { network: ref.network } : {}),
+      labels: { ...(input.metadata.labels ?? {}) },
+      uid: ctx.newUid(),
+      resourceVersion: '0',
+      generation: 1,
+      createdAt: ctx.now.toISOString(),
+    },
+    spec: structuredClone(input.spec),
+    status: KINDS[kind.kind].status.parse({}),
+  } as Resource;
+  if (resource.kind === 'JoinToken') {
+    const spec = (resource as Resource<'JoinToken'>).spec;
+    spec.expiresAt ??= new Date(ctx.now.getTime() + JOIN_TOKEN_DEFAULT_TTL_MS).toISOString();
+  }
+  requireReferences(resource, ctx, plan);
+  const filled = allocate(resource, ctx);
+  plan.preconditions.push(...checkAgainstIntent(resource, undefined, ctx.view));
+  plan.claim = claimsOf(resource).map((c) => ({ ...c, explicit: !filled.has(c.field) }));
+  plan.put = resource;
+  return { plan, resource };
+}
+
+/** Allocated values the body leaves out are kept, so a PUT of the spec as written changes nothing. */
+function keepAllocated(next: Resource, prev: Resource): void {
+  if (next.kind === 'Network') {
+    const n = (next as Network).spec;
+    const p = (prev as Network).spec;
+    if (n.multipath?.mode === 'dual-fabric') {
+      for (const plane of n.multipath.planes) {
+        if (plane.vni === undefined) plane.vni = p.multipath?.planes.find((x) => x.plane === plane.plane)?.vni;
+      }
+    } else if (n.vni === undefined) {
+      n.vni = p.vni;
+    }
+  } else if (next.kind === 'Endpoint') {
+    const n = (next as Resource<'Endpoint'>).spec;
+    const p = (prev as Resource<'Endpoint'>).spec;
+    n.mac ??= p.mac;
+    n.ips ??= p.ips;
+  }
+}
+
+export function planUpdate(kind: KindDef, input: ResourceInput, existing: Resource, ctx: PlanContext): { plan: WritePlan; resource: Resource } {
+  const parents = { tenant: existing.metadata.tenant, network: existing.metadata.network };
+  checkIdentity(kind, input, parents, existing.metadata.name);
+  const rv = input.metadata.resourceVersion;
+  if (rv === undefined) throw ValidationError.field('metadata.resourceVersion', 'is required on update; read the resource first and send its resourceVersion');
+  if (rv !== existing.metadata.resourceVersion) throw staleVersion(existing, rv);
+  const plan = emptyPlan();
+  const ref = refFor(kind, parents, existing.metadata.name);
+  plan.preconditions.push({ type: 'unchanged', ref, resourceVersion: rv });
+  const next = structuredClone(existing) as Resource;
+  next.spec = structuredClone(input.spec) as Resource['spec'];
+  next.metadata.labels = { ...(input.metadata.labels ?? {}) };
+  keepAllocated(next, existing);
+  requireReferences(next, ctx, plan);
+  const filled = allocate(next, ctx);
+  plan.preconditions.push(...checkAgainstIntent(next, existing, ctx.view));
+  if (JSON.stringify(next.spec) !== JSON.stringify(existing.spec)) next.metadata.generation = existing.metadata.generation + 1;
+  const before = claimsOf(existing);
+  const after = claimsOf(next).map((c) => ({ ...c, explicit: !filled.has(c.field) }));
+  plan.claim = after.filter((c) => !before.some((b) => claimsEqual(b.claim, c.claim)));
+  plan.release = before.filter((b) => !after.some((c) => claimsEqual(b.claim, c.claim))).map((b) => b.claim);
+  plan.put = next;
+  return { plan, resource: next };
+}
+
+export function staleVersion(existing: Resource, given: string): ConflictError {
+  return ConflictError.field(
+    'metadata.resourceVersion',
+    `${given} is stale: ${formatRef({ kind: existing.kind, tenant: existing.metadata.tenant, network: existing.metadata.network, name: existing.metadata.name })} is now at ${existing.metadata.resourceVersion}; read it again and retry`,
+  );
+}
+
+export interface DeleteOptions {
+  cascade: boolean;
+  resourceVersion?: string;
+}
+
+export function planDelete(existing: Resource, opts: DeleteOptions, ctx: PlanContext): WritePlan {
+  const plan = emptyPlan();
+  const { tenant, network, name } = existing.metadata;
+  const ref: ResourceRef = { kind: existing.kind, tenant, network, name };
+  const rv = opts.resourceVersion ?? existing.metadata.resourceVersion;
+  if (rv !== existing.metadata.resourceVersion) throw staleVersion(existing, rv);
+  plan.preconditions.push({ type: 'unchanged', ref, resourceVersion: rv });
+  plan.delete.push(ref);
+  for (const d of dependantsOf(existing, ctx.view)) {
+    if (d.names.length) {
+      const shown = d.names.slice(0, 5).join(', ') + (d.names.length > 5 ? ` and ${d.names.length - 5} more` : '');
+      throw new ConflictError(`${formatRef(ref)} is still used by ${d.what}: ${shown}`);
+    }
+    plan.preconditions.push({ type: 'stable', collection: d.collection, revision: ctx.view.revision });
+  }
+  plan.release.push(...claimsOf(existing).map((c) => c.claim));
+  switch (existing.kind) {
+    case 'Tenant': {
+      const networks = ctx.view.list('Network', { tenant: name });
+      if (networks.length && !opts.cascade) {
+        throw ConflictError.field('cascade', `tenant ${name} still has ${networks.length} network(s); delete them first or pass ?cascade=true`);
+      }
+      if (networks.length) {
+        plan.preconditions.push({ type: 'stable', collection: { kind: 'Network', tenant: name }, revision: ctx.view.revision });
+        plan.deleteCollections.push({ kind: 'Network', tenant: name }, { kind: 'Endpoint', tenant: name });
+        for (const n of networks) {
+          plan.releaseNetworks.push({ tenant: name, network: n.metadata.name });
+          plan.release.push(...claimsOf(n).map((c) => c.claim));
+        }
+      } else {
+        plan.preconditions.push({ type: 'empty', collection: { kind: 'Network', tenant: name }, reason: `tenant ${name} still has networks; delete them first or pass ?cascade=true` });
+      }
+      plan.deleteSecrets.push(['tenant-tokens', name]);
+      break;
+    }
+    case 'Network': {
+      const endpoints = ctx.view.list('Endpoint', { tenant, network: name });
+      if (endpoints.length && !opts.cascade) {
+        throw ConflictError.field('cascade', `network ${tenant}/${name} still has ${endpoints.length} endpoint(s); delete them first or pass ?cascade=true`);
+      }
+      if (opts.cascade) plan.deleteCollections.push({ kind: 'Endpoint', tenant, network: name });
+      else plan.preconditions.push({ type: 'empty', collection: { kind: 'Endpoint', tenant, network: name }, reason: `network ${tenant}/${name} still has endpoints; delete them first or pass ?cascade=true` });
+      plan.releaseNetworks.push({ tenant: tenant!, network: name });
+      break;
+    }
+    case 'JoinToken':
+      plan.deleteSecrets.push(['join-tokens', name]);
+      break;
+    default:
+      break;
+  }
+  return plan;
+}

@@ -1,0 +1,330 @@
+// What each kind means for writes: what it refers to, which pool values it holds, what it
+// allocates, what must be true of it against the rest of intent, and what blocks its deletion.
+import { ConflictError, UnresolvedReferenceError, ValidationError, type FieldIssue } from '../errors/index.js';
+import {
+  fieldPath,
+  formatRef,
+  networkSubnetPaths,
+  parseCidr,
+  parseIp,
+  prefixContains,
+  prefixesOverlap,
+  usableRange,
+  type Endpoint,
+  type Host,
+  type KindName,
+  type Network,
+  type Prefix,
+  type Resource,
+  type ResourceRef,
+  type Underlay,
+} from '../model/index.js';
+import { chooseAddress, chooseVni, randomMac } from './allocate.js';
+import type { Claim, ClaimUse, Collection, Precondition } from './plan.js';
+import type { IntentView } from './view.js';
+
+export interface PlanContext {
+  view: IntentView;
+  now: Date;
+  newUid(): string;
+  randomBytes(n: number): Uint8Array;
+  /** Values this writer must not pick: claimed by writes in flight, or found taken on a retry. */
+  avoid(claim: Claim): boolean;
+}
+
+/** A reference from a field of a resource to another resource, which must exist. */
+export interface Reference {
+  field: string;
+  ref: ResourceRef;
+}
+
+export function references(r: Resource): Reference[] {
+  const out: Reference[] = [];
+  const { tenant, network } = r.metadata;
+  if (r.kind === 'Network' || r.kind === 'Endpoint') out.push({ field: 'metadata.tenant', ref: { kind: 'Tenant', name: tenant! } });
+  switch (r.kind) {
+    case 'Underlay': {
+      const s = (r as Underlay).spec;
+      out.push({ field: 'spec.site', ref: { kind: 'Site', name: s.site } }, { field: 'spec.plane', ref: { kind: 'Plane', name: s.plane } });
+      break;
+    }
+    case 'Host':
+      out.push({ field: 'spec.site', ref: { kind: 'Site', name: (r as Host).spec.site } });
+      break;
+    case 'JoinToken': {
+      const site = (r as Resource<'JoinToken'>).spec.site;
+      if (site) out.push({ field: 'spec.site', ref: { kind: 'Site', name: site } });
+      break;
+    }
+    case 'Network':
+      (r as Network).spec.multipath?.planes.forEach((p, i) => out.push({ field: `spec.multipath.planes[${i}].plane`, ref: { kind: 'Plane', name: p.plane } }));
+      break;
+    case 'Endpoint':
+      out.push({ field: 'metadata.network', ref: { kind: 'Network', tenant, name: network! } });
+      out.push({ field: 'spec.host', ref: { kind: 'Host', name: (r as Endpoint).spec.host } });
+      break;
+    case 'Tenant':
+    case 'Site':
+    case 'Plane':
+      break;
+    default: {
+      const never: never = r.kind;
+      throw new Error(`unknown kind ${String(never)}`);
+    }
+  }
+  return out;
+}
+
+/** The pool values a stored resource holds. */
+export function claimsOf(r: Resource): ClaimUse[] {
+  if (r.kind === 'Network') {
+    const n = r as Network;
+    if (n.spec.multipath?.mode === 'dual-fabric') {
+      return n.spec.multipath.planes.flatMap((p, i) => (p.vni === undefined ? [] : [{ claim: { pool: 'vni' as const, value: p.vni }, field: `spec.multipath.planes[${i}].vni`, explicit: true }]));
+    }
+    return n.spec.vni === undefined ? [] : [{ claim: { pool: 'vni', value: n.spec.vni }, field: 'spec.vni', explicit: true }];
+  }
+  if (r.kind === 'Endpoint') {
+    const e = r as Endpoint;
+    const tenant = e.metadata.tenant!;
+    const network = e.metadata.network!;
+    const out: ClaimUse[] = (e.spec.ips ?? []).map((ip, i) => ({ claim: { pool: 'ip', tenant, network, value: ip }, field: `spec.ips[${i}]`, explicit: true }));
+    if (e.spec.mac) out.push({ claim: { pool: 'mac', tenant, network, value: e.spec.mac }, field: 'spec.mac', explicit: true });
+    return out;
+  }
+  return [];
+}
+
+/**
+ * Fills in allocated values (VNIs, MACs, addresses) that the user left out. Returns the field
+ * paths it filled, so that their claims are known to be ours to re-pick on a conflict.
+ */
+export function allocate(r: Resource, ctx: PlanContext): Set<string> {
+  const filled = new Set<string>();
+  if (r.kind === 'Network') allocateNetwork(r as Network, ctx, filled);
+  if (r.kind === 'Endpoint') allocateEndpoint(r as Endpoint, ctx, filled);
+  return filled;
+}
+
+function usedVnis(view: IntentView): Set<number> {
+  const used = new Set<number>();
+  for (const n of view.list('Network')) for (const c of claimsOf(n)) if (c.claim.pool === 'vni') used.add(c.claim.value);
+  return used;
+}
+
+function allocateNetwork(n: Network, ctx: PlanContext, filled: Set<string>): void {
+  const used = usedVnis(ctx.view);
+  const own = new Set<number>(claimsOf(n).map((c) => c.claim.value as number));
+  const taken = (v: number) => used.has(v) || own.has(v) || ctx.avoid({ pool: 'vni', value: v });
+  const pick = (field: string): number => {
+    const v = chooseVni(taken);
+    if (v === undefined) throw ConflictError.field(field, 'no free VNI is left');
+    own.add(v);
+    filled.add(field);
+    return v;
+  };
+  if (n.spec.multipath?.mode === 'dual-fabric') {
+    n.spec.multipath.planes.forEach((p, i) => {
+      if (p.vni === undefined) p.vni = pick(`spec.multipath.planes[${i}].vni`);
+    });
+  } else if (n.spec.vni === undefined) {
+    n.spec.vni = pick('spec.vni');
+  }
+}
+
+interface SubnetInfo {
+  field: string;
+  cidr: string;
+  prefix: Prefix;
+  gateway?: string;
+}
+
+export function subnetsOf(n: Network): SubnetInfo[] {
+  return networkSubnetPaths(n.spec).flatMap((s) => {
+    const prefix = parseCidr(s.cidr);
+    return typeof prefix === 'string' ? [] : [{ field: `spec.${fieldPath(s.path)}`, cidr: s.cidr, prefix, gateway: s.gateway }];
+  });
+}
+
+function allocateEndpoint(e: Endpoint, ctx: PlanContext, filled: Set<string>): void {
+  const tenant = e.metadata.tenant!;
+  const network = e.metadata.network!;
+  const net = ctx.view.get({ kind: 'Network', tenant, name: network }) as Network | undefined;
+  if (!net) return; // reported as an unresolved reference
+  const siblings = ctx.view.list('Endpoint', { tenant, network }).filter((x) => x.metadata.name !== e.metadata.name) as Endpoint[];
+  if (e.spec.mac === undefined) {
+    const macs = new Set(siblings.map((s) => s.spec.mac));
+    for (let tries = 0; tries < 64 && e.spec.mac === undefined; tries++) {
+      const mac = randomMac(ctx.randomBytes(6));
+      if (!macs.has(mac) && !ctx.avoid({ pool: 'mac', tenant, network, value: mac })) e.spec.mac = mac;
+    }
+    if (e.spec.mac === undefined) throw ConflictError.field('spec.mac', 'could not find a free MAC address');
+    filled.add('spec.mac');
+  }
+  if (e.spec.ips === undefined) {
+    const used = new Set(siblings.flatMap((s) => s.spec.ips ?? []));
+    const ips: string[] = [];
+    for (const s of subnetsOf(net)) {
+      const ip = chooseAddress(s.prefix, (a) => a === s.gateway || used.has(a) || ctx.avoid({ pool: 'ip', tenant, network, value: a }));
+      if (ip === undefined) throw ConflictError.field('spec.ips', `subnet ${s.cidr} (${s.field}) of network ${tenant}/${network} has no free address`);
+      ips.push(ip);
+    }
+    e.spec.ips = ips;
+    ips.forEach((_, i) => filled.add(`spec.ips[${i}]`));
+  }
+}
+
+/**
+ * Checks a resource against the rest of intent. Returns the extra preconditions that make the
+ * check hold at commit time (the collections it looked at must not change before then).
+ */
+export function checkAgainstIntent(r: Resource, previous: Resource | undefined, view: IntentView): Precondition[] {
+  switch (r.kind) {
+    case 'Network':
+      return checkNetwork(r as Network, previous as Network | undefined, view);
+    case 'Endpoint':
+      return checkEndpoint(r as Endpoint, view);
+    case 'Underlay':
+      return checkUnderlay(r as Underlay, view);
+    case 'Host':
+      return checkHost(r as Host, view);
+    default:
+      return [];
+  }
+}
+
+function checkNetwork(n: Network, previous: Network | undefined, view: IntentView): Precondition[] {
+  const issues: FieldIssue[] = [];
+  if (previous) {
+    if (previous.spec.kind !== n.spec.kind) issues.push({ field: 'spec.kind', message: `cannot change from ${previous.spec.kind} to ${n.spec.kind}; create a new network` });
+    const before = claimsOf(previous).map((c) => c.claim.value);
+    const after = claimsOf(n).map((c) => c.claim.value);
+    if (before.join(',') !== after.join(',')) issues.push({ field: 'spec.vni', message: `VNIs are immutable (currently ${before.join(', ')})` });
+  }
+  if (issues.length) throw new ValidationError(issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
+  // Explicit VNIs in use elsewhere: say which network holds them (the claim would fail anyway).
+  for (const c of claimsOf(n)) {
+    const holder = view.list('Network').find((o) => o.metadata.uid !== n.metadata.uid && claimsOf(o).some((x) => x.claim.value === c.claim.value));
+    if (holder) throw ConflictError.field(c.field, `VNI ${c.claim.value} is in use by network ${holder.metadata.tenant}/${holder.metadata.name}`);
+  }
+  if (!previous) return [];
+  // Every address already given out must stay inside one of the network's subnets.
+  const subnets = subnetsOf(n);
+  const tenant = n.metadata.tenant!;
+  for (const e of view.list('Endpoint', { tenant, network: n.metadata.name }) as Endpoint[]) {
+    for (const ip of e.spec.ips ?? []) {
+      const a = parseIp(ip)!;
+      if (!subnets.some((s) => prefixContains(s.prefix, a.family, a.value))) {
+        throw ConflictError.field('spec.subnets', `endpoint ${e.metadata.name} has address ${ip}, which would be outside every subnet`);
+      }
+    }
+  }
+  return [{ type: 'stable', collection: { kind: 'Endpoint', tenant, network: n.metadata.name }, revision: view.revision }];
+}
+
+function checkEndpoint(e: Endpoint, view: IntentView): Precondition[] {
+  const net = view.get({ kind: 'Network', tenant: e.metadata.tenant, name: e.metadata.network! }) as Network | undefined;
+  if (!net) return [];
+  const subnets = subnetsOf(net);
+  const issues: FieldIssue[] = [];
+  const perSubnet = new Map<string, string>();
+  (e.spec.ips ?? []).forEach((ip, i) => {
+    const a = parseIp(ip)!;
+    const s = subnets.find((x) => prefixContains(x.prefix, a.family, a.value));
+    if (!s) return issues.push({ field: `spec.ips[${i}]`, message: `${ip} is not inside any subnet of network ${net.metadata.name} (${subnets.map((x) => x.cidr).join(', ')})` });
+    if (ip === s.gateway) return issues.push({ field: `spec.ips[${i}]`, message: `${ip} is the gateway of ${s.cidr}` });
+    const range = usableRange(s.prefix)!;
+    if (a.value < range.first || a.value > range.last) return issues.push({ field: `spec.ips[${i}]`, message: `${ip} is not a usable host address of ${s.cidr}` });
+    const other = perSubnet.get(s.cidr);
+    if (other) return issues.push({ field: `spec.ips[${i}]`, message: `${other} is already this endpoint's address in ${s.cidr}` });
+    perSubnet.set(s.cidr, ip);
+  });
+  if (issues.length) throw new ValidationError(issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
+  return [];
+}
+
+function checkUnderlay(u: Underlay, view: IntentView): Precondition[] {
+  const prefix = parseCidr(u.spec.cidr) as Prefix;
+  for (const o of view.list('Underlay') as Underlay[]) {
+    if (o.metadata.name === u.metadata.name) continue;
+    const p = parseCidr(o.spec.cidr);
+    if (typeof p !== 'string' && prefixesOverlap(prefix, p)) throw ConflictError.field('spec.cidr', `${u.spec.cidr} overlaps underlay ${o.metadata.name} (${o.spec.cidr})`);
+  }
+  return [{ type: 'stable', collection: { kind: 'Underlay' }, revision: view.revision }];
+}
+
+function checkHost(h: Host, view: IntentView): Precondition[] {
+  if (!h.spec.addresses.length) return [];
+  const underlays = (view.list('Underlay') as Underlay[]).filter((u) => u.spec.site === h.spec.site);
+  h.spec.addresses.forEach((ip, i) => {
+    const a = parseIp(ip)!;
+    const inside = underlays.some((u) => {
+      const p = parseCidr(u.spec.cidr);
+      return typeof p !== 'string' && prefixContains(p, a.family, a.value);
+    });
+    if (!inside) throw UnresolvedReferenceError.field(`spec.addresses[${i}]`, `${ip} is not inside any underlay of site ${h.spec.site}`);
+    const other = (view.list('Host') as Host[]).find((o) => o.metadata.name !== h.metadata.name && o.spec.addresses.includes(ip));
+    if (other) throw ConflictError.field(`spec.addresses[${i}]`, `${ip} is already an address of host ${other.metadata.name}`);
+  });
+  return [
+    { type: 'stable', collection: { kind: 'Underlay' }, revision: view.revision },
+    { type: 'stable', collection: { kind: 'Host' }, revision: view.revision },
+  ];
+}
+
+/** A resource that stops another from being deleted, with the collection to keep stable. */
+interface Dependant {
+  collection: Collection;
+  what: string;
+  names: string[];
+}
+
+/** Resources elsewhere in intent that refer to this one and so block its deletion. */
+export function dependantsOf(r: Resource, view: IntentView): Dependant[] {
+  const name = r.metadata.name;
+  const find = (kind: KindName, pred: (x: Resource) => boolean, what: string): Dependant => ({
+    collection: { kind },
+    what,
+    names: view.list(kind).filter(pred).map((x) => formatRef({ kind: x.kind, tenant: x.metadata.tenant, network: x.metadata.network, name: x.metadata.name }).replace(/^\S+ /, '')),
+  });
+  switch (r.kind) {
+    case 'Site':
+      return [
+        find('Underlay', (u) => (u as Underlay).spec.site === name, 'underlays'),
+        find('Host', (h) => (h as Host).spec.site === name, 'hosts'),
+        find('JoinToken', (t) => (t as Resource<'JoinToken'>).spec.site === name, 'join tokens'),
+      ];
+    case 'Plane':
+      return [
+        find('Underlay', (u) => (u as Underlay).spec.plane === name, 'underlays'),
+        find('Network', (n) => !!(n as Network).spec.multipath?.planes.some((p) => p.plane === name), 'storage networks'),
+      ];
+    case 'Underlay': {
+      const prefix = parseCidr((r as Underlay).spec.cidr) as Prefix;
+      const site = (r as Underlay).spec.site;
+      return [
+        find(
+          'Host',
+          (h) =>
+            (h as Host).spec.site === site &&
+            (h as Host).spec.addresses.some((ip) => {
+              const a = parseIp(ip)!;
+              return prefixContains(prefix, a.family, a.value);
+            }),
+          'hosts with addresses in it',
+        ),
+      ];
+    }
+    case 'Host':
+      return [find('Endpoint', (e) => (e as Endpoint).spec.host === name, 'endpoints')];
+    case 'Tenant':
+    case 'Network':
+    case 'Endpoint':
+    case 'JoinToken':
+      return [];
+    default: {
+      const never: never = r.kind;
+      throw new Error(`unknown kind ${String(never)}`);
+    }
+  }
+}

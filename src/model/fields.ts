@@ -1,0 +1,77 @@
+// Field schemas shared by every resource kind: names, labels, addresses, CIDRs, MACs, VNIs.
+import { z } from 'zod';
+import { canonicalIp, canonicalMac, formatCidr, parseCidr } from './net.js';
+
+export const API_VERSION = 'weft.dev/v1';
+
+export const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export const Name = z
+  .string()
+  .regex(DNS_LABEL_RE, 'must be a DNS label: 1-63 lower-case letters, digits or "-", starting and ending with a letter or digit')
+  .describe('DNS label (RFC 1123)');
+
+const LABEL_NAME_RE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_PREFIX_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function labelKeyProblem(key: string): string | undefined {
+  const slash = key.indexOf('/');
+  const prefix = slash < 0 ? undefined : key.slice(0, slash);
+  const name = slash < 0 ? key : key.slice(slash + 1);
+  if (prefix !== undefined && (prefix.length > 253 || !LABEL_PREFIX_RE.test(prefix))) return 'label key prefix must be a DNS subdomain';
+  if (!LABEL_NAME_RE.test(name)) return 'label key must be 1-63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit';
+  return undefined;
+}
+
+export const LabelValue = z
+  .string()
+  .regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, 'label value must be at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit');
+
+export const Labels = z
+  .record(z.string(), LabelValue)
+  .superRefine((labels, ctx) => {
+    for (const key of Object.keys(labels)) {
+      const problem = labelKeyProblem(key);
+      if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+    }
+  })
+  .describe('Labels for selection, as in Kubernetes');
+
+export const IpAddress = z
+  .string()
+  .superRefine((s, ctx) => {
+    if (!canonicalIp(s)) ctx.addIssue({ code: 'custom', message: `"${s}" is not an IPv4 or IPv6 address` });
+  })
+  .transform((s) => canonicalIp(s) ?? s)
+  .describe('IPv4 or IPv6 address');
+
+export const Cidr = z
+  .string()
+  .superRefine((s, ctx) => {
+    const p = parseCidr(s);
+    if (p === 'invalid') ctx.addIssue({ code: 'custom', message: `"${s}" is not a CIDR (address/length)` });
+    else if (p === 'host-bits') ctx.addIssue({ code: 'custom', message: `"${s}" has host bits set` });
+  })
+  .transform((s) => {
+    const p = parseCidr(s);
+    return typeof p === 'string' ? s : formatCidr(p);
+  })
+  .describe('IPv4 or IPv6 prefix in CIDR notation, without host bits');
+
+export const Mac = z
+  .string()
+  .superRefine((s, ctx) => {
+    if (!canonicalMac(s)) ctx.addIssue({ code: 'custom', message: `"${s}" is not a unicast MAC address` });
+  })
+  .transform((s) => canonicalMac(s) ?? s)
+  .describe('Unicast MAC address');
+
+export const VNI_MIN = 1;
+export const VNI_MAX = 16_777_215;
+export const Vni = z.int().min(VNI_MIN).max(VNI_MAX).describe('VXLAN/Geneve network identifier, 1..16777215');
+
+export const Mtu = z.int().min(576).max(65535);
+
+export const Timestamp = z.iso.datetime({ offset: true });
+
+export const Description = z.string().max(1024);

@@ -1,0 +1,6 @@
+// Public surface of the intent model.
+export * from './fields.js';
+export * from './kinds.js';
+export * from './labels.js';
+export * from './net.js';
+export { fieldPath, networkSubnetPaths, HostState, MultipathMode } from './resources.js';

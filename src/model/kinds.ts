@@ -1,0 +1,127 @@
+// The registry of resource kinds: the one place that says what kinds exist, how they are named
+// in URLs and which parents scope them. Everything generic (store, API, schemas) iterates it.
+import { z } from 'zod';
+import { API_VERSION, Labels, Name, Timestamp } from './fields.js';
+import * as R from './resources.js';
+
+/** cluster: global; tenant: inside a tenant; network: inside a tenant's network. */
+export type Scope = 'cluster' | 'tenant' | 'network';
+
+function metadataSchema(scope: Scope) {
+  return z.strictObject({
+    name: Name,
+    ...(scope !== 'cluster' ? { tenant: Name.optional() } : {}),
+    ...(scope === 'network' ? { network: Name.optional() } : {}),
+    labels: Labels.optional(),
+    // Server-set fields are accepted so that a resource read back can be sent again unchanged.
+    uid: z.string().optional(),
+    resourceVersion: z.string().regex(/^\d+$/, 'must be a resourceVersion as returned by the API').optional(),
+    generation: z.int().optional(),
+    createdAt: z.string().optional(),
+  });
+}
+
+function storedMetadataSchema(scope: Scope) {
+  return z.strictObject({
+    name: Name,
+    ...(scope !== 'cluster' ? { tenant: Name } : {}),
+    ...(scope === 'network' ? { network: Name } : {}),
+    labels: z.record(z.string(), z.string()),
+    uid: z.string(),
+    resourceVersion: z.string(),
+    generation: z.int(),
+    createdAt: Timestamp,
+  });
+}
+
+function defineKind<K extends string, P extends string, S extends Scope, Spec extends z.ZodType, Status extends z.ZodType>(def: {
+  kind: K;
+  plural: P;
+  scope: S;
+  spec: Spec;
+  status: Status;
+  description: string;
+}) {
+  const input = z.strictObject({
+    apiVersion: z.literal(API_VERSION).optional(),
+    kind: z.literal(def.kind).optional(),
+    metadata: metadataSchema(def.scope),
+    spec: def.spec,
+    status: z.unknown().optional().describe('Ignored on writes: status is set by Weft'),
+  });
+  const stored = z.strictObject({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal(def.kind),
+    metadata: storedMetadataSchema(def.scope),
+    spec: def.spec,
+    status: def.status,
+  });
+  return { ...def, input, stored };
+}
+
+export const KINDS = {
+  Tenant: defineKind({ kind: 'Tenant', plural: 'tenants', scope: 'cluster', spec: R.TenantSpec, status: R.TenantStatus, description: 'An isolated owner of networks' }),
+  Site: defineKind({ kind: 'Site', plural: 'sites', scope: 'cluster', spec: R.SiteSpec, status: R.SiteStatus, description: 'A datacenter' }),
+  Plane: defineKind({ kind: 'Plane', plural: 'planes', scope: 'cluster', spec: R.PlaneSpec, status: R.PlaneStatus, description: 'A physical fabric, such as A or B, that may span sites' }),
+  Underlay: defineKind({ kind: 'Underlay', plural: 'underlays', scope: 'cluster', spec: R.UnderlaySpec, status: R.UnderlayStatus, description: 'A physical network of one plane in one site' }),
+  Host: defineKind({ kind: 'Host', plural: 'hosts', scope: 'cluster', spec: R.HostSpec, status: R.HostStatus, description: 'A machine running the Weft agent' }),
+  JoinToken: defineKind({ kind: 'JoinToken', plural: 'join-tokens', scope: 'cluster', spec: R.JoinTokenSpec, status: R.JoinTokenStatus, description: 'A bootstrap token an agent joins with' }),
+  Network: defineKind({ kind: 'Network', plural: 'networks', scope: 'tenant', spec: R.NetworkSpec, status: R.NetworkStatus, description: 'A tenant overlay network' }),
+  Endpoint: defineKind({ kind: 'Endpoint', plural: 'endpoints', scope: 'network', spec: R.EndpointSpec, status: R.EndpointStatus, description: 'An attachment of a workload or a host to a network' }),
+} as const;
+
+export type KindName = keyof typeof KINDS;
+export type KindDef = (typeof KINDS)[KindName];
+export const KIND_NAMES = Object.keys(KINDS) as KindName[];
+
+export function kindByPlural(plural: string): KindDef | undefined {
+  return Object.values(KINDS).find((k) => k.plural === plural);
+}
+
+export type SpecOf<K extends KindName> = z.output<(typeof KINDS)[K]['spec']>;
+export type StatusOf<K extends KindName> = z.output<(typeof KINDS)[K]['status']>;
+
+export interface ObjectMeta {
+  name: string;
+  tenant?: string;
+  network?: string;
+  labels: Record<string, string>;
+  uid: string;
+  resourceVersion: string;
+  generation: number;
+  createdAt: string;
+}
+
+export interface Resource<K extends KindName = KindName> {
+  apiVersion: typeof API_VERSION;
+  kind: K;
+  metadata: ObjectMeta;
+  spec: SpecOf<K>;
+  status: StatusOf<K>;
+}
+
+export type Tenant = Resource<'Tenant'>;
+export type Site = Resource<'Site'>;
+export type Plane = Resource<'Plane'>;
+export type Underlay = Resource<'Underlay'>;
+export type Host = Resource<'Host'>;
+export type JoinToken = Resource<'JoinToken'>;
+export type Network = Resource<'Network'>;
+export type Endpoint = Resource<'Endpoint'>;
+
+/** Names a resource: its kind, its parents (by scope) and its name. */
+export interface ResourceRef {
+  kind: KindName;
+  tenant?: string;
+  network?: string;
+  name: string;
+}
+
+export function refOf(r: Resource): ResourceRef {
+  return { kind: r.kind, tenant: r.metadata.tenant, network: r.metadata.network, name: r.metadata.name };
+}
+
+export function formatRef(ref: ResourceRef): string {
+  const parents = [ref.tenant, ref.network].filter((p) => p !== undefined);
+  return `${ref.kind} ${[...parents, ref.name].join('/')}`;
+}

@@ -1,0 +1,201 @@
+// The intent model: one zod schema per resource kind. Types, API validation, OpenAPI and the
+// topology JSON Schema are all generated from here.
+import { z } from 'zod';
+import { Cidr, Description, IpAddress, Mac, Mtu, Name, Timestamp, Vni } from './fields.js';
+import { parseCidr, parseIp, prefixContains, prefixesOverlap, type Prefix } from './net.js';
+
+// ---- cluster-scoped infrastructure ----
+
+export const TenantSpec = z.strictObject({ description: Description.optional() });
+export const TenantStatus = z.strictObject({});
+
+export const SiteSpec = z.strictObject({
+  description: Description.optional(),
+  region: z.string().max(253).optional(),
+});
+export const SiteStatus = z.strictObject({});
+
+export const PlaneSpec = z.strictObject({ description: Description.optional() });
+export const PlaneStatus = z.strictObject({});
+
+const UnderlayRoute = z.strictObject({ to: Cidr, via: IpAddress });
+
+export const UnderlaySpec = z
+  .strictObject({
+    site: Name.describe('Site (datacenter) this physical network is in'),
+    plane: Name.describe('Plane (physical fabric, such as A or B) this network belongs to'),
+    cidr: Cidr,
+    mtu: Mtu.default(1500),
+    gateway: IpAddress.optional(),
+    routes: z.array(UnderlayRoute).max(64).optional().describe('Routes to other sites of the same plane'),
+    description: Description.optional(),
+  })
+  .superRefine((u, ctx) => {
+    const prefix = parseCidr(u.cidr);
+    if (typeof prefix === 'string') return;
+    if (prefix.family === 6 && u.mtu < 1280) {
+      ctx.addIssue({ code: 'custom', path: ['mtu'], message: 'an IPv6 underlay needs an MTU of at least 1280' });
+    }
+    if (u.gateway !== undefined) requireInside(ctx, ['gateway'], u.gateway, prefix, 'cidr');
+    u.routes?.forEach((r, i) => {
+      requireInside(ctx, ['routes', i, 'via'], r.via, prefix, 'cidr');
+      const to = parseCidr(r.to);
+      if (typeof to !== 'string' && to.family !== prefix.family) {
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'to'], message: 'must be of the same address family as cidr' });
+      }
+    });
+  });
+export const UnderlayStatus = z.strictObject({});
+
+export const HostState = z.enum(['joining', 'ready', 'unreachable', 'draining']);
+
+export const HostSpec = z.strictObject({
+  site: Name,
+  addresses: z.array(IpAddress).max(16).default([]).describe('Underlay addresses, one per plane; agents report theirs on join'),
+  drain: z.boolean().default(false).describe('Move workloads away and stop placing new ones here'),
+  description: Description.optional(),
+});
+export const HostStatus = z.strictObject({
+  state: HostState.optional(),
+  agentVersion: z.string().optional(),
+  capabilities: z.record(z.string(), z.boolean()).optional().describe('Kernel features the agent detected, e.g. {"geneve": false}'),
+  addresses: z.array(z.strictObject({ address: IpAddress, underlay: Name.optional() })).optional(),
+  lastSeen: Timestamp.optional(),
+});
+
+// ---- tenant networks ----
+
+const Subnet = z.strictObject({
+  cidr: Cidr,
+  gateway: IpAddress.optional().describe('Reserved for a router; never given to an endpoint'),
+});
+
+export const MultipathMode = z.enum(['ecmp', 'active-backup', 'dual-fabric']);
+
+const MultipathPlane = z.strictObject({
+  plane: Name,
+  vni: Vni.optional().describe('dual-fabric only: this plane segment\'s VNI (allocated unless given)'),
+  subnets: z.array(Subnet).min(1).max(8).optional().describe('dual-fabric only: this plane segment\'s subnets'),
+});
+
+const Multipath = z.strictObject({
+  mode: MultipathMode,
+  planes: z.array(MultipathPlane).min(1).max(8).describe('Planes in order of preference'),
+});
+
+export const NetworkSpec = z
+  .strictObject({
+    kind: z.enum(['tenant', 'storage']).default('tenant'),
+    encap: z.enum(['vxlan', 'geneve', 'auto']).default('auto'),
+    vni: Vni.optional().describe('Allocated unless given; immutable once set'),
+    subnets: z.array(Subnet).max(8).optional(),
+    mtu: Mtu.optional().describe('Derived from the underlays the network spans unless given'),
+    multipath: Multipath.optional().describe('Storage networks only'),
+    description: Description.optional(),
+  })
+  .superRefine((n, ctx) => {
+    const dual = n.multipath?.mode === 'dual-fabric';
+    if (n.multipath && n.kind !== 'storage') {
+      ctx.addIssue({ code: 'custom', path: ['multipath'], message: 'only storage networks have a multipath policy' });
+    }
+    if (dual) {
+      if (n.vni !== undefined) ctx.addIssue({ code: 'custom', path: ['vni'], message: 'a dual-fabric network has one VNI per plane: set multipath.planes[].vni' });
+      if (n.subnets?.length) ctx.addIssue({ code: 'custom', path: ['subnets'], message: 'a dual-fabric network has subnets per plane: set multipath.planes[].subnets' });
+    } else if (!n.subnets?.length) {
+      ctx.addIssue({ code: 'custom', path: ['subnets'], message: 'at least one subnet is required' });
+    }
+    const seenPlanes = new Map<string, number>();
+    n.multipath?.planes.forEach((p, i) => {
+      const first = seenPlanes.get(p.plane);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['multipath', 'planes', i, 'plane'], message: `plane "${p.plane}" is already listed at multipath.planes[${first}]` });
+      seenPlanes.set(p.plane, i);
+      if (dual && !p.subnets) ctx.addIssue({ code: 'custom', path: ['multipath', 'planes', i, 'subnets'], message: 'a dual-fabric plane needs its own subnets' });
+      if (!dual && p.vni !== undefined) ctx.addIssue({ code: 'custom', path: ['multipath', 'planes', i, 'vni'], message: 'only dual-fabric planes have their own VNI' });
+      if (!dual && p.subnets) ctx.addIssue({ code: 'custom', path: ['multipath', 'planes', i, 'subnets'], message: 'only dual-fabric planes have their own subnets' });
+    });
+    if (dual) {
+      const vnis = new Map<number, number>();
+      n.multipath!.planes.forEach((p, i) => {
+        if (p.vni === undefined) return;
+        if (vnis.has(p.vni)) ctx.addIssue({ code: 'custom', path: ['multipath', 'planes', i, 'vni'], message: `VNI ${p.vni} is already used by multipath.planes[${vnis.get(p.vni)}]` });
+        vnis.set(p.vni, i);
+      });
+    }
+    checkSubnets(ctx, networkSubnetPaths(n), n.mtu);
+  });
+
+/** Every subnet of a network with its field path: top-level ones and dual-fabric plane ones. */
+export function networkSubnetPaths(n: { subnets?: { cidr: string; gateway?: string }[]; multipath?: { planes: { subnets?: { cidr: string; gateway?: string }[] }[] } }): { path: (string | number)[]; cidr: string; gateway?: string }[] {
+  const out: { path: (string | number)[]; cidr: string; gateway?: string }[] = [];
+  n.subnets?.forEach((s, i) => out.push({ path: ['subnets', i], ...s }));
+  n.multipath?.planes.forEach((p, j) => p.subnets?.forEach((s, i) => out.push({ path: ['multipath', 'planes', j, 'subnets', i], ...s })));
+  return out;
+}
+
+function checkSubnets(ctx: z.RefinementCtx, subnets: { path: (string | number)[]; cidr: string; gateway?: string }[], mtu: number | undefined): void {
+  const parsed: { path: (string | number)[]; prefix: Prefix }[] = [];
+  for (const s of subnets) {
+    const prefix = parseCidr(s.cidr);
+    if (typeof prefix === 'string') continue;
+    for (const other of parsed) {
+      if (prefixesOverlap(prefix, other.prefix)) {
+        ctx.addIssue({ code: 'custom', path: [...s.path, 'cidr'], message: `${s.cidr} overlaps ${fieldPath(other.path)}.cidr` });
+      }
+    }
+    parsed.push({ path: s.path, prefix });
+    if (s.gateway !== undefined) requireInside(ctx, [...s.path, 'gateway'], s.gateway, prefix, 'the subnet');
+    if (prefix.family === 6 && mtu !== undefined && mtu < 1280) {
+      ctx.addIssue({ code: 'custom', path: ['mtu'], message: `must be at least 1280 because ${fieldPath(s.path)} is IPv6` });
+    }
+  }
+}
+
+function requireInside(ctx: z.RefinementCtx, path: (string | number)[], ip: string, prefix: Prefix, what: string): void {
+  const a = parseIp(ip);
+  if (a && !prefixContains(prefix, a.family, a.value)) ctx.addIssue({ code: 'custom', path, message: `${ip} is not inside ${what}` });
+}
+
+/** `['spec', 'subnets', 1, 'cidr']` → `spec.subnets[1].cidr`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+export const NetworkStatus = z.strictObject({
+  mtu: z.int().optional().describe('The MTU in effect: spec.mtu, or derived from the underlays'),
+});
+
+export const EndpointSpec = z
+  .strictObject({
+    host: Name.describe('Host the endpoint is attached on'),
+    attach: z.enum(['workload', 'host']).default('workload').describe('A workload (a veth into its namespace) or the host itself'),
+    mac: Mac.optional().describe('Allocated unless given'),
+    ips: z.array(IpAddress).max(16).optional().describe('One per subnet, allocated unless given'),
+    workload: z.strictObject({ netns: z.string().min(1).max(255).optional(), interface: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).optional() }).optional(),
+    description: Description.optional(),
+  })
+  .superRefine((e, ctx) => {
+    const seen = new Set<string>();
+    e.ips?.forEach((ip, i) => {
+      if (seen.has(ip)) ctx.addIssue({ code: 'custom', path: ['ips', i], message: `${ip} is listed twice` });
+      seen.add(ip);
+    });
+    if (e.attach === 'host' && e.workload) ctx.addIssue({ code: 'custom', path: ['workload'], message: 'a host attachment has no workload' });
+  });
+export const EndpointStatus = z.strictObject({});
+
+export const JoinTokenSpec = z
+  .strictObject({
+    expiresAt: Timestamp.optional().describe('Defaults to 24 hours after creation'),
+    site: Name.optional().describe('Hosts joining with this token are placed in this site'),
+    maxUses: z.int().min(1).max(100000).default(1),
+    description: Description.optional(),
+  });
+export const JoinTokenStatus = z.strictObject({
+  uses: z.int().min(0).default(0),
+  lastUsedAt: Timestamp.optional(),
+});

@@ -1,0 +1,52 @@
+// The etcd client as Weft uses it: no hidden retries (a retried transaction could apply twice
+// or report our own write as a conflict), a deadline on every call, and one place that decides
+// which failures mean "etcd is unreachable".
+import { ExponentialBackoff, noop } from 'cockatiel';
+import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, isRecoverableError, type IOptions } from 'etcd3';
+import { UnavailableError, WeftError } from '../errors/index.js';
+
+export interface EtcdConfig {
+  endpoints: string[];
+  /** PEM material for TLS to etcd; all optional. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+export const ETCD_CALL_TIMEOUT_MS = 5000;
+
+export function connectEtcd(config: EtcdConfig): Etcd3 {
+  const options: IOptions = {
+    hosts: config.endpoints,
+    dialTimeout: 2000,
+    faultHandling: {
+      host: () => noop,
+      global: noop,
+      watchBackoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }).next(),
+    },
+  };
+  if (config.tls?.ca) {
+    options.credentials = { rootCertificate: config.tls.ca, privateKey: config.tls.key, certChain: config.tls.cert };
+  }
+  return new Etcd3(options);
+}
+
+export function callOptions(timeoutMs = ETCD_CALL_TIMEOUT_MS) {
+  return { deadline: new Date(Date.now() + timeoutMs) };
+}
+
+/** Maps an etcd client failure to a typed error; a typed error passes through unchanged. */
+export function asWeftError(err: unknown): Error {
+  if (err instanceof WeftError) return err;
+  if (isUnreachable(err)) return new UnavailableError('the intent store (etcd) is unreachable; nothing was written, retry shortly');
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+export function isUnreachable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err instanceof GRPCUnavailableError || err instanceof GRPCDeadlineExceededError) return true;
+  try {
+    if (isRecoverableError(err)) return true;
+  } catch {
+    // isRecoverableError uses `in`, which throws on non-objects; an Error is one, but be safe.
+  }
+  return /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|No connection established|Connection dropped/i.test(err.message);
+}

@@ -1,0 +1,4 @@
+// Public surface of the etcd-backed store.
+export { Store, hashSecret, type ListOptions, type ListResult, type TenantTokenInfo, type WriteMetrics } from './store.js';
+export { IntentCache, HistoryTooOldError, type ChangeEvent, type ChangeType, type Logger } from './cache.js';
+export { connectEtcd, isUnreachable, callOptions, type EtcdConfig } from './etcd.js';

@@ -1,0 +1,325 @@
+// The store: executes write plans as single etcd transactions and serves reads from the cache.
+// Each write: wait until the cache has our own previous writes, plan against it (pure), commit
+// with compare-and-swap, and on a failed compare either report why or re-plan (a lost race for
+// an allocated value, a collection that moved under us).
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Etcd3 } from 'etcd3';
+import { ConflictError, NotFoundError, UnresolvedReferenceError } from '../errors/index.js';
+import {
+  claimText,
+  planCreate,
+  planDelete,
+  planUpdate,
+  staleVersion,
+  type Claim,
+  type DeleteOptions,
+  type Parents,
+  type PlanContext,
+  type ResourceInput,
+  type WritePlan,
+} from '../intent/index.js';
+import { formatRef, KINDS, matchesSelector, type KindDef, type KindName, type Resource, type ResourceRef, type Selector } from '../model/index.js';
+import type { IntentCache, Logger } from './cache.js';
+import { asWeftError, callOptions } from './etcd.js';
+import { claimKey, resourceKey, secretKey, secretPrefix } from './keys.js';
+import { compilePlan, encodeResource, failedChecks } from './txn.js';
+
+const MAX_ATTEMPTS = 10;
+
+export interface ListOptions {
+  selector?: Selector;
+  limit?: number;
+  continueAfter?: string;
+}
+
+export interface ListResult {
+  items: Resource[];
+  /** Opaque cursor for the next page, when there is one. */
+  continue?: string;
+  revision: number;
+}
+
+export interface TenantTokenInfo {
+  id: string;
+  description?: string;
+  createdAt: string;
+}
+
+export interface WriteMetrics {
+  observeWrite(op: string, kind: string, outcome: string, seconds: number): void;
+  observeConflictRetry(kind: string): void;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+export class Store {
+  /** The revision of this process's latest commit; reads wait for the cache to reach it. */
+  private lastWrite = 0;
+  /** Claim keys of allocations in flight in this process, so concurrent writers pick apart. */
+  private readonly inflight = new Map<string, number>();
+
+  constructor(
+    private readonly etcd: Etcd3,
+    readonly cache: IntentCache,
+    private readonly log: Logger,
+    private readonly metrics?: WriteMetrics,
+  ) {}
+
+  /** Waits until the cache reflects every write this process has committed. */
+  async fresh(): Promise<void> {
+    if (!(await this.cache.waitFor(this.lastWrite, 5000))) {
+      throw asWeftError(new Error('UNAVAILABLE: intent cache is behind the store'));
+    }
+  }
+
+  async get(ref: ResourceRef): Promise<Resource> {
+    await this.fresh();
+    return this.mustGet(ref);
+  }
+
+  private mustGet(ref: ResourceRef): Resource {
+    const r = this.cache.get(ref);
+    if (!r) throw new NotFoundError(`${formatRef(ref)} does not exist`);
+    return r;
+  }
+
+  /** Parents named in a URL must exist before their children can be listed. */
+  async requireParents(kind: KindDef, parents: Parents): Promise<void> {
+    await this.fresh();
+    if (kind.scope === 'cluster') return;
+    this.mustGet({ kind: 'Tenant', name: parents.tenant! });
+    if (kind.scope === 'network') this.mustGet({ kind: 'Network', tenant: parents.tenant, name: parents.network! });
+  }
+
+  async list(kind: KindDef, parents: Parents, opts: ListOptions = {}): Promise<ListResult> {
+    await this.requireParents(kind, parents);
+    const sortKey = (r: Resource) => `${r.metadata.tenant ?? ''}/${r.metadata.network ?? ''}/${r.metadata.name}`;
+    let items = this.cache.list(kind.kind, parents);
+    if (opts.selector?.length) items = items.filter((r) => matchesSelector(opts.selector!, r.metadata.labels));
+    items = items.map((r) => ({ r, k: sortKey(r) })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((x) => x.r);
+    if (opts.continueAfter !== undefined) items = items.filter((r) => sortKey(r) > opts.continueAfter!);
+    const limit = opts.limit ?? items.length;
+    const page = items.slice(0, limit);
+    const more = items.length > limit && page.length > 0;
+    return { items: page, revision: this.cache.revision, ...(more ? { continue: sortKey(page[page.length - 1]!) } : {}) };
+  }
+
+  async create(kind: KindDef, input: ResourceInput, parents: Parents, extend?: (plan: WritePlan, r: Resource) => void): Promise<Resource> {
+    return this.write('create', kind.kind, (ctx) => {
+      const { plan, resource } = planCreate(kind, input, parents, ctx);
+      extend?.(plan, resource);
+      return { plan, resource };
+    });
+  }
+
+  async update(kind: KindDef, input: ResourceInput, ref: ResourceRef): Promise<Resource> {
+    const rv = Number(input.metadata.resourceVersion);
+    // A client may hold a newer resourceVersion than our cache if another controller wrote it.
+    if (rv > this.cache.revision) await this.cache.waitFor(rv, 2000);
+    return this.write('update', kind.kind, (ctx) => planUpdate(kind, input, this.mustGet(ref), ctx));
+  }
+
+  async delete(ref: ResourceRef, opts: DeleteOptions): Promise<Resource> {
+    return this.write('delete', ref.kind, (ctx) => {
+      const existing = this.mustGet(ref);
+      return { plan: planDelete(existing, opts, ctx), resource: existing };
+    });
+  }
+
+  /** Replaces a resource's status (computed by Weft, not a user write); spec is untouched. */
+  async updateStatus<K extends KindName>(ref: ResourceRef, mutate: (status: Resource<K>['status'], r: Resource<K>) => Resource<K>['status']): Promise<Resource<K> | undefined> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      await this.fresh();
+      const current = this.cache.get(ref) as Resource<K> | undefined;
+      if (!current) return undefined;
+      const status = KINDS[ref.kind].status.parse(mutate(structuredClone(current.status), current)) as Resource<K>['status'];
+      if (JSON.stringify(status) === JSON.stringify(current.status)) return current;
+      const next = { ...current, status };
+      const key = resourceKey(ref);
+      const res = await this.etcd.kv
+        .txn({ compare: [{ key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: current.metadata.resourceVersion }], success: [{ request_put: { key: Buffer.from(key), value: encodeResource(next) } }] }, callOptions())
+        .catch((err) => {
+          throw asWeftError(err);
+        });
+      const revision = Number(res.header.revision);
+      if (res.succeeded) {
+        this.noteWrite(revision);
+        return { ...next, metadata: { ...next.metadata, resourceVersion: String(revision) } };
+      }
+      await this.cache.waitFor(revision, 500);
+    }
+    throw new ConflictError(`${formatRef(ref)}: status kept changing; gave up`);
+  }
+
+  private noteWrite(revision: number): void {
+    if (revision > this.lastWrite) this.lastWrite = revision;
+  }
+
+  private reserve(claims: Claim[]): () => void {
+    const keys = claims.map(claimKey);
+    for (const k of keys) this.inflight.set(k, (this.inflight.get(k) ?? 0) + 1);
+    return () => {
+      for (const k of keys) {
+        const n = (this.inflight.get(k) ?? 1) - 1;
+        if (n <= 0) this.inflight.delete(k);
+        else this.inflight.set(k, n);
+      }
+    };
+  }
+
+  /** Plan, commit, and on a failed compare report the reason or re-plan; bounded. */
+  private async write(op: string, kind: KindName, makePlan: (ctx: PlanContext) => { plan: WritePlan; resource: Resource }): Promise<Resource> {
+    const started = performance.now();
+    const avoided = new Set<string>();
+    let outcome = 'error';
+    try {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        await this.fresh();
+        const ctx: PlanContext = {
+          view: this.cache,
+          now: new Date(),
+          newUid: randomUUID,
+          randomBytes: (n) => randomBytes(n),
+          avoid: (c) => avoided.has(claimKey(c)) || this.inflight.has(claimKey(c)),
+        };
+        const { plan, resource } = makePlan(ctx);
+        const owner = plan.put ? formatRef({ kind: plan.put.kind, tenant: plan.put.metadata.tenant, network: plan.put.metadata.network, name: plan.put.metadata.name }) : '';
+        const compiled = compilePlan(plan, owner);
+        if (compiled.request.success!.length > 128 || compiled.request.compare!.length > 128) {
+          throw new ConflictError(`${op} of ${formatRef({ kind, ...resource.metadata })} needs more than one transaction can hold (128 operations); delete its children first`);
+        }
+        const release = this.reserve(plan.claim.map((c) => c.claim));
+        let res;
+        try {
+          res = await this.etcd.kv.txn(compiled.request, callOptions());
+        } catch (err) {
+          release();
+          throw asWeftError(err);
+        }
+        const revision = Number(res.header.revision);
+        if (res.succeeded) {
+          this.noteWrite(revision);
+          // Keep our picks reserved until the cache shows them, so the next writer skips them.
+          void this.cache.waitFor(revision, 5000).then(release);
+          outcome = 'ok';
+          if (plan.put) return { ...plan.put, metadata: { ...plan.put.metadata, resourceVersion: String(revision) } };
+          return resource;
+        }
+        release();
+        const failed = failedChecks(compiled, res.responses);
+        this.raiseFor(failed, resource, avoided);
+        this.metrics?.observeConflictRetry(kind);
+        await this.cache.waitFor(revision, 500);
+      }
+      throw new ConflictError(`${op} of a ${kind}: gave up after ${MAX_ATTEMPTS} attempts against concurrent changes; retry`);
+    } catch (err) {
+      if (err instanceof ConflictError) outcome = 'conflict';
+      throw err;
+    } finally {
+      this.metrics?.observeWrite(op, kind, outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** Throws the error a failed check means, or records what to avoid and returns to retry. */
+  private raiseFor(failed: ReturnType<typeof failedChecks>, resource: Resource, avoided: Set<string>): void {
+    for (const f of failed) {
+      const c = f.check;
+      if (c.kind === 'claim') {
+        if (!c.use.explicit) {
+          avoided.add(claimKey(c.use.claim));
+          continue;
+        }
+        let holder = 'another resource';
+        try {
+          holder = (JSON.parse(f.current?.toString() ?? '{}') as { owner?: string }).owner || holder;
+        } catch {
+          // an unreadable claim still means taken
+        }
+        throw ConflictError.field(c.use.field, `${claimText(c.use.claim)} is already in use by ${holder}`);
+      }
+      const pre = c.pre;
+      switch (pre.type) {
+        case 'absent':
+          throw new ConflictError(`${formatRef(pre.ref)} already exists`);
+        case 'unchanged':
+          if (!f.current) throw new NotFoundError(`${formatRef(pre.ref)} does not exist`);
+          throw staleVersion({ ...resource, metadata: { ...resource.metadata, resourceVersion: f.currentRevision! } }, pre.resourceVersion);
+        case 'exists':
+          throw UnresolvedReferenceError.field(pre.field, `${formatRef(pre.ref)} does not exist`);
+        case 'empty':
+          throw ConflictError.field('cascade', pre.reason);
+        case 'stable':
+          continue; // re-plan against the newer state
+        default: {
+          const never: never = pre;
+          throw new Error(`unknown precondition ${JSON.stringify(never)}`);
+        }
+      }
+    }
+  }
+
+  // ---- tenant API tokens: only a hash is stored ----
+
+  async createTenantToken(tenant: string, description?: string): Promise<{ token: string; info: TenantTokenInfo }> {
+    const id = randomBytes(6).toString('hex');
+    const secret = randomBytes(24).toString('base64url');
+    const info: TenantTokenInfo = { id, createdAt: new Date().toISOString(), ...(description ? { description } : {}) };
+    const value = JSON.stringify({ ...info, sha256: sha256(secret).toString('hex') });
+    await this.write('create', 'Tenant', (ctx) => {
+      const t = ctx.view.get({ kind: 'Tenant', name: tenant });
+      if (!t) throw new NotFoundError(`tenant "${tenant}" does not exist`);
+      const plan: WritePlan = {
+        preconditions: [{ type: 'exists', ref: { kind: 'Tenant', name: tenant }, field: 'tenant' }],
+        delete: [],
+        deleteCollections: [],
+        claim: [],
+        release: [],
+        releaseNetworks: [],
+        putSecrets: [{ path: ['tenant-tokens', tenant, id], value }],
+        deleteSecrets: [],
+      };
+      return { plan, resource: t };
+    });
+    return { token: `wt.${tenant}.${id}.${secret}`, info };
+  }
+
+  async listTenantTokens(tenant: string): Promise<TenantTokenInfo[]> {
+    await this.fresh();
+    this.mustGet({ kind: 'Tenant', name: tenant });
+    return this.cache.secretsUnder(secretPrefix(['tenant-tokens', tenant])).map(([, v]) => {
+      const { sha256: _h, ...info } = JSON.parse(v) as TenantTokenInfo & { sha256: string };
+      return info;
+    });
+  }
+
+  async deleteTenantToken(tenant: string, id: string): Promise<void> {
+    await this.fresh();
+    const key = secretKey(['tenant-tokens', tenant, id]);
+    if (!this.cache.secret(key)) throw new NotFoundError(`token ${id} of tenant ${tenant} does not exist`);
+    const res = await this.etcd.kv.deleteRange({ key: Buffer.from(key) }, callOptions()).catch((err) => {
+      throw asWeftError(err);
+    });
+    this.noteWrite(Number(res.header.revision));
+  }
+
+  /** The tenant a presented tenant token belongs to, or undefined. Constant-time on the secret. */
+  verifyTenantToken(token: string): string | undefined {
+    const m = /^wt\.([a-z0-9-]{1,63})\.([0-9a-f]{12})\.([A-Za-z0-9_-]{32})$/.exec(token);
+    if (!m) return undefined;
+    const stored = this.cache.secret(secretKey(['tenant-tokens', m[1]!, m[2]!]));
+    if (!stored) return undefined;
+    const want = Buffer.from((JSON.parse(stored) as { sha256: string }).sha256, 'hex');
+    const got = sha256(m[3]!);
+    return want.length === got.length && timingSafeEqual(want, got) ? m[1] : undefined;
+  }
+
+  /** The stored hash of a join token's secret, for the join flow. */
+  joinTokenHash(name: string): Buffer | undefined {
+    const v = this.cache.secret(secretKey(['join-tokens', name, 'hash']));
+    return v ? Buffer.from(v, 'hex') : undefined;
+  }
+}
+
+export function hashSecret(secret: string): string {
+  return sha256(secret).toString('hex');
+}
