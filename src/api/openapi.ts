@@ -1,0 +1,132 @@
+// The OpenAPI document, generated from the kinds registry and the zod model.
+import { z } from 'zod';
+import { KINDS, type KindDef } from '../model/index.js';
+
+const problem = {
+  description: 'Problem (RFC 9457); `errors` names the offending fields',
+  content: {
+    'application/problem+json': {
+      schema: {
+        type: 'object',
+        required: ['type', 'title', 'status', 'detail'],
+        properties: {
+          type: { type: 'string' },
+          title: { type: 'string' },
+          status: { type: 'integer' },
+          detail: { type: 'string' },
+          instance: { type: 'string' },
+          errors: { type: 'array', items: { type: 'object', required: ['field', 'message'], properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+        },
+      },
+    },
+  },
+};
+
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { $ref: '#/components/responses/Problem' }]));
+
+export function collectionPath(kind: KindDef): string {
+  if (kind.scope === 'cluster') return `/v1/${kind.plural}`;
+  if (kind.scope === 'tenant') return `/v1/tenants/{tenant}/${kind.plural}`;
+  return `/v1/tenants/{tenant}/networks/{network}/${kind.plural}`;
+}
+
+function pathParams(kind: KindDef, withName: boolean) {
+  const names = [...(kind.scope !== 'cluster' ? ['tenant'] : []), ...(kind.scope === 'network' ? ['network'] : []), ...(withName ? ['name'] : [])];
+  return names.map((n) => ({ name: n, in: 'path', required: true, schema: { type: 'string' } }));
+}
+
+export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  const s = z.toJSONSchema(schema, { io: 'input', target: 'openapi-3.0', unrepresentable: 'any' }) as Record<string, unknown>;
+  delete s.$schema;
+  return s;
+}
+
+export function buildOpenApi(version: string): Record<string, unknown> {
+  const schemas: Record<string, unknown> = {};
+  const paths: Record<string, unknown> = {};
+  for (const kind of Object.values(KINDS)) {
+    schemas[`${kind.kind}Input`] = jsonSchemaOf(kind.input);
+    schemas[kind.kind] = jsonSchemaOf(kind.stored);
+    const ref = { $ref: `#/components/schemas/${kind.kind}` };
+    const body = { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${kind.kind}Input` } } } };
+    const one = { description: kind.kind, content: { 'application/json': { schema: ref } } };
+    const tags = [kind.kind];
+    const coll = collectionPath(kind);
+    paths[coll] = {
+      get: {
+        tags,
+        summary: `List ${kind.plural}`,
+        parameters: [
+          ...pathParams(kind, false),
+          { name: 'labelSelector', in: 'query', schema: { type: 'string' }, description: 'e.g. `env=prod,tier in (web,db),!legacy`' },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 5000 } },
+          { name: 'continue', in: 'query', schema: { type: 'string' }, description: 'Cursor from the previous page' },
+        ],
+        responses: {
+          '200': {
+            description: `${kind.kind}List`,
+            content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: ref }, metadata: { type: 'object', properties: { resourceVersion: { type: 'string' }, continue: { type: 'string' } } } } } } },
+          },
+          ...errors(400, 401, 403, 404, 503),
+        },
+      },
+      post: { tags, summary: `Create a ${kind.kind}`, parameters: pathParams(kind, false), requestBody: body, responses: { '201': one, ...errors(400, 401, 403, 404, 409, 413, 422, 503) } },
+    };
+    paths[`${coll}/{name}`] = {
+      get: { tags, summary: `Read a ${kind.kind}`, parameters: pathParams(kind, true), responses: { '200': one, ...errors(401, 403, 404, 503) } },
+      put: {
+        tags,
+        summary: `Replace a ${kind.kind}'s labels and spec; metadata.resourceVersion is required (stale → 409)`,
+        parameters: pathParams(kind, true),
+        requestBody: body,
+        responses: { '200': one, ...errors(400, 401, 403, 404, 409, 413, 422, 503) },
+      },
+      delete: {
+        tags,
+        summary: `Delete a ${kind.kind}`,
+        parameters: [
+          ...pathParams(kind, true),
+          { name: 'cascade', in: 'query', schema: { type: 'boolean' }, description: 'Also delete what it contains (networks, endpoints)' },
+          { name: 'resourceVersion', in: 'query', schema: { type: 'string' }, description: 'Delete only if still at this version' },
+        ],
+        responses: { '200': one, ...errors(401, 403, 404, 409, 503) },
+      },
+    };
+  }
+  paths['/v1/tenants/{tenant}/tokens'] = {
+    post: {
+      tags: ['Tenant'],
+      summary: 'Create a tenant API token; the token is returned once and only its hash is kept',
+      parameters: [{ name: 'tenant', in: 'path', required: true, schema: { type: 'string' } }],
+      requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { description: { type: 'string' } }, additionalProperties: false } } } },
+      responses: { '201': { description: 'The token' }, ...errors(400, 401, 403, 404, 503) },
+    },
+    get: { tags: ['Tenant'], summary: 'List a tenant\'s tokens (ids only)', parameters: [{ name: 'tenant', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'Tokens' }, ...errors(401, 403, 404) } },
+  };
+  paths['/v1/tenants/{tenant}/tokens/{id}'] = {
+    delete: { tags: ['Tenant'], summary: 'Revoke a tenant token', parameters: [{ name: 'tenant', in: 'path', required: true, schema: { type: 'string' } }, { name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { '204': { description: 'Revoked' }, ...errors(401, 403, 404) } },
+  };
+  return {
+    openapi: '3.0.3',
+    info: { title: 'Weft API', version, description: 'Tenant network intent for the Weft overlay-fabric controller. Authenticate with `Authorization: Bearer <token>`.' },
+    components: { schemas, responses: { Problem: problem }, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    security: [{ bearer: [] }],
+    paths,
+  };
+}
+
+/** JSON Schema for one topology document (any kind), for editors via yaml-language-server. */
+export function buildTopologySchema(): Record<string, unknown> {
+  const variants = Object.values(KINDS).map((k) => {
+    const s = z.toJSONSchema((k.input as z.ZodObject).extend({ kind: z.literal(k.kind) }), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    delete s.$schema;
+    return s;
+  });
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'https://weft.dev/schemas/topology.schema.json',
+    title: 'Weft topology document',
+    description: 'One resource per YAML document: kind, metadata and spec, in the REST API\'s own shape.',
+    oneOf: variants,
+  };
+}

@@ -1,0 +1,91 @@
+// The REST API server: fastify with one plugin per concern. `/v1` is authenticated and refuses
+// work while etcd is unreachable; health, readiness, metrics and docs sit outside it.
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Logger as PinoLogger } from 'pino';
+import { PayloadTooLargeError, UnavailableError, ValidationError, WeftError } from '../errors/index.js';
+import type { Store } from '../store/index.js';
+import { Authenticator } from './auth.js';
+import { ApiMetrics } from './metrics.js';
+import { buildOpenApi } from './openapi.js';
+import { problemOf, sendProblem } from './problem.js';
+import { registerResourceRoutes, registerTokenRoutes } from './resource-routes.js';
+
+export interface Health {
+  /** etcd answered the last probe. */
+  etcdUp(): boolean;
+  /** The controller can serve (etcd up and the intent cache loaded). */
+  ready(): boolean;
+}
+
+export interface ApiOptions {
+  store: Store;
+  adminToken: string;
+  logger: PinoLogger;
+  health: Health;
+  metrics: ApiMetrics;
+  version: string;
+  /** Largest accepted request body in bytes. */
+  bodyLimit?: number;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    disableRequestLogging: true,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  const openapi = buildOpenApi(opts.version);
+
+  app.setErrorHandler((err: FastifyError | WeftError, req, reply) => {
+    if (err instanceof WeftError) {
+      if (err instanceof UnavailableError) req.log.warn({ url: req.url }, err.message);
+      return sendProblem(reply, err);
+    }
+    const code = (err as FastifyError).code;
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, new PayloadTooLargeError(`the body is larger than ${opts.bodyLimit ?? DEFAULT_BODY_LIMIT} bytes`));
+    const status = (err as FastifyError).statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const e = ValidationError.field('body', err.message);
+      return reply.code(status).type('application/problem+json').send({ ...problemOf(e, req.url), status });
+    }
+    req.log.error({ err }, 'unexpected error');
+    return reply.code(500).type('application/problem+json').send({ type: 'about:blank', title: 'Internal error', status: 500, detail: 'an unexpected error occurred; see the controller log' });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).type('application/problem+json').send({ type: 'about:blank', title: 'Not found', status: 404, detail: `no route ${req.method} ${req.url.split('?')[0]}` }),
+  );
+  app.addHook('onResponse', async (req, reply) => {
+    opts.metrics.observeRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const ready = opts.health.ready();
+    return reply.code(ready ? 200 : 503).send({ ready, etcd: opts.health.etcdUp() ? 'up' : 'down' });
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics()));
+  app.get('/openapi.json', async () => openapi);
+  await app.register(swagger, { mode: 'static', specification: { document: openapi as never } });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const auth = new Authenticator(opts.adminToken, opts.store);
+  await app.register(
+    async (v1) => {
+      v1.decorateRequest('principal', undefined as never);
+      v1.addHook('onRequest', async (req) => {
+        req.principal = auth.authenticate(req);
+        if (!opts.health.etcdUp()) throw new UnavailableError('the intent store (etcd) is unreachable; retry shortly');
+      });
+      registerResourceRoutes(v1, opts.store);
+      registerTokenRoutes(v1, opts.store);
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}

@@ -1,0 +1,131 @@
+// The controller process: etcd (embedded or external), the intent cache and store, the health
+// probe, and the REST API. start() returns once the API listens; it serves 503 until etcd answers.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Etcd3 } from 'etcd3';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { ApiMetrics, buildApi } from '../api/index.js';
+import { IntentCache, Store, callOptions, connectEtcd } from '../store/index.js';
+import { loadAdminToken } from './admin-token.js';
+import { EtcdProcess, EtcdSupervisor, ETCD_MISSING_MESSAGE, findEtcdBinary } from './etcd-process.js';
+
+export const WEFT_VERSION = '0.1.0';
+
+export interface ControllerOptions {
+  /** host:port for the REST API; port 0 picks a free one. */
+  listen: { host: string; port: number };
+  stateDir: string;
+  /** External etcd; when absent an embedded single-member etcd runs under the state dir. */
+  etcdEndpoints?: string[];
+  etcdTls?: { caFile?: string; certFile?: string; keyFile?: string };
+  adminToken?: string;
+  logger?: Logger;
+  bodyLimit?: number;
+}
+
+const PROBE_INTERVAL_MS = 1000;
+
+export class Controller {
+  private probeTimer?: NodeJS.Timeout;
+  private etcdUp = false;
+  private cacheLoaded = false;
+  private stopped = false;
+
+  private constructor(
+    readonly url: string,
+    readonly adminTokenSource: string,
+    readonly etcdEndpoint: string,
+    private readonly app: FastifyInstance,
+    private readonly etcd: Etcd3,
+    private readonly cache: IntentCache,
+    private readonly log: Logger,
+    private readonly supervisor?: EtcdSupervisor,
+  ) {}
+
+  static async start(opts: ControllerOptions): Promise<Controller> {
+    const log = opts.logger ?? pino({ name: 'weft-controller' });
+    const admin = await loadAdminToken(opts.stateDir, opts.adminToken);
+    let supervisor: EtcdSupervisor | undefined;
+    let endpoints = opts.etcdEndpoints;
+    if (!endpoints?.length) {
+      if (!findEtcdBinary()) throw new Error(ETCD_MISSING_MESSAGE);
+      supervisor = new EtcdSupervisor(new EtcdProcess({ dataDir: join(opts.stateDir, 'etcd'), log }), { log });
+      await supervisor.start();
+      endpoints = [supervisor.endpoint];
+    }
+    const tls = opts.etcdTls;
+    const etcd = connectEtcd({
+      endpoints,
+      tls: tls?.caFile
+        ? { ca: await readFile(tls.caFile), cert: tls.certFile ? await readFile(tls.certFile) : undefined, key: tls.keyFile ? await readFile(tls.keyFile) : undefined }
+        : undefined,
+    });
+    const cache = new IntentCache(etcd, log);
+    let controller: Controller | undefined;
+    const metrics = new ApiMetrics(
+      (kind) => cache.list(kind).length,
+      () => cache.revision,
+    );
+    const store = new Store(etcd, cache, log, metrics);
+    const app = await buildApi({
+      store,
+      adminToken: admin.token,
+      logger: log,
+      metrics,
+      version: WEFT_VERSION,
+      bodyLimit: opts.bodyLimit,
+      health: {
+        etcdUp: () => controller?.etcdUp ?? false,
+        ready: () => !!controller && controller.etcdUp && controller.cacheLoaded,
+      },
+    });
+    const address = await app.listen({ host: opts.listen.host, port: opts.listen.port });
+    controller = new Controller(address, admin.source, endpoints.join(','), app, etcd, cache, log, supervisor);
+    controller.probe(metrics);
+    await controller.loadCache();
+    return controller;
+  }
+
+  /** Loads the cache, retrying until etcd answers; the API answers 503 meanwhile. */
+  private async loadCache(): Promise<void> {
+    for (let delay = 200; !this.stopped; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await this.cache.start();
+        this.cacheLoaded = true;
+        this.etcdUp = true;
+        return;
+      } catch (err) {
+        this.log.warn({ err: String(err), retryInMs: delay }, 'cannot load intent from etcd yet');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private probe(metrics: ApiMetrics): void {
+    const tick = async () => {
+      let up = false;
+      try {
+        await this.etcd.maintenance.status(callOptions(PROBE_INTERVAL_MS));
+        up = true;
+      } catch {
+        up = false;
+      }
+      if (up !== this.etcdUp) this.log[up ? 'info' : 'warn']({ etcd: this.etcdEndpoint }, up ? 'etcd is reachable again' : 'etcd is unreachable; API answers 503');
+      this.etcdUp = up;
+      metrics.etcdUp.set(up ? 1 : 0);
+      if (!this.stopped) this.probeTimer = setTimeout(tick, PROBE_INTERVAL_MS);
+    };
+    this.probeTimer = setTimeout(tick, 0);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.probeTimer);
+    await this.app.close();
+    await this.cache.close();
+    this.etcd.close();
+    await this.supervisor?.stop();
+  }
+}
