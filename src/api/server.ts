@@ -1,6 +1,6 @@
 // The REST API server: fastify with one plugin per concern. `/v1` is authenticated and refuses
 // work while etcd is unreachable; health, readiness, metrics and docs sit outside it.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger as PinoLogger } from 'pino';
@@ -36,7 +36,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    disableRequestLogging: true,
+    // Reads are not logged; writes get one audit line each from the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   });
@@ -62,6 +63,10 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   );
   app.addHook('onResponse', async (req, reply) => {
     opts.metrics.observeRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.url.startsWith('/v1/')) {
+      const who = req.principal ? (req.principal.type === 'admin' ? 'admin' : `tenant:${req.principal.tenant}`) : 'anonymous';
+      req.log.info({ method: req.method, url: req.url, status: reply.statusCode, who, ms: Math.round(reply.elapsedTime) }, 'write');
+    }
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

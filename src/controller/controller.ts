@@ -111,7 +111,7 @@ export class Controller {
       } catch {
         up = false;
       }
-      if (up !== this.etcdUp) this.log[up ? 'info' : 'warn']({ etcd: this.etcdEndpoint }, up ? 'etcd is reachable again' : 'etcd is unreachable; API answers 503');
+      if (up !== this.etcdUp) this.log[up ? 'info' : 'warn']({ etcd: this.etcdEndpoint }, up ? 'etcd is reachable' : 'etcd is unreachable; API answers 503');
       this.etcdUp = up;
       metrics.etcdUp.set(up ? 1 : 0);
       if (!this.stopped) this.probeTimer = setTimeout(tick, PROBE_INTERVAL_MS);

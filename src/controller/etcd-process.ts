@@ -433,7 +433,11 @@ export class EtcdProcess {
     const deadline = Date.now() + timeoutMs;
     const healthUrl = `${this.endpoint}/health`;
     while (!run.hasExited && Date.now() < deadline) {
-      if (await checkHealth(healthUrl, Math.min(1_000, Math.max(1, deadline - Date.now())))) {
+      const healthy = await Promise.race([
+        checkHealth(healthUrl, Math.min(1_000, Math.max(1, deadline - Date.now()))),
+        run.exited.then(() => false),
+      ]);
+      if (healthy) {
         if (run.hasExited) break;
         run.ready = true;
         run.readyAt = Date.now();

@@ -1,0 +1,78 @@
+// Test harness: a real `weft controller` child process (started as `node --import tsx`, so the
+// PID we hold is the process we stop) against a given etcd, or its own embedded one.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+export interface TestController {
+  url: string;
+  adminToken: string;
+  stateDir: string;
+  pid: number;
+  /** Lines the controller wrote, for assertions and for failure messages. */
+  output: string[];
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+export interface StartOptions {
+  etcdEndpoint?: string;
+  stateDir?: string;
+  adminToken?: string;
+  port?: number;
+}
+
+let seq = 0;
+
+export async function startController(opts: StartOptions = {}): Promise<TestController> {
+  const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), 'weft-ctl-')));
+  const adminToken = opts.adminToken ?? `test-admin-token-${process.pid}-${++seq}-0123456789`;
+  const args = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'controller', '--listen', `127.0.0.1:${opts.port ?? 0}`, '--state-dir', stateDir];
+  if (opts.etcdEndpoint) args.push('--etcd-endpoints', opts.etcdEndpoint);
+  const env = { ...process.env, WEFT_ADMIN_TOKEN: adminToken };
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const output: string[] = [];
+  const collect = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean));
+  child.stdout!.on('data', collect);
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`controller did not start within 30 s:\n${output.join('\n')}`)), 30_000);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      collect(chunk);
+      const m = /serving (http:\/\/\S+)/.exec(chunk.toString());
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`controller exited with ${code} before serving:\n${output.join('\n')}`));
+    });
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+    children.delete(child);
+  };
+  return {
+    url,
+    adminToken,
+    stateDir,
+    pid: child.pid!,
+    output,
+    stop: async () => {
+      await end('SIGTERM');
+      if (!opts.stateDir) await rm(stateDir, { recursive: true, force: true });
+    },
+    kill: () => end('SIGKILL'),
+  };
+}
