@@ -67,7 +67,10 @@ export class Controller {
       (kind) => cache.list(kind).length,
       () => cache.revision,
     );
-    const store = new Store(etcd, cache, log, metrics);
+    const store = new Store(etcd, cache, log, metrics, () => {
+      if (controller?.etcdUp) log.warn({ etcd: endpoints.join(',') }, 'etcd is unreachable; API answers 503');
+      if (controller) controller.etcdUp = false;
+    });
     const app = await buildApi({
       store,
       adminToken: admin.token,

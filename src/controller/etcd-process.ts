@@ -211,6 +211,11 @@ export interface EtcdProcessOptions {
   readyTimeoutMs?: number;
 }
 
+export interface EtcdStartOptions {
+  /** Restart on the previous run's ports even if they are taken now (no new endpoint). */
+  keepPorts?: boolean;
+}
+
 /** Reported to `onExit` listeners when an etcd that had become ready exits. */
 export interface EtcdExit {
   pid: number;
@@ -295,8 +300,12 @@ export class EtcdProcess {
     return () => this.#exitListeners.delete(listener);
   }
 
-  /** Spawns etcd and resolves once it is healthy; rejects with the etcd log tail otherwise. */
-  async start(): Promise<void> {
+  /**
+   * Spawns etcd and resolves once it is healthy; rejects with the etcd log tail otherwise.
+   * `keepPorts`: reuse the ports of the previous run even if they look taken (etcd then fails to
+   * bind and start() rejects) rather than moving to new ones; the supervisor restarts this way.
+   */
+  async start(opts: EtcdStartOptions = {}): Promise<void> {
     if (this.#starting) throw new Error('etcd start() already in progress');
     if (this.#run && !this.#run.hasExited) throw new Error(`etcd already running (pid ${this.#run.pid})`);
     const bin = this.#opts.bin ?? findEtcdBinary();
@@ -306,7 +315,7 @@ export class EtcdProcess {
       await fsp.mkdir(this.dataDir, { recursive: true, mode: 0o700 });
       await fsp.mkdir(path.dirname(this.logFile), { recursive: true });
       for (let attempt = 1; ; attempt++) {
-        const fresh = await this.#choosePorts();
+        const fresh = await this.#choosePorts(opts.keepPorts ?? false);
         try {
           await this.#spawnAndWait(bin);
           return;
@@ -325,11 +334,11 @@ export class EtcdProcess {
   }
 
   /** Fills in missing ports; true when any of them was newly chosen (not given, not reused). */
-  async #choosePorts(): Promise<boolean> {
+  async #choosePorts(keepPorts: boolean): Promise<boolean> {
     const portsFile = path.join(this.dataDir, 'ports.json');
     if (this.#clientPort !== undefined && this.#peerPort !== undefined) {
-      // Given ports, or ports of a previous run of this object: keep them if free.
-      if (this.#isGiven() || (await this.#bothFree(this.#clientPort, this.#peerPort))) {
+      // Given ports, or ports of a previous run of this object: keep them if free (or if told to).
+      if (keepPorts || this.#isGiven() || (await this.#bothFree(this.#clientPort, this.#peerPort))) {
         await writePortsFile(portsFile, { clientPort: this.#clientPort, peerPort: this.#peerPort });
         return false;
       }
@@ -480,7 +489,12 @@ export class EtcdProcess {
     run.stopping ??= (async () => {
       run.requested = true;
       run.child.kill('SIGTERM');
-      const timedOut = await Promise.race([run.exited.then(() => false), delay(STOP_GRACE_MS).then(() => true)]);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        run.exited.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), STOP_GRACE_MS))),
+      ]);
+      clearTimeout(timer);
       if (timedOut && !run.hasExited) {
         this.#log.warn({ pid: run.pid }, `etcd did not exit within ${STOP_GRACE_MS} ms of SIGTERM, killing it`);
         run.child.kill('SIGKILL');
@@ -542,9 +556,10 @@ const STABLE_UPTIME_MS = 10_000;
 
 /**
  * Keeps one EtcdProcess running: when it exits without stop() having been called on the
- * supervisor, it is started again (same data dir, same ports) after a backoff of 200 ms doubling
- * to 5 s. An exit requested through the EtcdProcess itself (its stop() or kill()) is restarted as
- * well; only the supervisor's stop() ends supervision.
+ * supervisor, it is started again (same data dir, same ports, so clients keep their endpoint)
+ * after a backoff of 200 ms doubling to 5 s; a restart that fails (e.g. a port was taken
+ * meanwhile) is retried with the next delay. An exit requested through the EtcdProcess itself
+ * (its stop() or kill()) is restarted as well; only the supervisor's stop() ends supervision.
  */
 export class EtcdSupervisor {
   readonly process: EtcdProcess;
@@ -617,7 +632,7 @@ export class EtcdSupervisor {
   async #attempt(): Promise<void> {
     if (this.#stopping || this.process.pid !== undefined) return;
     try {
-      await this.process.start();
+      await this.process.start({ keepPorts: true });
     } catch (err) {
       if (this.#stopping) return;
       this.#log.error({ err }, 'etcd restart failed');

@@ -65,3 +65,22 @@ export function claimsEqual(a: Claim, b: Claim): boolean {
 export function claimText(c: Claim): string {
   return c.pool === 'vni' ? `VNI ${c.value}` : `${c.pool === 'ip' ? 'address' : 'MAC'} ${c.value}`;
 }
+
+/** True when the plan writes nothing (an update that changes nothing). */
+export function writesNothing(p: WritePlan): boolean {
+  return !p.put && !p.delete.length && !p.deleteCollections.length && !p.claim.length && !p.release.length && !p.releaseNetworks.length && !p.putSecrets.length && !p.deleteSecrets.length;
+}
+
+/** JSON equality that ignores key order (specs built by parsing and by allocation differ in order). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}

@@ -1,7 +1,7 @@
 // Planners: pure functions from (current intent, request) to a WritePlan, or a typed error.
 import { ConflictError, NotFoundError, UnresolvedReferenceError, ValidationError, type FieldIssue } from '../errors/index.js';
 import { API_VERSION, KINDS, formatRef, type KindDef, type Network, type Resource, type ResourceRef } from '../model/index.js';
-import { claimsEqual, emptyPlan, type WritePlan } from './plan.js';
+import { claimsEqual, emptyPlan, sameJson, type WritePlan } from './plan.js';
 import { allocate, checkAgainstIntent, claimsOf, dependantsOf, references, type PlanContext } from './rules.js';
 
 /** A create or update body after schema validation. */
@@ -84,10 +84,16 @@ export function planCreate(kind: KindDef, input: ResourceInput, parents: Parents
   }
   requireReferences(resource, ctx, plan);
   const filled = allocate(resource, ctx);
+  normalize(resource);
   plan.preconditions.push(...checkAgainstIntent(resource, undefined, ctx.view));
   plan.claim = claimsOf(resource).map((c) => ({ ...c, explicit: !filled.has(c.field) }));
   plan.put = resource;
   return { plan, resource };
+}
+
+/** Puts allocated fields in schema order, so stored specs read the same however they were made. */
+function normalize(r: Resource): void {
+  r.spec = KINDS[r.kind].spec.parse(r.spec) as Resource['spec'];
 }
 
 /** Allocated values the body leaves out are kept, so a PUT of the spec as written changes nothing. */
@@ -125,8 +131,11 @@ export function planUpdate(kind: KindDef, input: ResourceInput, existing: Resour
   keepAllocated(next, existing);
   requireReferences(next, ctx, plan);
   const filled = allocate(next, ctx);
+  normalize(next);
   plan.preconditions.push(...checkAgainstIntent(next, existing, ctx.view));
-  if (JSON.stringify(next.spec) !== JSON.stringify(existing.spec)) next.metadata.generation = existing.metadata.generation + 1;
+  const specChanged = !sameJson(next.spec, existing.spec);
+  if (!specChanged && sameJson(next.metadata.labels, existing.metadata.labels)) return { plan, resource: existing };
+  if (specChanged) next.metadata.generation = existing.metadata.generation + 1;
   const before = claimsOf(existing);
   const after = claimsOf(next).map((c) => ({ ...c, explicit: !filled.has(c.field) }));
   plan.claim = after.filter((c) => !before.some((b) => claimsEqual(b.claim, c.claim)));

@@ -4,9 +4,11 @@
 // an allocated value, a collection that moved under us).
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
-import { ConflictError, NotFoundError, UnresolvedReferenceError } from '../errors/index.js';
+import { ConflictError, NotFoundError, UnavailableError, UnresolvedReferenceError } from '../errors/index.js';
 import {
   claimText,
+  sameJson,
+  writesNothing,
   planCreate,
   planDelete,
   planUpdate,
@@ -63,7 +65,15 @@ export class Store {
     readonly cache: IntentCache,
     private readonly log: Logger,
     private readonly metrics?: WriteMetrics,
+    /** Told at once when a call finds etcd unreachable, so reads stop before the next probe. */
+    private readonly onUnreachable: () => void = () => undefined,
   ) {}
+
+  private etcdFailure(err: unknown): Error {
+    const e = asWeftError(err);
+    if (e instanceof UnavailableError) this.onUnreachable();
+    return e;
+  }
 
   /** Waits until the cache reflects every write this process has committed. */
   async fresh(): Promise<void> {
@@ -133,13 +143,13 @@ export class Store {
       const current = this.cache.get(ref) as Resource<K> | undefined;
       if (!current) return undefined;
       const status = KINDS[ref.kind].status.parse(mutate(structuredClone(current.status), current)) as Resource<K>['status'];
-      if (JSON.stringify(status) === JSON.stringify(current.status)) return current;
+      if (sameJson(status, current.status)) return current;
       const next = { ...current, status };
       const key = resourceKey(ref);
       const res = await this.etcd.kv
         .txn({ compare: [{ key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: current.metadata.resourceVersion }], success: [{ request_put: { key: Buffer.from(key), value: encodeResource(next) } }] }, callOptions())
         .catch((err) => {
-          throw asWeftError(err);
+          throw this.etcdFailure(err);
         });
       const revision = Number(res.header.revision);
       if (res.succeeded) {
@@ -183,6 +193,10 @@ export class Store {
           avoid: (c) => avoided.has(claimKey(c)) || this.inflight.has(claimKey(c)),
         };
         const { plan, resource } = makePlan(ctx);
+        if (writesNothing(plan)) {
+          outcome = 'unchanged';
+          return resource;
+        }
         const owner = plan.put ? formatRef({ kind: plan.put.kind, tenant: plan.put.metadata.tenant, network: plan.put.metadata.network, name: plan.put.metadata.name }) : '';
         const compiled = compilePlan(plan, owner);
         if (compiled.request.success!.length > 128 || compiled.request.compare!.length > 128) {
@@ -194,7 +208,7 @@ export class Store {
           res = await this.etcd.kv.txn(compiled.request, callOptions());
         } catch (err) {
           release();
-          throw asWeftError(err);
+          throw this.etcdFailure(err);
         }
         const revision = Number(res.header.revision);
         if (res.succeeded) {
@@ -297,7 +311,7 @@ export class Store {
     const key = secretKey(['tenant-tokens', tenant, id]);
     if (!this.cache.secret(key)) throw new NotFoundError(`token ${id} of tenant ${tenant} does not exist`);
     const res = await this.etcd.kv.deleteRange({ key: Buffer.from(key) }, callOptions()).catch((err) => {
-      throw asWeftError(err);
+      throw this.etcdFailure(err);
     });
     this.noteWrite(Number(res.header.revision));
   }
