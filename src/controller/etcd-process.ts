@@ -12,7 +12,7 @@
 // and that is still running (etcd then shuts down cleanly on its own); a SIGKILL of the parent
 // still leaves etcd running.
 //
-// Ports: unless given, free loopback ports are chosen once and stored in `<dataDir>/ports.json`;
+// Ports: unless given, free loopback ports are chosen once and stored in `<dataDir>.ports.json` (beside it: etcd warns about unknown files inside);
 // a later start (same object or a new one on the same data dir) reuses them while they are free,
 // so a restarted etcd comes back on the same endpoint. etcd logs a harmless warning about the
 // unknown file in its data dir.
@@ -194,7 +194,7 @@ function trackChild(child: ChildProcess): void {
 export interface EtcdProcessOptions {
   /** etcd's data directory; created (mode 0700) if missing. */
   dataDir: string;
-  /** Fixed client port. When unset: the port from `<dataDir>/ports.json` if free, else a free one. */
+  /** Fixed client port. When unset: the port from `<dataDir>.ports.json` (beside it: etcd warns about unknown files inside) if free, else a free one. */
   clientPort?: number;
   /** Fixed peer port; same rule as clientPort. */
   peerPort?: number;
@@ -335,7 +335,7 @@ export class EtcdProcess {
 
   /** Fills in missing ports; true when any of them was newly chosen (not given, not reused). */
   async #choosePorts(keepPorts: boolean): Promise<boolean> {
-    const portsFile = path.join(this.dataDir, 'ports.json');
+    const portsFile = `${this.dataDir.replace(/\/+$/, '')}.ports.json`;
     if (this.#clientPort !== undefined && this.#peerPort !== undefined) {
       // Given ports, or ports of a previous run of this object: keep them if free (or if told to).
       if (keepPorts || this.#isGiven() || (await this.#bothFree(this.#clientPort, this.#peerPort))) {

@@ -113,6 +113,9 @@ function keepAllocated(next: Resource, prev: Resource): void {
     const p = (prev as Resource<'Endpoint'>).spec;
     n.mac ??= p.mac;
     n.ips ??= p.ips;
+  } else if (next.kind === 'JoinToken') {
+    // The expiry defaulted at creation is kept too: leaving it out must not make a token immortal.
+    (next as Resource<'JoinToken'>).spec.expiresAt ??= (prev as Resource<'JoinToken'>).spec.expiresAt;
   }
 }
 
@@ -176,7 +179,7 @@ export function planDelete(existing: Resource, opts: DeleteOptions, ctx: PlanCon
     case 'Tenant': {
       const networks = ctx.view.list('Network', { tenant: name });
       if (networks.length && !opts.cascade) {
-        throw ConflictError.field('cascade', `tenant ${name} still has ${networks.length} network(s); delete them first or pass ?cascade=true`);
+        throw ConflictError.field('query.cascade', `tenant ${name} still has ${networks.length} network(s); delete them first or pass ?cascade=true`);
       }
       if (networks.length) {
         plan.preconditions.push({ type: 'stable', collection: { kind: 'Network', tenant: name }, revision: ctx.view.revision });
@@ -194,7 +197,7 @@ export function planDelete(existing: Resource, opts: DeleteOptions, ctx: PlanCon
     case 'Network': {
       const endpoints = ctx.view.list('Endpoint', { tenant, network: name });
       if (endpoints.length && !opts.cascade) {
-        throw ConflictError.field('cascade', `network ${tenant}/${name} still has ${endpoints.length} endpoint(s); delete them first or pass ?cascade=true`);
+        throw ConflictError.field('query.cascade', `network ${tenant}/${name} still has ${endpoints.length} endpoint(s); delete them first or pass ?cascade=true`);
       }
       if (opts.cascade) plan.deleteCollections.push({ kind: 'Endpoint', tenant, network: name });
       else plan.preconditions.push({ type: 'empty', collection: { kind: 'Endpoint', tenant, network: name }, reason: `network ${tenant}/${name} still has endpoints; delete them first or pass ?cascade=true` });

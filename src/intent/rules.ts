@@ -198,8 +198,7 @@ function checkNetwork(n: Network, previous: Network | undefined, view: IntentVie
   if (previous) {
     if (previous.spec.kind !== n.spec.kind) issues.push({ field: 'spec.kind', message: `cannot change from ${previous.spec.kind} to ${n.spec.kind}; create a new network` });
     const before = claimsOf(previous).map((c) => c.claim.value);
-    const after = claimsOf(n).map((c) => c.claim.value);
-    if (before.join(',') !== after.join(',')) issues.push({ field: 'spec.vni', message: `VNIs are immutable (currently ${before.join(', ')})` });
+    if (vniAssignment(previous) !== vniAssignment(n)) issues.push({ field: 'spec.vni', message: `VNIs are immutable (currently ${before.join(', ')})` });
   }
   if (issues.length) throw new ValidationError(issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
   // Explicit VNIs in use elsewhere: say which network holds them (the claim would fail anyway).
@@ -220,6 +219,13 @@ function checkNetwork(n: Network, previous: Network | undefined, view: IntentVie
     }
   }
   return [{ type: 'stable', collection: { kind: 'Endpoint', tenant, network: n.metadata.name }, revision: view.revision }];
+}
+
+/** Which VNI the network (or each dual-fabric plane, by name) has; the order planes are listed in does not count. */
+function vniAssignment(n: Network): string {
+  const mp = n.spec.multipath;
+  if (mp?.mode !== 'dual-fabric') return String(n.spec.vni);
+  return mp.planes.map((p) => `${p.plane}=${p.vni}`).sort().join(',');
 }
 
 function checkEndpoint(e: Endpoint, view: IntentView): Precondition[] {

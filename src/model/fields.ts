@@ -69,11 +69,11 @@ export const Mac = z
 export const VNI_MIN = 1;
 export const VNI_MAX = 16_777_215;
 export const Vni = z
-  .int('must be a whole number')
+  .int()
   .min(VNI_MIN, `must be between ${VNI_MIN} and ${VNI_MAX}`)
   .max(VNI_MAX, `must be between ${VNI_MIN} and ${VNI_MAX}`).describe('VXLAN/Geneve network identifier, 1..16777215');
 
-export const Mtu = z.int('must be a whole number').min(576, 'must be between 576 and 65535').max(65535, 'must be between 576 and 65535');
+export const Mtu = z.int().min(576, 'must be between 576 and 65535').max(65535, 'must be between 576 and 65535');
 
 export const Timestamp = z.iso.datetime({ offset: true });
 

@@ -261,7 +261,7 @@ export class Store {
         case 'exists':
           throw UnresolvedReferenceError.field(pre.field, `${formatRef(pre.ref)} does not exist`);
         case 'empty':
-          throw ConflictError.field('cascade', pre.reason);
+          throw ConflictError.field('query.cascade', pre.reason);
         case 'stable':
           continue; // re-plan against the newer state
         default: {

@@ -71,6 +71,19 @@ describe('bad input', () => {
     if (r.body.errors) assert.deepEqual(r.body.errors.map((e: { field: string }) => e.field), ['body']);
   });
 
+  test('an empty body sent as JSON is a 400', async () => {
+    await rejected('POST', '/v1/tenants/red/networks', '', { status: 400 });
+  });
+
+  test('a __proto__ key in the body is rejected', async () => {
+    await rejected('POST', '/v1/tenants/red/networks', '{"metadata":{"name":"n1"},"spec":{"subnets":[{"cidr":"10.2.0.0/24"}]},"__proto__":{"admin":true}}', { status: 400 });
+  });
+
+  test('a body missing metadata and spec names both', async () => {
+    await rejected('POST', '/v1/tenants/red/networks', {}, { status: 400, fields: ['metadata', 'spec'] });
+    await rejected('POST', '/v1/tenants/red/networks', { metadata: {}, spec: {} }, { status: 400, fields: ['metadata.name', 'spec.subnets'] });
+  });
+
   test('a JSON body that is not an object is a 400', async () => {
     for (const body of ['[1, 2, 3]', '"a string"', '42', 'null', 'true']) {
       const r = await rejected('POST', '/v1/tenants/red/networks', body, { status: 400 });
@@ -212,5 +225,8 @@ describe('bad input', () => {
     assert.equal((await admin.get('/v1/tenants/red/networks/web')).status, 200);
     assert.equal((await admin.get('/v1/tenants/red/networks/web/endpoints/e1')).status, 200);
     await rejected('DELETE', '/v1/tenants/red/networks/web?cascade=false', undefined, { status: 409 });
+    // The same holds one level up: a tenant with networks.
+    await rejected('DELETE', '/v1/tenants/red', undefined, { status: 409, says: /cascade=true/ });
+    assert.equal((await admin.get('/v1/tenants/red/networks/web')).status, 200);
   });
 });

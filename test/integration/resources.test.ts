@@ -119,7 +119,7 @@ describe('resources over REST', () => {
   test('deleting a network with endpoints needs cascade; cascade removes them and frees their addresses', async () => {
     const refused = await env.admin.delete('/v1/tenants/red/networks/tiny');
     assert.equal(refused.status, 409);
-    assert.equal(refused.body.errors[0].field, 'cascade');
+    assert.equal(refused.body.errors[0].field, 'query.cascade');
     assert.equal((await env.admin.get('/v1/tenants/red/networks/tiny/endpoints')).body.items.length, 2);
     const del = await env.admin.delete('/v1/tenants/red/networks/tiny?cascade=true');
     assert.equal(del.status, 200);

@@ -154,7 +154,7 @@ test('stop() ends etcd with SIGTERM, is idempotent, and a new process on the dat
   await first.start();
   const endpoint = first.endpoint;
   const pid = first.pid!;
-  const saved = JSON.parse(await fsp.readFile(path.join(dataDir, 'ports.json'), 'utf8')) as unknown;
+  const saved = JSON.parse(await fsp.readFile(`${dataDir}.ports.json`, 'utf8')) as unknown;
   assert.deepEqual(saved, { clientPort: first.clientPort, peerPort: first.peerPort });
 
   const began = Date.now();

@@ -10,6 +10,8 @@ function keyOf(ref: { kind: KindName; tenant?: string; network?: string; name: s
 /** An IntentView over a map; `revision` moves forward on every change, as etcd's would. */
 export class MemoryView implements IntentView {
   revision: number;
+  /** Uids handed out by contexts over this view, so every resource's uid is distinct. */
+  uids = 0;
   private readonly items = new Map<string, Resource>();
 
   constructor(resources: Resource[] = [], revision = 100) {
@@ -80,12 +82,11 @@ export interface TestContext extends PlanContext {
 }
 
 export function testContext(view: MemoryView, opts: { avoid?: Claim[]; seed?: number; bytes?: number[][]; now?: Date } = {}): TestContext {
-  let uid = 0;
   const seeded = seededBytes(opts.seed ?? 42);
   const ctx: TestContext = {
     view,
     now: opts.now ?? FIXED_NOW,
-    newUid: () => `uid-${++uid}`,
+    newUid: () => `uid-${++view.uids}`,
     scriptedBytes: [...(opts.bytes ?? [])],
     randomCalls: 0,
     randomBytes(n: number): Uint8Array {

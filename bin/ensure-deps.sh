@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Brings a fresh Debian machine (as root, Node 20+) to where Weft runs and tests:
+# Debian packages that are missing, then the npm packages from the lockfile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$major" -lt 20 ]; then
+  echo "weft needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+packages=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/bin/$1" ] || [ -x "/usr/sbin/$1" ]; }
+have etcd || packages+=(etcd-server)
+have curl || packages+=(curl)
+have pgrep || packages+=(procps)
+if [ ${#packages[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing Debian packages: ${packages[*]}; run as root or: apt-get install ${packages[*]}" >&2
+    exit 1
+  fi
+  echo "installing Debian packages: ${packages[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+# npm ci only when the installed tree is missing or older than the lockfile.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The test command: set-up, type check, generated-schema check, then every test file with
+# node's test runner. Fails when no test ran.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash bin/ensure-deps.sh
+
+echo "== type check"
+npx tsc --noEmit
+
+echo "== generated schemas are current"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+node --import tsx src/cli/main.ts gen-schemas --out "$tmp/schemas" >/dev/null
+for f in openapi.json topology.schema.json; do
+  if ! cmp -s "$tmp/schemas/$f" "schemas/$f"; then
+    echo "schemas/$f is out of date with the model: run 'npm run gen' and commit it" >&2
+    exit 1
+  fi
+done
+
+mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+if [ ${#files[@]} -eq 0 ]; then
+  echo "no test files found" >&2
+  exit 1
+fi
+echo "== ${#files[@]} test files"
+set +e
+node --import tsx --test --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tmp/tap" "${files[@]}"
+rc=$?
+set -e
+tests=$(sed -n 's/^# tests \([0-9]*\)$/\1/p' "$tmp/tap" | tail -1)
+pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tmp/tap" | tail -1)
+fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tmp/tap" | tail -1)
+if [ -z "$tests" ] || [ "$tests" -eq 0 ]; then
+  echo "no test ran" >&2
+  exit 1
+fi
+echo "${pass:-0} passed, ${fail:-0} failed"
+exit "$rc"
