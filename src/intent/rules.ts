@@ -185,7 +185,7 @@ export function checkAgainstIntent(r: Resource, previous: Resource | undefined, 
     case 'Endpoint':
       return checkEndpoint(r as Endpoint, view);
     case 'Underlay':
-      return checkUnderlay(r as Underlay, view);
+      return checkUnderlay(r as Underlay, previous as Underlay | undefined, view);
     case 'Host':
       return checkHost(r as Host, view);
     default:
@@ -207,14 +207,18 @@ function checkNetwork(n: Network, previous: Network | undefined, view: IntentVie
     if (holder) throw ConflictError.field(c.field, `VNI ${c.claim.value} is in use by network ${holder.metadata.tenant}/${holder.metadata.name}`);
   }
   if (!previous) return [];
-  // Every address already given out must stay inside one of the network's subnets.
+  // Every address already given out must stay a usable, non-gateway address of one of the network's subnets.
   const subnets = subnetsOf(n);
   const tenant = n.metadata.tenant!;
   for (const e of view.list('Endpoint', { tenant, network: n.metadata.name }) as Endpoint[]) {
     for (const ip of e.spec.ips ?? []) {
       const a = parseIp(ip)!;
-      if (!subnets.some((s) => prefixContains(s.prefix, a.family, a.value))) {
-        throw ConflictError.field('spec.subnets', `endpoint ${e.metadata.name} has address ${ip}, which would be outside every subnet`);
+      const s = subnets.find((x) => prefixContains(x.prefix, a.family, a.value));
+      if (!s) throw ConflictError.field('spec.subnets', `endpoint ${e.metadata.name} has address ${ip}, which would be outside every subnet`);
+      if (ip === s.gateway) throw ConflictError.field(`${s.field}.gateway`, `endpoint ${e.metadata.name} has address ${ip}, which would be the gateway of ${s.cidr}`);
+      const range = usableRange(s.prefix)!;
+      if (a.value < range.first || a.value > range.last) {
+        throw ConflictError.field(`${s.field}.cidr`, `endpoint ${e.metadata.name} has address ${ip}, which would not be a usable host address of ${s.cidr}`);
       }
     }
   }
@@ -249,14 +253,32 @@ function checkEndpoint(e: Endpoint, view: IntentView): Precondition[] {
   return [];
 }
 
-function checkUnderlay(u: Underlay, view: IntentView): Precondition[] {
+function checkUnderlay(u: Underlay, previous: Underlay | undefined, view: IntentView): Precondition[] {
   const prefix = parseCidr(u.spec.cidr) as Prefix;
   for (const o of view.list('Underlay') as Underlay[]) {
     if (o.metadata.name === u.metadata.name) continue;
     const p = parseCidr(o.spec.cidr);
     if (typeof p !== 'string' && prefixesOverlap(prefix, p)) throw ConflictError.field('spec.cidr', `${u.spec.cidr} overlaps underlay ${o.metadata.name} (${o.spec.cidr})`);
   }
-  return [{ type: 'stable', collection: { kind: 'Underlay' }, revision: view.revision }];
+  const stable: Precondition[] = [{ type: 'stable', collection: { kind: 'Underlay' }, revision: view.revision }];
+  if (!previous) return stable;
+  // As on delete: hosts with addresses in the underlay as it was must still have them inside an underlay of their site.
+  const before = parseCidr(previous.spec.cidr) as Prefix;
+  const after = (view.list('Underlay') as Underlay[]).map((o) => (o.metadata.name === u.metadata.name ? u : o));
+  const field = u.spec.site !== previous.spec.site ? 'spec.site' : 'spec.cidr';
+  for (const h of view.list('Host') as Host[]) {
+    if (h.spec.site !== previous.spec.site) continue;
+    for (const ip of h.spec.addresses) {
+      const a = parseIp(ip)!;
+      if (!prefixContains(before, a.family, a.value)) continue;
+      const inside = after.some((o) => {
+        const p = parseCidr(o.spec.cidr);
+        return o.spec.site === h.spec.site && typeof p !== 'string' && prefixContains(p, a.family, a.value);
+      });
+      if (!inside) throw ConflictError.field(field, `host ${h.metadata.name} has address ${ip}, which would be outside every underlay of site ${h.spec.site}`);
+    }
+  }
+  return [...stable, { type: 'stable', collection: { kind: 'Host' }, revision: view.revision }];
 }
 
 function checkHost(h: Host, view: IntentView): Precondition[] {

@@ -18,6 +18,7 @@ export function parseSelector(text: string): Selector | { error: string } {
     let req: Requirement;
     if ((m = t.match(/^([^\s!=(),]+)\s+(in|notin)\s*\(([^()]*)\)$/))) {
       const values = m[3]!.split(',').map((v) => v.trim()).filter((v) => v !== '');
+      if (!values.length) return { error: `"${t}": ${m[2]} needs at least one value` };
       req = { op: m[2] as 'in' | 'notin', key: m[1]!, values };
     } else if ((m = t.match(/^([^\s!=(),]+)\s*(==|=|!=)\s*([^\s!=(),]*)$/))) {
       req = { op: m[2] === '!=' ? 'neq' : 'eq', key: m[1]!, value: m[3]! };

@@ -139,13 +139,13 @@ function checkSubnets(ctx: z.RefinementCtx, subnets: { path: (string | number)[]
     if (typeof prefix === 'string') continue;
     for (const other of parsed) {
       if (prefixesOverlap(prefix, other.prefix)) {
-        ctx.addIssue({ code: 'custom', path: [...s.path, 'cidr'], message: `${s.cidr} overlaps ${fieldPath(other.path)}.cidr` });
+        ctx.addIssue({ code: 'custom', path: [...s.path, 'cidr'], message: `${s.cidr} overlaps spec.${fieldPath(other.path)}.cidr` });
       }
     }
     parsed.push({ path: s.path, prefix });
     if (s.gateway !== undefined) requireInside(ctx, [...s.path, 'gateway'], s.gateway, prefix, 'the subnet');
     if (prefix.family === 6 && mtu !== undefined && mtu < 1280) {
-      ctx.addIssue({ code: 'custom', path: ['mtu'], message: `must be at least 1280 because ${fieldPath(s.path)} is IPv6` });
+      ctx.addIssue({ code: 'custom', path: ['mtu'], message: `must be at least 1280 because spec.${fieldPath(s.path)} is IPv6` });
     }
   }
 }

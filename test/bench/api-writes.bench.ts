@@ -5,7 +5,8 @@
 //   node --import tsx test/bench/api-writes.bench.ts
 //
 // Environment: BENCH_NETWORKS (2000), BENCH_ENDPOINTS (4000), BENCH_CONCURRENCY (16),
-// BENCH_WARMUP (100 creates per kind before each measured Weft and raw phase, not measured).
+// BENCH_WARMUP (100 creates per kind before each measured Weft and raw phase, not measured),
+// BENCH_EP_PER_NETWORK (1000: endpoints per /20 network; at least 4 such networks are used).
 //
 // What is compared, per write:
 //   weft API      POST → auth, zod validation, wait for the intent cache to hold this process's
@@ -37,7 +38,7 @@ const N_ENDPOINTS = envInt('BENCH_ENDPOINTS', 4000);
 const CONCURRENCY = Math.max(1, envInt('BENCH_CONCURRENCY', 16));
 const WARMUP = envInt('BENCH_WARMUP', 100);
 /** Endpoints per /20 network; a /20 has 4094 usable addresses. */
-const ENDPOINTS_PER_NETWORK = 1000;
+const ENDPOINTS_PER_NETWORK = Math.min(4000, Math.max(1, envInt('BENCH_EP_PER_NETWORK', 1000)));
 const EP_NETWORKS = Math.max(4, Math.ceil(N_ENDPOINTS / ENDPOINTS_PER_NETWORK));
 const TENANT = 'bench';
 const HOSTS = ['h1', 'h2'];
@@ -46,7 +47,7 @@ const HOSTS = ['h1', 'h2'];
 // upwards (16384 fit below 100.128; endpoint /20s start at 100.112.0.0, so at most 12288).
 // Endpoint networks take /20s from 100.112.0.0; warm-up ones from 100.124.0.0.
 const ip4 = (v: number) => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
-const BASE = (100 << 24) >>> 0 | (64 << 16);
+const BASE = 100 * 2 ** 24 + 64 * 2 ** 16;
 const net24 = (i: number) => `${ip4(BASE + i * 256)}/24`;
 const net20 = (i: number) => `${ip4(BASE + (48 << 16) + i * 4096)}/20`;
 const warm20 = `${ip4(BASE + (60 << 16))}/20`;
@@ -65,6 +66,8 @@ interface PhaseResult {
   count: number;
   seconds: number;
   latencies: Float64Array;
+  /** When each write finished, in ms since the phase started, in completion order. */
+  done: Float64Array;
   failures: Failure[];
 }
 
@@ -72,9 +75,12 @@ type Outcome = { ok: true } | { ok: false; status: string; detail: string };
 
 /** `concurrency` workers pull indexes from one shared counter until `count` are done. */
 async function runPool(count: number, concurrency: number, op: (i: number) => Promise<Outcome>): Promise<PhaseResult> {
+  const started = performance.now();
   const latencies = new Float64Array(count);
+  const done = new Float64Array(count);
   const failures: Failure[] = [];
   let next = 0;
+  let finished = 0;
   const worker = async () => {
     for (;;) {
       const i = next++;
@@ -86,13 +92,14 @@ async function runPool(count: number, concurrency: number, op: (i: number) => Pr
       } catch (err) {
         out = { ok: false, status: 'error', detail: String(err) };
       }
-      latencies[i] = performance.now() - t0;
+      const t1 = performance.now();
+      latencies[i] = t1 - t0;
+      done[finished++] = t1 - started;
       if (!out.ok) failures.push({ index: i, status: out.status, detail: out.detail });
     }
   };
-  const started = performance.now();
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(count, 1)) }, worker));
-  return { count, seconds: (performance.now() - started) / 1000, latencies, failures };
+  return { count, seconds: (performance.now() - started) / 1000, latencies, done, failures };
 }
 
 function percentile(sorted: Float64Array, q: number): number {
@@ -121,6 +128,24 @@ function summarize(r: PhaseResult): Summary {
     max: sorted.length ? sorted[sorted.length - 1]! : NaN,
     failed: r.failures.length,
   };
+}
+
+/** writes/s and p50 latency over each quarter of the phase (by completion, by request index). */
+function quarters(r: PhaseResult): string {
+  const n = r.count;
+  if (n < 8) return 'too few writes';
+  const parts: string[] = [];
+  let prevEnd = 0;
+  for (let q = 0; q < 4; q++) {
+    const lo = Math.floor((q * n) / 4);
+    const hi = Math.floor(((q + 1) * n) / 4);
+    const end = r.done[hi - 1]!;
+    const rate = ((hi - lo) / (end - prevEnd)) * 1000;
+    prevEnd = end;
+    const p50 = percentile(Float64Array.from(r.latencies.subarray(lo, hi)).sort(), 0.5);
+    parts.push(`${fmt(rate, 0)}/s p50 ${fmt(p50, 1)}`);
+  }
+  return parts.join(' | ');
 }
 
 // ---------- process accounting (Linux /proc) ----------
@@ -313,8 +338,10 @@ async function main(): Promise<number> {
 
     const results: { phase: string; path: string; s: Summary; failures: Failure[] }[] = [];
     const notes: string[] = [];
+    const quarterNotes: string[] = [];
     const record = (phase: string, path: string, r: PhaseResult, cpu: CpuSample) => {
       results.push({ phase, path, s: summarize(r), failures: r.failures });
+      quarterNotes.push(`${pad(phase, 17)} ${pad(path, 13)} ${quarters(r)}`);
       notes.push(`cpu ${phase} ${path}: controller ${fmt(cpu.controller, 2)} s, etcd ${fmt(cpu.etcd, 2)} s, bench process ${fmt(cpu.bench, 2)} s (of ${fmt(r.seconds * os.cpus().length, 2)} s available)`);
     };
 
@@ -370,7 +397,7 @@ async function main(): Promise<number> {
     const rawEp = (net: { tenant: string; name: string; cidr: string }, name: string, i: number) => {
       const h = (nextHost.get(net.name) ?? 0) + 1;
       nextHost.set(net.name, h);
-      const ip = ip4(Number(BigInt(ip4ToNum(net.cidr.split('/')[0]!)) + BigInt(h)));
+      const ip = ip4(ip4ToNum(net.cidr.split('/')[0]!) + h);
       const m = macSeq++;
       const mac = `02:00:${[(m >>> 24) & 255, (m >>> 16) & 255, (m >>> 8) & 255, m & 255].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
       const host = HOSTS[i % HOSTS.length]!;
@@ -409,6 +436,8 @@ async function main(): Promise<number> {
       `server side, ${what} (from /metrics): ${s.httpCount} POSTs, mean ${fmt(s.httpMeanMs, 2)} ms in fastify; ${s.storeCount} store writes, mean ${fmt(s.storeMeanMs, 2)} ms (cache wait + plan + txn + retries); ${s.retries} conflict retries`;
     console.log(server('network creates', netServer));
     console.log(server('endpoint creates', epServer));
+    console.log('by quarter of each phase (writes/s, p50 ms):');
+    for (const n of quarterNotes) console.log(`  ${n}`);
     for (const n of notes) console.log(n);
     console.log(`controller pid ${ctl.pid}: VmRSS ${rss} (peak VmHWM ${hwm}); etcd VmRSS ${etcdRss}`);
 

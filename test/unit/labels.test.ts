@@ -106,6 +106,15 @@ describe('parseSelector', () => {
     });
   }
 
+  test('in and notin with an empty list are an error, as in Kubernetes', () => {
+    assert.equal(parseError('env in ()'), '"env in ()": in needs at least one value');
+    assert.equal(parseError('env notin ( , )'), '"env notin ( , )": notin needs at least one value');
+  });
+
+  test('empty entries in an in-list are ignored', () => {
+    assert.deepEqual(parsed('env in (a,,b,)'), [{ op: 'in', key: 'env', values: ['a', 'b'] }]);
+  });
+
   test('the error names the term that could not be parsed', () => {
     assert.equal(parseError('app=web, a b ,tier=db'), 'cannot parse "a b"');
   });

@@ -31,7 +31,7 @@ function check(kind: KindName, body: unknown): { ok: true; data: any } | { ok: f
   if (res.success) return { ok: true, data: res.data };
   return {
     ok: false,
-    issues: res.error.issues.flatMap((i) =>
+    issues: res.error.issues.flatMap<Reported>((i) =>
       i.code === 'unrecognized_keys'
         ? i.keys.map((k) => ({ field: fieldPath([...i.path, k]), code: i.code, message: i.message }))
         : [{ field: fieldPath(i.path) || 'body', code: i.code, message: i.message }],
@@ -271,7 +271,7 @@ describe('Network', () => {
   test('overlapping subnets within a network are rejected naming both', () => {
     const issues = rejected('Network', net({ subnets: [subnet('10.0.0.0/16'), subnet('10.1.0.0/16'), subnet('10.0.5.0/24')] }));
     assert.deepEqual(fieldsOf(issues), ['spec.subnets[2].cidr']);
-    assert.match(issues[0]!.message, /^10\.0\.5\.0\/24 overlaps subnets\[0\]\.cidr$/);
+    assert.match(issues[0]!.message, /^10\.0\.5\.0\/24 overlaps spec\.subnets\[0\]\.cidr$/);
   });
 
   test('a subnet overlapping two earlier ones is reported once for each', () => {

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConflictError, NotFoundError, UnresolvedReferenceError, ValidationError } from '../../src/errors/index.js';
 import { KINDS, type KindName, type Network, type Resource } from '../../src/model/index.js';
-import { claimsOf, emptyPlan, planCreate, planDelete, planUpdate, references, sameJson, writesNothing, type WritePlan } from '../../src/intent/index.js';
+import { claimsOf, emptyPlan, planCreate, planDelete, planUpdate, references, sameJson, subnetsOf, writesNothing, type WritePlan } from '../../src/intent/index.js';
 import { FIXED_NOW, MemoryView, catchError, claimSummary, fabric, input, seed, testContext } from './support/memory-view.js';
 
 type Body = { metadata: Record<string, unknown>; spec?: unknown };
@@ -19,7 +19,7 @@ function update(view: MemoryView, existing: Resource, body: Body, opts: Paramete
 
 /** The body a client sends back after reading a resource: everything, unchanged. */
 function readBack(r: Resource): Body {
-  return structuredClone({ apiVersion: r.apiVersion, kind: r.kind, metadata: r.metadata, spec: r.spec, status: r.status }) as Body;
+  return structuredClone({ apiVersion: r.apiVersion, kind: r.kind, metadata: r.metadata, spec: r.spec, status: r.status }) as unknown as Body;
 }
 
 /** A plan as the store sees it once serialised: keys whose value is undefined are absent. */
@@ -477,6 +477,20 @@ describe('planUpdate: networks', () => {
     assert.deepEqual(err.issues, [{ field: 'spec.subnets', message: 'endpoint e1 has address 10.0.1.7, which would be outside every subnet' }]);
   });
 
+  test('a gateway change onto an endpoint\'s address is a conflict naming the gateway', () => {
+    const { view, net } = withNetwork({ subnets: [{ cidr: '10.0.0.0/24' }] });
+    seed(view, 'Endpoint', { metadata: { name: 'e1' }, spec: { host: 'h1' } }, N1); // 10.0.0.1
+    const err = catchError(() => update(view, net, { metadata: { name: 'n1', resourceVersion: net.metadata.resourceVersion }, spec: { subnets: [{ cidr: '10.0.0.0/24', gateway: '10.0.0.1' }] } }), ConflictError);
+    assert.deepEqual(err.issues, [{ field: 'spec.subnets[0].gateway', message: 'endpoint e1 has address 10.0.0.1, which would be the gateway of 10.0.0.0/24' }]);
+  });
+
+  test('a subnet change that makes an endpoint\'s address a network or broadcast address is a conflict', () => {
+    const { view, net } = withNetwork({ subnets: [{ cidr: '10.0.0.0/24' }] });
+    seed(view, 'Endpoint', { metadata: { name: 'e1' }, spec: { host: 'h1', ips: ['10.0.0.127'] } }, N1);
+    const err = catchError(() => update(view, net, { metadata: { name: 'n1', resourceVersion: net.metadata.resourceVersion }, spec: { subnets: [{ cidr: '10.0.0.0/25' }] } }), ConflictError);
+    assert.deepEqual(err.issues, [{ field: 'spec.subnets[0].cidr', message: 'endpoint e1 has address 10.0.0.127, which would not be a usable host address of 10.0.0.0/25' }]);
+  });
+
   test('a subnet change that keeps every endpoint address inside rests on the endpoints not changing', () => {
     const { view, net } = withNetwork({ subnets: [{ cidr: '10.0.0.0/24' }, { cidr: '10.0.1.0/24' }] });
     seed(view, 'Endpoint', { metadata: { name: 'e1' }, spec: { host: 'h1', ips: ['10.0.0.7'] } }, N1);
@@ -530,6 +544,38 @@ describe('planUpdate: endpoints and other kinds', () => {
     const view = fabric();
     const u = view.get({ kind: 'Underlay', name: 'dc1-a' })!;
     update(view, u, { metadata: { name: 'dc1-a', resourceVersion: u.metadata.resourceVersion }, spec: { site: 'dc1', plane: 'a', cidr: '192.168.10.0/24', mtu: 9000 } });
+  });
+
+  test('an underlay change that would leave a host\'s address outside every underlay of its site is a conflict', () => {
+    const view = fabric();
+    const u = view.get({ kind: 'Underlay', name: 'dc1-a' })!;
+    const err = catchError(() => update(view, u, { metadata: { name: 'dc1-a', resourceVersion: u.metadata.resourceVersion }, spec: { site: 'dc1', plane: 'a', cidr: '192.168.11.0/24' } }), ConflictError);
+    assert.deepEqual(err.issues, [{ field: 'spec.cidr', message: 'host h1 has address 192.168.10.11, which would be outside every underlay of site dc1' }]);
+  });
+
+  test('moving an underlay with hosts in it to another site is a conflict naming spec.site', () => {
+    const view = fabric();
+    seed(view, 'Site', { metadata: { name: 'dc2' } });
+    const u = view.get({ kind: 'Underlay', name: 'dc1-b' })!;
+    const err = catchError(() => update(view, u, { metadata: { name: 'dc1-b', resourceVersion: u.metadata.resourceVersion }, spec: { site: 'dc2', plane: 'b', cidr: '192.168.20.0/24' } }), ConflictError);
+    assert.deepEqual(err.issues, [{ field: 'spec.site', message: 'host h1 has address 192.168.20.11, which would be outside every underlay of site dc1' }]);
+  });
+
+  test('moving an underlay no host uses to another site is accepted', () => {
+    const view = fabric();
+    seed(view, 'Site', { metadata: { name: 'dc2' } });
+    const u = seed(view, 'Underlay', { metadata: { name: 'dc1-c' }, spec: { site: 'dc1', plane: 'a', cidr: '192.168.30.0/24' } });
+    update(view, u, { metadata: { name: 'dc1-c', resourceVersion: u.metadata.resourceVersion }, spec: { site: 'dc2', plane: 'a', cidr: '192.168.30.0/24' } });
+  });
+
+  test('an underlay may grow around its hosts, resting on the hosts not changing', () => {
+    const view = fabric();
+    const u = view.get({ kind: 'Underlay', name: 'dc1-a' })!;
+    const { plan } = update(view, u, { metadata: { name: 'dc1-a', resourceVersion: u.metadata.resourceVersion }, spec: { site: 'dc1', plane: 'a', cidr: '192.168.8.0/22' } });
+    assert.deepEqual(plan.preconditions.filter((p) => p.type === 'stable'), [
+      { type: 'stable', collection: { kind: 'Underlay' }, revision: view.revision },
+      { type: 'stable', collection: { kind: 'Host' }, revision: view.revision },
+    ]);
   });
 
   test('a host update keeping its own addresses is not a conflict with itself', () => {
@@ -594,6 +640,18 @@ describe('planDelete', () => {
     seed(view, 'Plane', { metadata: { name: 'c' } });
     seed(view, 'Network', tenantNet('s1', { kind: 'storage', multipath: { mode: 'ecmp', planes: [{ plane: 'c' }] } }), T1);
     assert.match(catchError(() => planDelete(view.get({ kind: 'Plane', name: 'c' })!, { cascade: false }, testContext(view)), ConflictError).message, /Plane c is still used by storage networks: t1\/s1/);
+  });
+
+  test('deleting a plane a dual-fabric network has a segment on is a conflict', () => {
+    const view = fabric();
+    seed(view, 'Network', { metadata: { name: 'd1' }, spec: { kind: 'storage', multipath: { mode: 'dual-fabric', planes: [{ plane: 'a', subnets: [{ cidr: '10.1.0.0/24' }] }] } } }, T1);
+    seed(view, 'Plane', { metadata: { name: 'c' } });
+    planDelete(view.get({ kind: 'Plane', name: 'c' })!, { cascade: false }, testContext(view));
+    const view2 = new MemoryView();
+    seed(view2, 'Tenant', { metadata: { name: 't1' } });
+    seed(view2, 'Plane', { metadata: { name: 'a' } });
+    seed(view2, 'Network', { metadata: { name: 'd1' }, spec: { kind: 'storage', multipath: { mode: 'dual-fabric', planes: [{ plane: 'a', subnets: [{ cidr: '10.1.0.0/24' }] }] } } }, T1);
+    assert.match(catchError(() => planDelete(view2.get({ kind: 'Plane', name: 'a' })!, { cascade: true }, testContext(view2)), ConflictError).message, /Plane a is still used by storage networks: t1\/d1/);
   });
 
   test('deleting an underlay that hosts have addresses in is a conflict', () => {
@@ -735,6 +793,19 @@ describe('claimsOf', () => {
       ['spec.multipath.planes[0].vni', 4097],
       ['spec.multipath.planes[1].vni', 4098],
     ]);
+  });
+
+  test('subnetsOf lists every subnet of a network with the field path the API reports', () => {
+    const view = fabric();
+    const d = seed(view, 'Network', { metadata: { name: 'd1' }, spec: { kind: 'storage', multipath: { mode: 'dual-fabric', planes: [{ plane: 'a', subnets: [{ cidr: '10.1.0.0/24', gateway: '10.1.0.1' }] }, { plane: 'b', subnets: [{ cidr: '10.2.0.0/24' }, { cidr: 'fd02::/64' }] }] } } }, T1) as Network;
+    assert.deepEqual(
+      subnetsOf(d).map((s) => [s.field, s.cidr, s.gateway, s.prefix.family]),
+      [
+        ['spec.multipath.planes[0].subnets[0]', '10.1.0.0/24', '10.1.0.1', 4],
+        ['spec.multipath.planes[1].subnets[0]', '10.2.0.0/24', undefined, 4],
+        ['spec.multipath.planes[1].subnets[1]', 'fd02::/64', undefined, 6],
+      ],
+    );
   });
 
   test('kinds without pools hold no claims', () => {

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every benchmark in test/bench, one after another. Benchmarks print figures and exit
+# non-zero only when something failed (not on slowness). Dependencies (node_modules, etcd) are
+# set up elsewhere.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+shopt -s nullglob
+benches=(test/bench/*.bench.ts)
+if [ ${#benches[@]} -eq 0 ]; then
+  echo "no test/bench/*.bench.ts found" >&2
+  exit 1
+fi
+for b in "${benches[@]}"; do
+  echo "=== $b"
+  node --import tsx "$b"
+done
