@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import { ApiMetrics, buildApi } from '../api/index.js';
 import { IntentCache, Store, callOptions, connectEtcd } from '../store/index.js';
 import { loadAdminToken } from './admin-token.js';
+import { NetworkStatusReconciler } from './network-status.js';
 import { EtcdProcess, EtcdSupervisor, ETCD_MISSING_MESSAGE, findEtcdBinary } from './etcd-process.js';
 
 export const WEFT_VERSION = '0.1.0';
@@ -40,6 +41,7 @@ export class Controller {
     private readonly etcd: Etcd3,
     private readonly cache: IntentCache,
     private readonly log: Logger,
+    private readonly reconciler: NetworkStatusReconciler,
     private readonly supervisor?: EtcdSupervisor,
   ) {}
 
@@ -84,9 +86,11 @@ export class Controller {
       },
     });
     const address = await app.listen({ host: opts.listen.host, port: opts.listen.port });
-    controller = new Controller(address, admin.source, endpoints.join(','), app, etcd, cache, log, supervisor);
+    const reconciler = new NetworkStatusReconciler(cache, store, log);
+    controller = new Controller(address, admin.source, endpoints.join(','), app, etcd, cache, log, reconciler, supervisor);
     controller.probe(metrics);
     await controller.loadCache();
+    reconciler.start();
     return controller;
   }
 
@@ -126,6 +130,7 @@ export class Controller {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.probeTimer);
+    this.reconciler.stop();
     await this.app.close();
     await this.cache.close();
     this.etcd.close();

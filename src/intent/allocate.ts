@@ -10,14 +10,15 @@ export function chooseVni(taken: (vni: number) => boolean): number | undefined {
   return undefined;
 }
 
-/** The lowest usable address of the subnet that is not taken. */
-export function chooseAddress(prefix: Prefix, taken: (ip: string) => boolean): string | undefined {
+/**
+ * The lowest usable address of the subnet that is not taken. `taken` sees numbers, so only
+ * the chosen address is ever formatted; the search is bounded by the taken count, not the size.
+ */
+export function chooseAddress(prefix: Prefix, taken: (value: bigint) => boolean): string | undefined {
   const range = usableRange(prefix);
   if (!range) return undefined;
-  // Searching linearly is bounded by the number of taken addresses (plus one), not the subnet size.
   for (let v = range.first; v <= range.last; v++) {
-    const ip = formatAddress(prefix.family, v);
-    if (!taken(ip)) return ip;
+    if (!taken(v)) return formatAddress(prefix.family, v);
   }
   return undefined;
 }

@@ -3,4 +3,4 @@ export { planCreate, planUpdate, planDelete, staleVersion, type ResourceInput, t
 export { claimText, claimsEqual, emptyPlan, sameJson, writesNothing, type Claim, type ClaimUse, type Collection, type Precondition, type WritePlan } from './plan.js';
 export { claimsOf, references, subnetsOf, type PlanContext } from './rules.js';
 export { chooseAddress, chooseVni, randomMac, VNI_AUTO_FIRST } from './allocate.js';
-export type { IntentView } from './view.js';
+export type { IntentView } from '../model/index.js';

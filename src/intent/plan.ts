@@ -38,6 +38,8 @@ export interface WritePlan {
   preconditions: Precondition[];
   /** The resource to store; resourceVersion is filled from the commit revision. */
   put?: Resource;
+  /** Store put.status too (creates); updates leave status to Weft's own status writers. */
+  initialStatus?: boolean;
   /** Single resources to delete. */
   delete: ResourceRef[];
   /** Whole collections to delete (cascades), with their pool claims. */

@@ -88,6 +88,7 @@ export function planCreate(kind: KindDef, input: ResourceInput, parents: Parents
   plan.preconditions.push(...checkAgainstIntent(resource, undefined, ctx.view));
   plan.claim = claimsOf(resource).map((c) => ({ ...c, explicit: !filled.has(c.field) }));
   plan.put = resource;
+  plan.initialStatus = true;
   return { plan, resource };
 }
 

@@ -3,6 +3,7 @@
 import { ConflictError, UnresolvedReferenceError, ValidationError, type FieldIssue } from '../errors/index.js';
 import {
   fieldPath,
+  formatAddress,
   formatRef,
   networkSubnetPaths,
   parseCidr,
@@ -18,10 +19,10 @@ import {
   type Resource,
   type ResourceRef,
   type Underlay,
+  type IntentView,
 } from '../model/index.js';
 import { chooseAddress, chooseVni, randomMac } from './allocate.js';
 import type { Claim, ClaimUse, Collection, Precondition } from './plan.js';
-import type { IntentView } from './view.js';
 
 export interface PlanContext {
   view: IntentView;
@@ -106,16 +107,9 @@ export function allocate(r: Resource, ctx: PlanContext): Set<string> {
   return filled;
 }
 
-function usedVnis(view: IntentView): Set<number> {
-  const used = new Set<number>();
-  for (const n of view.list('Network')) for (const c of claimsOf(n)) if (c.claim.pool === 'vni') used.add(c.claim.value);
-  return used;
-}
-
 function allocateNetwork(n: Network, ctx: PlanContext, filled: Set<string>): void {
-  const used = usedVnis(ctx.view);
   const own = new Set<number>(claimsOf(n).map((c) => c.claim.value as number));
-  const taken = (v: number) => used.has(v) || own.has(v) || ctx.avoid({ pool: 'vni', value: v });
+  const taken = (v: number) => ctx.view.pools.vniTaken(v) || own.has(v) || ctx.avoid({ pool: 'vni', value: v });
   const pick = (field: string): number => {
     const v = chooseVni(taken);
     if (v === undefined) throw ConflictError.field(field, 'no free VNI is left');
@@ -151,21 +145,23 @@ function allocateEndpoint(e: Endpoint, ctx: PlanContext, filled: Set<string>): v
   const network = e.metadata.network!;
   const net = ctx.view.get({ kind: 'Network', tenant, name: network }) as Network | undefined;
   if (!net) return; // reported as an unresolved reference
-  const siblings = ctx.view.list('Endpoint', { tenant, network }).filter((x) => x.metadata.name !== e.metadata.name) as Endpoint[];
+  const pools = ctx.view.pools;
   if (e.spec.mac === undefined) {
-    const macs = new Set(siblings.map((s) => s.spec.mac));
     for (let tries = 0; tries < 64 && e.spec.mac === undefined; tries++) {
       const mac = randomMac(ctx.randomBytes(6));
-      if (!macs.has(mac) && !ctx.avoid({ pool: 'mac', tenant, network, value: mac })) e.spec.mac = mac;
+      if (!pools.macTaken(tenant, network, mac) && !ctx.avoid({ pool: 'mac', tenant, network, value: mac })) e.spec.mac = mac;
     }
     if (e.spec.mac === undefined) throw ConflictError.field('spec.mac', 'could not find a free MAC address');
     filled.add('spec.mac');
   }
   if (e.spec.ips === undefined) {
-    const used = new Set(siblings.flatMap((s) => s.spec.ips ?? []));
     const ips: string[] = [];
     for (const s of subnetsOf(net)) {
-      const ip = chooseAddress(s.prefix, (a) => a === s.gateway || used.has(a) || ctx.avoid({ pool: 'ip', tenant, network, value: a }));
+      const family = s.prefix.family;
+      const gateway = s.gateway === undefined ? undefined : parseIp(s.gateway)?.value;
+      // Formatting is only needed for the rare in-flight check, so it comes last.
+      const taken = (v: bigint) => v === gateway || pools.addressTaken(tenant, network, family, v) || ctx.avoid({ pool: 'ip', tenant, network, value: formatAddress(family, v) });
+      const ip = chooseAddress(s.prefix, taken);
       if (ip === undefined) throw ConflictError.field('spec.ips', `subnet ${s.cidr} (${s.field}) of network ${tenant}/${network} has no free address`);
       ips.push(ip);
     }

@@ -4,3 +4,5 @@ export * from './kinds.js';
 export * from './labels.js';
 export * from './net.js';
 export { fieldPath, networkSubnetPaths, HostState, MultipathMode } from './resources.js';
+export type { IntentView } from './view.js';
+export { PoolIndex, type PoolView } from './pool-index.js';

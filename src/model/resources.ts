@@ -166,7 +166,9 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 }
 
 export const NetworkStatus = z.strictObject({
-  mtu: z.int().optional().describe('The MTU in effect: spec.mtu, or derived from the underlays'),
+  mtu: z.int().optional().describe('The MTU in effect: spec.mtu, or derived from the underlays the network spans'),
+  mtuSource: z.enum(['spec', 'underlays', 'default']).optional(),
+  warnings: z.array(z.string()).optional(),
 });
 
 export const EndpointSpec = z

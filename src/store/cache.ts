@@ -5,7 +5,7 @@
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import type { IntentView } from '../intent/index.js';
 import type { KindName, Resource, ResourceRef } from '../model/index.js';
-import { KINDS } from '../model/index.js';
+import { KINDS, PoolIndex } from '../model/index.js';
 import { callOptions } from './etcd.js';
 import { ROOT, parseKey, prefixEnd } from './keys.js';
 
@@ -39,9 +39,12 @@ function groupKey(ref: { tenant?: string; network?: string }): string {
 
 export class IntentCache implements IntentView {
   revision = 0;
+  readonly pools = new PoolIndex();
   /** Resources by kind, then by parent group ("tenant/network"), then by name. */
   private readonly items = new Map<KindName, Map<string, Map<string, Resource>>>();
   private readonly secrets = new Map<string, string>();
+  /** Status documents by resource, with the mod revision of their key. */
+  private readonly statuses = new Map<string, { status: unknown; revision: number }>();
   private readonly history: ChangeEvent[] = [];
   /** The oldest revision a consumer may resume after. */
   private horizon = 0;
@@ -67,9 +70,16 @@ export class IntentCache implements IntentView {
     const res = await this.etcd.kv.range({ key: Buffer.from(ROOT), range_end: prefixEnd(ROOT) }, callOptions(30000));
     const revision = Number(res.header.revision);
     const seen = new Set<string>();
+    const seenStatus = new Set<string>();
+    const seenResources = new Set<string>();
     const firstLoad = this.revision === 0;
-    for (const kv of res.kvs) {
+    // Statuses first, so that each resource is loaded with its own.
+    const sorted = [...res.kvs].sort((a, b) => Number(parseKey(b.key.toString()).type === 'status') - Number(parseKey(a.key.toString()).type === 'status'));
+    for (const kv of sorted) {
       seen.add(kv.key.toString());
+      const parsed = parseKey(kv.key.toString());
+      if (parsed.type === 'status') seenStatus.add(this.keyOf(parsed.ref));
+      if (parsed.type === 'resource') seenResources.add(this.keyOf(parsed.ref));
       this.apply(kv, revision, firstLoad ? 'initial' : 'resync');
     }
     if (!firstLoad) {
@@ -78,11 +88,12 @@ export class IntentCache implements IntentView {
         for (const group of groups.values()) {
           for (const r of [...group.values()]) {
             const ref: ResourceRef = { kind, tenant: r.metadata.tenant, network: r.metadata.network, name: r.metadata.name };
-            if (!seen.has(this.keyOf(ref))) this.remove(ref, revision, true);
+            if (!seenResources.has(this.keyOf(ref))) this.remove(ref, revision, true);
           }
         }
       }
       for (const k of [...this.secrets.keys()]) if (!seen.has(k)) this.secrets.delete(k);
+      for (const k of [...this.statuses.keys()]) if (!seenStatus.has(k)) this.statuses.delete(k);
       // Consumers cannot resume across the gap: events before it are lost.
       this.horizon = revision;
       this.history.length = 0;
@@ -108,13 +119,16 @@ export class IntentCache implements IntentView {
         if (ev.type === 'Delete') {
           const parsed = parseKey(ev.kv.key.toString());
           if (parsed.type === 'resource') this.remove(parsed.ref, evRev, true);
+          else if (parsed.type === 'status') this.statuses.delete(this.keyOf(parsed.ref));
           else if (parsed.type === 'secret') this.secrets.delete(ev.kv.key.toString());
         } else {
           this.apply(ev.kv, evRev, 'live');
         }
         this.advance(evRev);
       }
-      this.advance(rev);
+      // The header revision is only safe when no events came: while catching up, etcd sends
+      // at most 1000 revisions per response yet stamps each with its current revision.
+      if (res.events.length === 0) this.advance(rev);
     });
     w.on('error', (err) => {
       if (this.closed) return;
@@ -143,6 +157,10 @@ export class IntentCache implements IntentView {
       this.secrets.set(key, kv.value.toString());
       return;
     }
+    if (parsed.type === 'status') {
+      this.applyStatus(parsed.ref, kv, revision, mode);
+      return;
+    }
     if (parsed.type !== 'resource') return;
     let resource: Resource;
     try {
@@ -152,13 +170,43 @@ export class IntentCache implements IntentView {
       return;
     }
     resource.metadata.resourceVersion = String(kv.mod_revision);
+    resource.status = (this.statuses.get(this.keyOf(parsed.ref))?.status ?? KINDS[parsed.ref.kind].status.parse({})) as Resource['status'];
     const group = this.group(parsed.ref.kind, groupKey(parsed.ref));
     const had = group.has(parsed.ref.name);
     const before = had ? group.get(parsed.ref.name) : undefined;
     group.set(parsed.ref.name, resource);
+    if (before) this.pools.remove(before);
+    this.pools.add(resource);
     if (mode === 'live' || (mode === 'resync' && before?.metadata.resourceVersion !== resource.metadata.resourceVersion)) {
       this.emit({ revision, type: had ? 'modified' : 'added', ref: parsed.ref, resource });
     }
+  }
+
+  private applyStatus(ref: ResourceRef, kv: IKeyValue, revision: number, mode: 'initial' | 'resync' | 'live'): void {
+    let status: unknown;
+    try {
+      status = JSON.parse(kv.value.toString());
+    } catch (err) {
+      this.log.error({ key: kv.key.toString(), err: String(err) }, 'skipping an unreadable status in etcd');
+      return;
+    }
+    const id = this.keyOf(ref);
+    const before = this.statuses.get(id);
+    this.statuses.set(id, { status, revision: Number(kv.mod_revision) });
+    const group = this.group(ref.kind, groupKey(ref));
+    const current = group.get(ref.name);
+    if (!current) return; // created in the same transaction: the resource picks it up
+    // A new object, so that events already handed out keep the status they were sent with.
+    const next = { ...current, status } as Resource;
+    group.set(ref.name, next);
+    if (mode === 'live' || (mode === 'resync' && before?.revision !== Number(kv.mod_revision))) {
+      this.emit({ revision, type: 'modified', ref, resource: next });
+    }
+  }
+
+  /** The mod revision of a resource's status key (0 when it has none), for compare-and-swap. */
+  statusRevision(ref: ResourceRef): number {
+    return this.statuses.get(this.keyOf(ref))?.revision ?? 0;
   }
 
   private remove(ref: ResourceRef, revision: number, emit: boolean): void {
@@ -166,6 +214,7 @@ export class IntentCache implements IntentView {
     const resource = group.get(ref.name);
     if (!resource) return;
     group.delete(ref.name);
+    this.pools.remove(resource);
     if (emit) this.emit({ revision, type: 'deleted', ref, resource });
   }
 

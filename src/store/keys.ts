@@ -1,7 +1,10 @@
 // The etcd key layout, versioned under one prefix. Children sit under their parents' names so
 // that a cascade (all endpoints of a network, all claims of a network) is one range delete.
 //
-//   /weft/v1/r/<plural>/[<tenant>/[<network>/]]<name>   resources (JSON)
+//   /weft/v1/r/<plural>/[<tenant>/[<network>/]]<name>   resources: metadata and spec (JSON)
+//   /weft/v1/st/<plural>/[<tenant>/[<network>/]]<name>  their status, kept apart so that
+//                                                        status churn never moves the spec's
+//                                                        resourceVersion
 //   /weft/v1/c/vni/<vni>                                 VNI claims, fabric-wide
 //   /weft/v1/c/ip/<tenant>/<network>/<address>           address claims, per network
 //   /weft/v1/c/mac/<tenant>/<network>/<mac>              MAC claims, per network
@@ -11,6 +14,7 @@ import type { Claim, Collection } from '../intent/index.js';
 
 export const ROOT = '/weft/v1/';
 const RES = `${ROOT}r/`;
+const STATUS = `${ROOT}st/`;
 const CLAIM = `${ROOT}c/`;
 const SECRET = `${ROOT}s/`;
 
@@ -20,17 +24,33 @@ function parentPath(p: { tenant?: string; network?: string }, scope: string): st
   return `${p.tenant}/${p.network}/`;
 }
 
-export function resourceKey(ref: ResourceRef): string {
+function refPath(ref: ResourceRef): string {
   const def = KINDS[ref.kind];
-  return `${RES}${def.plural}/${parentPath(ref, def.scope)}${ref.name}`;
+  return `${def.plural}/${parentPath(ref, def.scope)}${ref.name}`;
+}
+
+export function resourceKey(ref: ResourceRef): string {
+  return RES + refPath(ref);
+}
+
+export function statusKey(ref: ResourceRef): string {
+  return STATUS + refPath(ref);
+}
+
+function collectionPath(c: Collection): string {
+  let p = `${KINDS[c.kind].plural}/`;
+  if (c.tenant !== undefined) p += `${c.tenant}/`;
+  if (c.tenant !== undefined && c.network !== undefined) p += `${c.network}/`;
+  return p;
 }
 
 /** The key prefix holding a collection; parents given narrow it (a tenant, then a network). */
 export function collectionPrefix(c: Collection): string {
-  let p = `${RES}${KINDS[c.kind].plural}/`;
-  if (c.tenant !== undefined) p += `${c.tenant}/`;
-  if (c.tenant !== undefined && c.network !== undefined) p += `${c.network}/`;
-  return p;
+  return RES + collectionPath(c);
+}
+
+export function statusCollectionPrefix(c: Collection): string {
+  return STATUS + collectionPath(c);
 }
 
 export function claimKey(c: Claim): string {
@@ -51,24 +71,34 @@ export function secretPrefix(path: string[]): string {
 
 export type ParsedKey =
   | { type: 'resource'; ref: ResourceRef }
+  | { type: 'status'; ref: ResourceRef }
   | { type: 'secret'; path: string[] }
   | { type: 'claim' }
   | { type: 'other' };
 
 const BY_PLURAL = new Map<string, KindName>(Object.values(KINDS).map((k) => [k.plural, k.kind]));
 
+function parseRefPath(path: string): ResourceRef | undefined {
+  const parts = path.split('/');
+  const kind = BY_PLURAL.get(parts[0]!);
+  if (!kind) return undefined;
+  const scope = KINDS[kind].scope;
+  const want = scope === 'cluster' ? 2 : scope === 'tenant' ? 3 : 4;
+  if (parts.length !== want) return undefined;
+  const ref: ResourceRef = { kind, name: parts[want - 1]! };
+  if (scope !== 'cluster') ref.tenant = parts[1];
+  if (scope === 'network') ref.network = parts[2];
+  return ref;
+}
+
 export function parseKey(key: string): ParsedKey {
   if (key.startsWith(RES)) {
-    const parts = key.slice(RES.length).split('/');
-    const kind = BY_PLURAL.get(parts[0]!);
-    if (!kind) return { type: 'other' };
-    const scope = KINDS[kind].scope;
-    const want = scope === 'cluster' ? 2 : scope === 'tenant' ? 3 : 4;
-    if (parts.length !== want) return { type: 'other' };
-    const ref: ResourceRef = { kind, name: parts[want - 1]! };
-    if (scope !== 'cluster') ref.tenant = parts[1];
-    if (scope === 'network') ref.network = parts[2];
-    return { type: 'resource', ref };
+    const ref = parseRefPath(key.slice(RES.length));
+    return ref ? { type: 'resource', ref } : { type: 'other' };
+  }
+  if (key.startsWith(STATUS)) {
+    const ref = parseRefPath(key.slice(STATUS.length));
+    return ref ? { type: 'status', ref } : { type: 'other' };
   }
   if (key.startsWith(SECRET)) return { type: 'secret', path: key.slice(SECRET.length).split('/') };
   if (key.startsWith(CLAIM)) return { type: 'claim' };

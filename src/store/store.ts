@@ -23,8 +23,8 @@ import {
 import { formatRef, KINDS, matchesSelector, type KindDef, type KindName, type Resource, type ResourceRef, type Selector } from '../model/index.js';
 import type { IntentCache, Logger } from './cache.js';
 import { asWeftError, callOptions } from './etcd.js';
-import { claimKey, resourceKey, secretKey, secretPrefix } from './keys.js';
-import { compilePlan, encodeResource, failedChecks } from './txn.js';
+import { claimKey, resourceKey, secretKey, secretPrefix, statusKey } from './keys.js';
+import { compilePlan, failedChecks } from './txn.js';
 
 const MAX_ATTEMPTS = 10;
 
@@ -136,7 +136,10 @@ export class Store {
     });
   }
 
-  /** Replaces a resource's status (computed by Weft, not a user write); spec is untouched. */
+  /**
+   * Replaces a resource's status (computed by Weft, not a user write). Status has its own key,
+   * so this never moves the resource's resourceVersion and never conflicts with a user's PUT.
+   */
   async updateStatus<K extends KindName>(ref: ResourceRef, mutate: (status: Resource<K>['status'], r: Resource<K>) => Resource<K>['status']): Promise<Resource<K> | undefined> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       await this.fresh();
@@ -144,17 +147,25 @@ export class Store {
       if (!current) return undefined;
       const status = KINDS[ref.kind].status.parse(mutate(structuredClone(current.status), current)) as Resource<K>['status'];
       if (sameJson(status, current.status)) return current;
-      const next = { ...current, status };
-      const key = resourceKey(ref);
+      const key = Buffer.from(statusKey(ref));
       const res = await this.etcd.kv
-        .txn({ compare: [{ key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: current.metadata.resourceVersion }], success: [{ request_put: { key: Buffer.from(key), value: encodeResource(next) } }] }, callOptions())
+        .txn(
+          {
+            compare: [
+              { key: Buffer.from(resourceKey(ref)), target: 'Mod', result: 'Equal', mod_revision: current.metadata.resourceVersion },
+              { key, target: 'Mod', result: 'Equal', mod_revision: this.cache.statusRevision(ref) },
+            ],
+            success: [{ request_put: { key, value: Buffer.from(JSON.stringify(status)) } }],
+          },
+          callOptions(),
+        )
         .catch((err) => {
           throw this.etcdFailure(err);
         });
       const revision = Number(res.header.revision);
       if (res.succeeded) {
         this.noteWrite(revision);
-        return { ...next, metadata: { ...next.metadata, resourceVersion: String(revision) } };
+        return { ...current, status };
       }
       await this.cache.waitFor(revision, 500);
     }

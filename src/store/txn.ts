@@ -4,7 +4,7 @@
 import type { ICompare, IRequestOp, IResponseOp, ITxnRequest } from 'etcd3';
 import type { ClaimUse, Precondition, WritePlan } from '../intent/index.js';
 import type { Resource } from '../model/index.js';
-import { claimKey, collectionPrefix, networkClaimPrefixes, prefixEnd, resourceKey, secretKey, secretPrefix } from './keys.js';
+import { claimKey, collectionPrefix, networkClaimPrefixes, prefixEnd, resourceKey, secretKey, secretPrefix, statusCollectionPrefix, statusKey } from './keys.js';
 
 export type Check = { kind: 'precondition'; pre: Precondition } | { kind: 'claim'; use: ClaimUse };
 
@@ -15,10 +15,11 @@ export interface CompiledTxn {
 
 const buf = (s: string) => Buffer.from(s);
 
-/** The stored form: resourceVersion is the key's mod revision, so it is not stored. */
+/** The stored form: resourceVersion is the key's mod revision and status has its own key. */
 export function encodeResource(r: Resource): Buffer {
   const { resourceVersion: _rv, ...metadata } = r.metadata;
-  return Buffer.from(JSON.stringify({ ...r, metadata }));
+  const { status: _status, ...rest } = r;
+  return Buffer.from(JSON.stringify({ ...rest, metadata }));
 }
 
 function compareAndRead(pre: Precondition): { compare: ICompare; read: IRequestOp } {
@@ -66,9 +67,14 @@ export function compilePlan(plan: WritePlan, owner: string): CompiledTxn {
   }
   const success: IRequestOp[] = [];
   const del = (key: string, prefix = false): IRequestOp => ({ request_delete_range: { key: buf(key), ...(prefix ? { range_end: prefixEnd(key) } : {}) } });
-  if (plan.put) success.push({ request_put: { key: buf(resourceKey({ ...plan.put.metadata, kind: plan.put.kind })), value: encodeResource(plan.put) } });
-  for (const ref of plan.delete) success.push(del(resourceKey(ref)));
-  for (const c of plan.deleteCollections) success.push(del(collectionPrefix(c), true));
+  if (plan.put) {
+    const ref = { ...plan.put.metadata, kind: plan.put.kind };
+    // Status first: the cache then has it when the resource itself arrives in the same revision.
+    if (plan.initialStatus) success.push({ request_put: { key: buf(statusKey(ref)), value: buf(JSON.stringify(plan.put.status)) } });
+    success.push({ request_put: { key: buf(resourceKey(ref)), value: encodeResource(plan.put) } });
+  }
+  for (const ref of plan.delete) success.push(del(resourceKey(ref)), del(statusKey(ref)));
+  for (const c of plan.deleteCollections) success.push(del(collectionPrefix(c), true), del(statusCollectionPrefix(c), true));
   const value = buf(JSON.stringify({ owner }));
   for (const use of plan.claim) success.push({ request_put: { key: buf(claimKey(use.claim)), value } });
   for (const c of plan.release) success.push(del(claimKey(c)));

@@ -257,6 +257,8 @@ const rawKeys = {
   vni: (v: number) => `${RAW}c/vni/${v}`,
   ip: (t: string, n: string, a: string) => `${RAW}c/ip/${t}/${n}/${a}`,
   mac: (t: string, n: string, m: string) => `${RAW}c/mac/${t}/${n}/${m}`,
+  /** Status kept apart from the resource, when Weft stores it so (see src/store/keys.ts). */
+  status: (resourceKey: string) => resourceKey.replace(`${RAW}r/`, `${RAW}st/`),
 };
 
 const b = (s: string) => Buffer.from(s);
@@ -274,9 +276,15 @@ function txnOf(checks: { compare: ICompare; read: IRequestOp }[], puts: [string,
 }
 
 /** A value in the stored form's shape (src/store/txn.ts encodeResource), padded to `size` bytes. */
-function storedValue(kind: string, metadata: Record<string, unknown>, spec: Record<string, unknown>, size: number): Buffer {
+function storedValue(kind: string, metadata: Record<string, unknown>, spec: Record<string, unknown>, size: number, withStatus = true): Buffer {
   const make = (pad: string) =>
-    JSON.stringify({ apiVersion: 'weft.dev/v1', kind, metadata: { ...metadata, labels: {}, uid: randomUUID(), generation: 1, createdAt: new Date().toISOString() }, spec: pad ? { ...spec, description: pad } : spec, status: {} });
+    JSON.stringify({
+      apiVersion: 'weft.dev/v1',
+      kind,
+      metadata: { ...metadata, labels: {}, uid: randomUUID(), generation: 1, createdAt: new Date().toISOString() },
+      spec: pad ? { ...spec, description: pad } : spec,
+      ...(withStatus ? { status: {} } : {}),
+    });
   const plain = make('');
   const short = size - plain.length - ',"description":""'.length;
   return Buffer.from(short > 0 ? make('x'.repeat(short)) : plain);
@@ -357,6 +365,8 @@ async function main(): Promise<number> {
     // The raw values are as large as what Weft stored.
     const storedNet = (await raw.get(`/weft/v1/r/networks/${TENANT}/n0`).buffer()) ?? Buffer.alloc(0);
     const netSize = storedNet.length || 300;
+    // If Weft's create also writes a separate status key, the raw txn does too.
+    const netStatus = await raw.get(`/weft/v1/st/networks/${TENANT}/n0`).buffer();
 
     // ----- network creates: raw etcd -----
     await raw.put(rawKeys.tenant(TENANT)).value(storedValue('Tenant', { name: TENANT }, {}, 200));
@@ -366,8 +376,10 @@ async function main(): Promise<number> {
       const v = vni++;
       const owner = b(JSON.stringify({ owner: `Network ${tenant}/${name}` }));
       const key = rawKeys.network(tenant, name);
-      const value = storedValue('Network', { name, tenant }, { kind: 'tenant', encap: 'auto', vni: v, subnets: [{ cidr }] }, netSize);
-      return rawTxn(raw, txnOf([absent(key), exists(rawKeys.tenant(tenant)), claimAbsent(rawKeys.vni(v))], [[key, value], [rawKeys.vni(v), owner]]));
+      const value = storedValue('Network', { name, tenant }, { kind: 'tenant', encap: 'auto', vni: v, subnets: [{ cidr }] }, netSize, !netStatus);
+      const puts: [string, Buffer][] = [[key, value], [rawKeys.vni(v), owner]];
+      if (netStatus) puts.unshift([rawKeys.status(key), netStatus]);
+      return rawTxn(raw, txnOf([absent(key), exists(rawKeys.tenant(tenant)), claimAbsent(rawKeys.vni(v))], puts));
     };
     await runPool(WARMUP, CONCURRENCY, (i) => rawNet('warm', `w${i}`, net24(N_NETWORKS + i)));
     c0 = sampleCpu(ctl, etcd);
@@ -387,6 +399,7 @@ async function main(): Promise<number> {
 
     const storedEp = (await raw.get(`/weft/v1/r/endpoints/${TENANT}/ep0/e0`).buffer()) ?? Buffer.alloc(0);
     const epSize = storedEp.length || 300;
+    const epStatus = await raw.get(`/weft/v1/st/endpoints/${TENANT}/ep0/e0`).buffer();
 
     // ----- endpoint creates: raw etcd -----
     for (const h of HOSTS) await raw.put(rawKeys.host(h)).value(storedValue('Host', { name: h }, { site: 'dc1', addresses: ['198.18.0.10'], drain: false }, 200));
@@ -403,12 +416,14 @@ async function main(): Promise<number> {
       const host = HOSTS[i % HOSTS.length]!;
       const key = rawKeys.endpoint(net.tenant, net.name, name);
       const owner = b(JSON.stringify({ owner: `Endpoint ${net.tenant}/${net.name}/${name}` }));
-      const value = storedValue('Endpoint', { name, tenant: net.tenant, network: net.name }, { host, attach: 'workload', mac, ips: [ip] }, epSize);
+      const value = storedValue('Endpoint', { name, tenant: net.tenant, network: net.name }, { host, attach: 'workload', mac, ips: [ip] }, epSize, !epStatus);
       const ipKey = rawKeys.ip(net.tenant, net.name, ip);
       const macKey = rawKeys.mac(net.tenant, net.name, mac);
       // Weft's endpoint create: absent(endpoint), exists(tenant, network, host), claims ip + mac.
       const checks = [absent(key), exists(rawKeys.tenant(net.tenant)), exists(rawKeys.network(net.tenant, net.name)), exists(rawKeys.host(host)), claimAbsent(ipKey), claimAbsent(macKey)];
-      return rawTxn(raw, txnOf(checks, [[key, value], [ipKey, owner], [macKey, owner]]));
+      const puts: [string, Buffer][] = [[key, value], [ipKey, owner], [macKey, owner]];
+      if (epStatus) puts.unshift([rawKeys.status(key), epStatus]);
+      return rawTxn(raw, txnOf(checks, puts));
     };
     const warmNet = epNets[epNets.length - 1]!;
     await runPool(WARMUP, CONCURRENCY, (i) => rawEp(warmNet, `w${i}`, i));
@@ -431,7 +446,8 @@ async function main(): Promise<number> {
       console.log(`weft/raw ${pad(phase + ':', 17)} throughput ${fmt(w.rate / r.rate, 3)}x, p50 ${fmt(w.p50 / r.p50, 2)}x`);
     }
     console.log('');
-    console.log(`value sizes: network ${netSize} B, endpoint ${epSize} B (as stored by Weft; raw values padded to match)`);
+    const statusNote = (s: Buffer | null) => (s ? `+ separate status key (${s.length} B)` : 'status inside the value');
+    console.log(`value sizes: network ${netSize} B ${statusNote(netStatus)}, endpoint ${epSize} B ${statusNote(epStatus)} (as stored by Weft; raw txns write the same)`);
     const server = (what: string, s: ServerSide) =>
       `server side, ${what} (from /metrics): ${s.httpCount} POSTs, mean ${fmt(s.httpMeanMs, 2)} ms in fastify; ${s.storeCount} store writes, mean ${fmt(s.storeMeanMs, 2)} ms (cache wait + plan + txn + retries); ${s.retries} conflict retries`;
     console.log(server('network creates', netServer));

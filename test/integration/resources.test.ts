@@ -1,7 +1,7 @@
 // Resource semantics over REST: round trips, optimistic concurrency, lists, cascades.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { network, tenant } from '../support/api.js';
+import { eventually, network, tenant } from '../support/api.js';
 import { createFabric, etcdContents, startEnv, type Env } from '../support/fixtures.js';
 
 describe('resources over REST', () => {
@@ -167,6 +167,29 @@ describe('resources over REST', () => {
     // Its VNIs are free again: pinning 777 works.
     await env.admin.post('/v1/tenants', tenant('green'));
     assert.equal((await env.admin.post('/v1/tenants/green/networks', network('n', { vni: 777, subnets: [{ cidr: '100.67.0.0/24' }] }))).status, 201);
+  });
+
+  test('a network\'s status shows the MTU derived from its underlays, and follows them', async () => {
+    await env.admin.post('/v1/tenants', tenant('mtu'));
+    const created = await env.admin.post('/v1/tenants/mtu/networks', network('n', { subnets: [{ cidr: '100.90.0.0/24' }] }));
+    const st = await eventually('derived MTU', async () => {
+      const g = await env.admin.get('/v1/tenants/mtu/networks/n');
+      return g.body.status.mtu === 1450 ? g.body : undefined;
+    });
+    assert.equal(st.status.mtuSource, 'underlays');
+    // Status is written apart from the spec: the resourceVersion a client holds stays valid.
+    assert.equal(st.metadata.resourceVersion, created.body.metadata.resourceVersion);
+    const u = await env.admin.get('/v1/underlays/dc1-a');
+    assert.equal((await env.admin.put('/v1/underlays/dc1-a', { ...u.body, spec: { ...u.body.spec, mtu: 9000 } })).status, 200);
+    await eventually('MTU to follow the underlay', async () => (await env.admin.get('/v1/tenants/mtu/networks/n')).body.status.mtu === 8950);
+    const big = await env.admin.put('/v1/tenants/mtu/networks/n', { ...created.body, spec: { ...created.body.spec, mtu: 9500 } });
+    assert.equal(big.status, 200, JSON.stringify(big.body));
+    const warned = await eventually('an MTU warning', async () => {
+      const g = await env.admin.get('/v1/tenants/mtu/networks/n');
+      return g.body.status.warnings?.length ? g.body.status : undefined;
+    });
+    assert.equal(warned.mtu, 9500);
+    assert.match(warned.warnings[0], /larger than the 8950 bytes/);
   });
 
   test('a site still used by underlays and hosts cannot be deleted', async () => {

@@ -86,6 +86,7 @@ describe('planCreate: preconditions and identity', () => {
     assert.deepEqual(plain(plan), {
       preconditions: [{ type: 'absent', ref: { kind: 'Tenant', name: 't2' } }],
       put: plain(plan.put),
+      initialStatus: true,
       delete: [],
       deleteCollections: [],
       claim: [],

@@ -1,6 +1,6 @@
 // Test support for the pure planners: an in-memory IntentView, a deterministic PlanContext, and
 // helpers that turn request bodies into what the API hands the planners (schema-parsed input).
-import { KINDS, type KindName, type Resource, type ResourceRef } from '../../../src/model/index.js';
+import { KINDS, PoolIndex, type KindName, type Resource, type ResourceRef } from '../../../src/model/index.js';
 import { planCreate, type Claim, type IntentView, type Parents, type PlanContext, type ResourceInput, type WritePlan } from '../../../src/intent/index.js';
 
 function keyOf(ref: { kind: KindName; tenant?: string; network?: string; name: string }): string {
@@ -13,6 +13,7 @@ export class MemoryView implements IntentView {
   /** Uids handed out by contexts over this view, so every resource's uid is distinct. */
   uids = 0;
   private readonly items = new Map<string, Resource>();
+  readonly pools = new PoolIndex();
 
   constructor(resources: Resource[] = [], revision = 100) {
     this.revision = revision;
@@ -37,12 +38,18 @@ export class MemoryView implements IntentView {
     this.revision++;
     const stored = structuredClone(r);
     stored.metadata.resourceVersion = String(this.revision);
-    this.items.set(keyOf({ kind: stored.kind, ...stored.metadata }), stored);
+    const key = keyOf({ kind: stored.kind, ...stored.metadata });
+    const before = this.items.get(key);
+    if (before) this.pools.remove(before);
+    this.pools.add(stored);
+    this.items.set(key, stored);
     return stored;
   }
 
   remove(ref: ResourceRef): void {
     this.revision++;
+    const before = this.items.get(keyOf(ref));
+    if (before) this.pools.remove(before);
     this.items.delete(keyOf(ref));
   }
 

@@ -1,0 +1,74 @@
+// Which pool values intent already uses: VNIs fabric-wide, addresses and MACs per network.
+// Kept incrementally by views (add/remove as resources change), so an allocation looks up a
+// value in O(1) instead of scanning every endpoint of the network.
+import type { Resource } from './kinds.js';
+import { parseIp, type Family } from './net.js';
+
+export interface PoolView {
+  vniTaken(vni: number): boolean;
+  addressTaken(tenant: string, network: string, family: Family, value: bigint): boolean;
+  macTaken(tenant: string, network: string, mac: string): boolean;
+}
+
+function vnisOf(r: Resource): number[] {
+  if (r.kind !== 'Network') return [];
+  const spec = (r as Resource<'Network'>).spec;
+  if (spec.multipath?.mode === 'dual-fabric') return spec.multipath.planes.flatMap((p) => (p.vni === undefined ? [] : [p.vni]));
+  return spec.vni === undefined ? [] : [spec.vni];
+}
+
+const netKey = (tenant: string, network: string) => `${tenant}/${network}`;
+const addrKey = (family: Family, value: bigint) => `${family}:${value}`;
+
+/** Reference-counted, so a value briefly held by two resources is released only by both. */
+class Counted<K> {
+  private readonly m = new Map<K, number>();
+  add(k: K): void {
+    this.m.set(k, (this.m.get(k) ?? 0) + 1);
+  }
+  remove(k: K): void {
+    const n = (this.m.get(k) ?? 0) - 1;
+    if (n <= 0) this.m.delete(k);
+    else this.m.set(k, n);
+  }
+  has(k: K): boolean {
+    return this.m.has(k);
+  }
+}
+
+export class PoolIndex implements PoolView {
+  private readonly vnis = new Counted<number>();
+  private readonly addresses = new Counted<string>();
+  private readonly macs = new Counted<string>();
+
+  add(r: Resource): void {
+    this.apply(r, 1);
+  }
+
+  remove(r: Resource): void {
+    this.apply(r, -1);
+  }
+
+  private apply(r: Resource, sign: 1 | -1): void {
+    const op = <K>(c: Counted<K>, k: K) => (sign > 0 ? c.add(k) : c.remove(k));
+    for (const v of vnisOf(r)) op(this.vnis, v);
+    if (r.kind !== 'Endpoint') return;
+    const spec = (r as Resource<'Endpoint'>).spec;
+    const net = netKey(r.metadata.tenant!, r.metadata.network!);
+    for (const ip of spec.ips ?? []) {
+      const a = parseIp(ip);
+      if (a) op(this.addresses, `${net}|${addrKey(a.family, a.value)}`);
+    }
+    if (spec.mac) op(this.macs, `${net}|${spec.mac}`);
+  }
+
+  vniTaken(vni: number): boolean {
+    return this.vnis.has(vni);
+  }
+  addressTaken(tenant: string, network: string, family: Family, value: bigint): boolean {
+    return this.addresses.has(`${netKey(tenant, network)}|${addrKey(family, value)}`);
+  }
+  macTaken(tenant: string, network: string, mac: string): boolean {
+    return this.macs.has(`${netKey(tenant, network)}|${mac}`);
+  }
+}
