@@ -1,7 +1,7 @@
 // The overlay MTU of a network: what fits inside the smallest underlay it runs over.
 // VXLAN (and Geneve without options) adds 50 bytes over IPv4 and 70 over IPv6; an overlay MTU
 // any larger with DF set only shows up as "frag needed" and a ten-minute PMTU cache entry.
-import { parseCidr, type Endpoint, type Host, type IntentView, type Network, type Underlay } from '../model/index.js';
+import { parseCidr, type Host, type IntentView, type Network, type Underlay } from '../model/index.js';
 
 export const ENCAP_OVERHEAD = { 4: 50, 6: 70 } as const;
 /** Used while a network spans no underlay at all yet: a standard 1500-byte Ethernet underlay. */
@@ -22,10 +22,9 @@ export interface NetworkMtu {
  * while it has none), restricted to its planes for a storage network with a multipath policy.
  */
 export function spannedUnderlays(n: Network, view: IntentView): Underlay[] {
-  const endpoints = view.list('Endpoint', { tenant: n.metadata.tenant, network: n.metadata.name }) as Endpoint[];
   const sites = new Set<string>();
-  for (const e of endpoints) {
-    const host = view.get({ kind: 'Host', name: e.spec.host }) as Host | undefined;
+  for (const name of view.pools.endpointHosts(n.metadata.tenant!, n.metadata.name)) {
+    const host = view.get({ kind: 'Host', name }) as Host | undefined;
     if (host) sites.add(host.spec.site);
   }
   const planes = n.spec.multipath ? new Set(n.spec.multipath.planes.map((p) => p.plane)) : undefined;

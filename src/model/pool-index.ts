@@ -1,6 +1,7 @@
-// Which pool values intent already uses: VNIs fabric-wide, addresses and MACs per network.
-// Kept incrementally by views (add/remove as resources change), so an allocation looks up a
-// value in O(1) instead of scanning every endpoint of the network.
+// Indexes a view keeps incrementally (add/remove as resources change) so that the questions
+// asked on every write are lookups, not scans of every endpoint of a network: which pool
+// values are in use (VNIs fabric-wide, addresses and MACs per network), and which hosts a
+// network has endpoints on.
 import type { Resource } from './kinds.js';
 import { parseIp, type Family } from './net.js';
 
@@ -8,6 +9,8 @@ export interface PoolView {
   vniTaken(vni: number): boolean;
   addressTaken(tenant: string, network: string, family: Family, value: bigint): boolean;
   macTaken(tenant: string, network: string, mac: string): boolean;
+  /** Hosts the network has endpoints on. */
+  endpointHosts(tenant: string, network: string): Iterable<string>;
 }
 
 function vnisOf(r: Resource): number[] {
@@ -34,12 +37,16 @@ class Counted<K> {
   has(k: K): boolean {
     return this.m.has(k);
   }
+  keys(): Iterable<K> {
+    return this.m.keys();
+  }
 }
 
 export class PoolIndex implements PoolView {
   private readonly vnis = new Counted<number>();
   private readonly addresses = new Counted<string>();
   private readonly macs = new Counted<string>();
+  private readonly hosts = new Map<string, Counted<string>>();
 
   add(r: Resource): void {
     this.apply(r, 1);
@@ -60,6 +67,9 @@ export class PoolIndex implements PoolView {
       if (a) op(this.addresses, `${net}|${addrKey(a.family, a.value)}`);
     }
     if (spec.mac) op(this.macs, `${net}|${spec.mac}`);
+    let hosts = this.hosts.get(net);
+    if (!hosts) this.hosts.set(net, (hosts = new Counted<string>()));
+    op(hosts, spec.host);
   }
 
   vniTaken(vni: number): boolean {
@@ -70,5 +80,8 @@ export class PoolIndex implements PoolView {
   }
   macTaken(tenant: string, network: string, mac: string): boolean {
     return this.macs.has(`${netKey(tenant, network)}|${mac}`);
+  }
+  endpointHosts(tenant: string, network: string): Iterable<string> {
+    return this.hosts.get(netKey(tenant, network))?.keys() ?? [];
   }
 }

@@ -143,9 +143,9 @@ describe('intent cache', () => {
     await createTenant(store, 'resume-a');
     const b = await createTenant(store, 'resume-b');
     const resumeAfter = Number(b.metadata.resourceVersion);
-    await createTenant(store, 'resume-c');
+    const c = await createTenant(store, 'resume-c');
     const d = await createTenant(store, 'resume-d');
-    const c2 = await store.update(KINDS.Tenant, { metadata: { name: 'resume-c', labels: { x: 'y' }, resourceVersion: cache.get({ kind: 'Tenant', name: 'resume-c' })?.metadata.resourceVersion ?? '0' }, spec: {} }, { kind: 'Tenant', name: 'resume-c' });
+    const c2 = await store.update(KINDS.Tenant, { metadata: { name: 'resume-c', labels: { x: 'y' }, resourceVersion: c.metadata.resourceVersion }, spec: {} }, { kind: 'Tenant', name: 'resume-c' });
     assert.ok(Number(c2.metadata.resourceVersion) > Number(d.metadata.resourceVersion));
     // All of it is in the cache (so in its history) before we resume.
     assert.equal(await cache.waitFor(Number(c2.metadata.resourceVersion)), true);
@@ -167,9 +167,13 @@ describe('intent cache', () => {
     const { cache, store } = rig;
     await createTenant(store, 'casc');
     await store.create(KINDS.Network, { metadata: { name: 'net' }, spec: { subnets: [{ cidr: '100.64.0.0/24' }] } }, { tenant: 'casc' });
+    let lastCreate = 0;
     for (const name of ['e1', 'e2', 'e3']) {
-      await store.create(KINDS.Endpoint, { metadata: { name }, spec: { host: 'h1' } }, { tenant: 'casc', network: 'net' });
+      const e = await store.create(KINDS.Endpoint, { metadata: { name }, spec: { host: 'h1' } }, { tenant: 'casc', network: 'net' });
+      lastCreate = Number(e.metadata.resourceVersion);
     }
+    // A commit returns before the cache has it: listen only once the creates are all in.
+    assert.equal(await cache.waitFor(lastCreate), true);
     const seen = recorder(named('casc'));
     cleanup.add(cache.subscribe(seen.listener));
 
