@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every benchmark in test/bench, one after another. Benchmarks print figures and exit
-# non-zero only when something failed (not on slowness). Dependencies (node_modules, etcd) are
-# set up elsewhere.
+# non-zero only when something failed (not on slowness).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+bash bin/ensure-deps.sh
 
 shopt -s nullglob
 benches=(test/bench/*.bench.ts)
