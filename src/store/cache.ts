@@ -112,6 +112,12 @@ export class IntentCache implements IntentView {
     if (this.closed) return;
     const w = await this.etcd.watch().prefix(ROOT).startRevision(String(revision)).create();
     this.watcher = w;
+    // etcd3 resumes after a reconnect from the last response's header revision, which can be
+    // past events not yet delivered (a catch-up spans several responses). Resume from what
+    // this cache has actually applied instead.
+    w.on('connecting', (req) => {
+      (req as { start_revision?: string }).start_revision = String(this.revision + 1);
+    });
     w.on('data', (res) => {
       const rev = Number(res.header.revision);
       for (const ev of res.events) {
