@@ -30,7 +30,16 @@ done
 curl -sf "$api/readyz" >/dev/null || { echo "controller did not become ready"; cat "$state/controller.log"; exit 1; }
 token=$(cat "$state/admin.token")
 
-show() { printf '\n$ %s\n' "$*"; "$@"; echo; }
+# Shows a command as it could be pasted into a shell, runs it, and pretty-prints its JSON.
+quote() {
+  local a out=""
+  for a in "$@"; do
+    if [[ $a =~ ^[A-Za-z0-9_./:=%?@-]+$ ]]; then out+=" $a"; else out+=" '${a//\'/\'\\\'\'}'"; fi
+  done
+  printf '%s' "${out# }"
+}
+pretty='let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.stringify(JSON.parse(s),null,2))}catch{console.log(s)}})'
+show() { printf '\n$ %s\n' "$(quote "$@")"; "$@" | node -e "$pretty"; }
 echo "weft controller on $api (embedded etcd; state in $state)"
 echo "admin token: $token"
 auth="Authorization: Bearer $token"
