@@ -3,6 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { WriteMetrics } from '../store/index.js';
 import { KIND_NAMES, type KindName } from '../model/index.js';
 
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
 export class ApiMetrics implements WriteMetrics {
   readonly registry = new Registry();
   private readonly requests: Histogram<'method' | 'route' | 'status'>;
@@ -16,14 +18,14 @@ export class ApiMetrics implements WriteMetrics {
       name: 'weft_http_request_duration_seconds',
       help: 'REST API request latency by route and status',
       labelNames: ['method', 'route', 'status'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      buckets: LATENCY_BUCKETS,
       registers: [this.registry],
     });
     this.writes = new Histogram({
       name: 'weft_store_write_duration_seconds',
       help: 'Intent writes (one etcd transaction each, with conflict retries) by outcome',
       labelNames: ['op', 'kind', 'outcome'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      buckets: LATENCY_BUCKETS,
       registers: [this.registry],
     });
     this.retries = new Counter({
