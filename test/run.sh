@@ -18,6 +18,12 @@ for f in openapi.json topology.schema.json; do
     exit 1
   fi
 done
+npx proto-loader-gen-types --longs=Number --enums=String --defaults --arrays --oneofs --includeComments \
+  --grpcLib=@grpc/grpc-js --importFileExtension=.js -O "$tmp/protocol" schemas/weft-agent.proto >/dev/null
+if ! diff -rq "$tmp/protocol" src/protocol/generated >/dev/null; then
+  echo "src/protocol/generated is out of date with schemas/weft-agent.proto: run 'npm run gen' and commit it" >&2
+  exit 1
+fi
 
 mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 if [ ${#files[@]} -eq 0 ]; then

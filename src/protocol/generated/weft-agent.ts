@@ -1,0 +1,46 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { Ack as _weft_agent_v1_Ack, Ack__Output as _weft_agent_v1_Ack__Output } from './weft/agent/v1/Ack.js';
+import type { AgentMessage as _weft_agent_v1_AgentMessage, AgentMessage__Output as _weft_agent_v1_AgentMessage__Output } from './weft/agent/v1/AgentMessage.js';
+import type { AgentServiceClient as _weft_agent_v1_AgentServiceClient, AgentServiceDefinition as _weft_agent_v1_AgentServiceDefinition } from './weft/agent/v1/AgentService.js';
+import type { Attachment as _weft_agent_v1_Attachment, Attachment__Output as _weft_agent_v1_Attachment__Output } from './weft/agent/v1/Attachment.js';
+import type { ControllerMessage as _weft_agent_v1_ControllerMessage, ControllerMessage__Output as _weft_agent_v1_ControllerMessage__Output } from './weft/agent/v1/ControllerMessage.js';
+import type { Hello as _weft_agent_v1_Hello, Hello__Output as _weft_agent_v1_Hello__Output } from './weft/agent/v1/Hello.js';
+import type { HostProgram as _weft_agent_v1_HostProgram, HostProgram__Output as _weft_agent_v1_HostProgram__Output } from './weft/agent/v1/HostProgram.js';
+import type { JoinRequest as _weft_agent_v1_JoinRequest, JoinRequest__Output as _weft_agent_v1_JoinRequest__Output } from './weft/agent/v1/JoinRequest.js';
+import type { JoinResponse as _weft_agent_v1_JoinResponse, JoinResponse__Output as _weft_agent_v1_JoinResponse__Output } from './weft/agent/v1/JoinResponse.js';
+import type { ObjectError as _weft_agent_v1_ObjectError, ObjectError__Output as _weft_agent_v1_ObjectError__Output } from './weft/agent/v1/ObjectError.js';
+import type { ProgramDelta as _weft_agent_v1_ProgramDelta, ProgramDelta__Output as _weft_agent_v1_ProgramDelta__Output } from './weft/agent/v1/ProgramDelta.js';
+import type { RemoteEndpoint as _weft_agent_v1_RemoteEndpoint, RemoteEndpoint__Output as _weft_agent_v1_RemoteEndpoint__Output } from './weft/agent/v1/RemoteEndpoint.js';
+import type { Segment as _weft_agent_v1_Segment, Segment__Output as _weft_agent_v1_Segment__Output } from './weft/agent/v1/Segment.js';
+import type { Welcome as _weft_agent_v1_Welcome, Welcome__Output as _weft_agent_v1_Welcome__Output } from './weft/agent/v1/Welcome.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  weft: {
+    agent: {
+      v1: {
+        Ack: MessageTypeDefinition<_weft_agent_v1_Ack, _weft_agent_v1_Ack__Output>
+        AgentMessage: MessageTypeDefinition<_weft_agent_v1_AgentMessage, _weft_agent_v1_AgentMessage__Output>
+        AgentService: SubtypeConstructor<typeof grpc.Client, _weft_agent_v1_AgentServiceClient> & { service: _weft_agent_v1_AgentServiceDefinition }
+        Attachment: MessageTypeDefinition<_weft_agent_v1_Attachment, _weft_agent_v1_Attachment__Output>
+        ControllerMessage: MessageTypeDefinition<_weft_agent_v1_ControllerMessage, _weft_agent_v1_ControllerMessage__Output>
+        Encap: EnumTypeDefinition
+        Hello: MessageTypeDefinition<_weft_agent_v1_Hello, _weft_agent_v1_Hello__Output>
+        HostProgram: MessageTypeDefinition<_weft_agent_v1_HostProgram, _weft_agent_v1_HostProgram__Output>
+        JoinRequest: MessageTypeDefinition<_weft_agent_v1_JoinRequest, _weft_agent_v1_JoinRequest__Output>
+        JoinResponse: MessageTypeDefinition<_weft_agent_v1_JoinResponse, _weft_agent_v1_JoinResponse__Output>
+        ObjectError: MessageTypeDefinition<_weft_agent_v1_ObjectError, _weft_agent_v1_ObjectError__Output>
+        ProgramDelta: MessageTypeDefinition<_weft_agent_v1_ProgramDelta, _weft_agent_v1_ProgramDelta__Output>
+        RemoteEndpoint: MessageTypeDefinition<_weft_agent_v1_RemoteEndpoint, _weft_agent_v1_RemoteEndpoint__Output>
+        Segment: MessageTypeDefinition<_weft_agent_v1_Segment, _weft_agent_v1_Segment__Output>
+        Welcome: MessageTypeDefinition<_weft_agent_v1_Welcome, _weft_agent_v1_Welcome__Output>
+      }
+    }
+  }
+}
+

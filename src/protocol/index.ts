@@ -1,0 +1,54 @@
+// The agent protocol as TypeScript: types generated from schemas/weft-agent.proto (see
+// `npm run gen`) and the loaded service definition. Controller and agent both depend on this
+// folder only, never on each other.
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType } from './generated/weft-agent.js';
+
+export type { HostProgram__Output as HostProgram } from './generated/weft/agent/v1/HostProgram.js';
+export type { Segment__Output as Segment } from './generated/weft/agent/v1/Segment.js';
+export type { RemoteEndpoint__Output as RemoteEndpoint } from './generated/weft/agent/v1/RemoteEndpoint.js';
+export type { Attachment__Output as Attachment } from './generated/weft/agent/v1/Attachment.js';
+export type { ProgramDelta__Output as ProgramDelta } from './generated/weft/agent/v1/ProgramDelta.js';
+export type { Hello__Output as Hello } from './generated/weft/agent/v1/Hello.js';
+export type { Ack__Output as Ack } from './generated/weft/agent/v1/Ack.js';
+export type { ObjectError__Output as ObjectError } from './generated/weft/agent/v1/ObjectError.js';
+export type { AgentMessage__Output as AgentMessage } from './generated/weft/agent/v1/AgentMessage.js';
+export type { ControllerMessage__Output as ControllerMessage } from './generated/weft/agent/v1/ControllerMessage.js';
+export type { JoinRequest__Output as JoinRequest } from './generated/weft/agent/v1/JoinRequest.js';
+export type { JoinResponse__Output as JoinResponse } from './generated/weft/agent/v1/JoinResponse.js';
+export type { AgentServiceClient } from './generated/weft/agent/v1/AgentService.js';
+export type { AgentServiceHandlers } from './generated/weft/agent/v1/AgentService.js';
+
+/** The protocol version this build speaks; peers one apart must interoperate. */
+export const PROTOCOL_VERSION = 1;
+export const SUPPORTED_PROTOCOL_VERSIONS = [1];
+
+export const PROTO_PATH = fileURLToPath(new URL('../../schemas/weft-agent.proto', import.meta.url));
+
+/** The same options the types were generated with, so runtime objects match the types. */
+export const LOADER_OPTIONS: protoLoader.Options = { longs: Number, enums: String, defaults: true, arrays: true, oneofs: true };
+
+/**
+ * Channel options for both ends. Without a retry buffer size, a client writing many messages
+ * on one stream slows down quadratically (grpc-js keeps every message for possible retries).
+ */
+export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.per_rpc_retry_buffer_size': 1024,
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  'grpc.max_send_message_length': 64 * 1024 * 1024,
+};
+
+let cached: ProtoGrpcType | undefined;
+
+export function loadProtocol(): ProtoGrpcType {
+  if (!cached) {
+    const def = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS);
+    cached = grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType;
+  }
+  return cached;
+}
