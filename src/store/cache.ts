@@ -17,6 +17,8 @@ export interface ChangeEvent {
   ref: ResourceRef;
   /** The resource as it now is, or as it was last seen when deleted. */
   resource: Resource;
+  /** The version before this change (absent for additions). */
+  previous?: Resource;
 }
 
 export class HistoryTooOldError extends Error {
@@ -184,7 +186,7 @@ export class IntentCache implements IntentView {
     if (before) this.pools.remove(before);
     this.pools.add(resource);
     if (mode === 'live' || (mode === 'resync' && before?.metadata.resourceVersion !== resource.metadata.resourceVersion)) {
-      this.emit({ revision, type: had ? 'modified' : 'added', ref: parsed.ref, resource });
+      this.emit({ revision, type: had ? 'modified' : 'added', ref: parsed.ref, resource, ...(before ? { previous: before } : {}) });
     }
   }
 
@@ -206,7 +208,7 @@ export class IntentCache implements IntentView {
     const next = { ...current, status } as Resource;
     group.set(ref.name, next);
     if (mode === 'live' || (mode === 'resync' && before?.revision !== Number(kv.mod_revision))) {
-      this.emit({ revision, type: 'modified', ref, resource: next });
+      this.emit({ revision, type: 'modified', ref, resource: next, previous: current });
     }
   }
 
@@ -221,7 +223,7 @@ export class IntentCache implements IntentView {
     if (!resource) return;
     group.delete(ref.name);
     this.pools.remove(resource);
-    if (emit) this.emit({ revision, type: 'deleted', ref, resource });
+    if (emit) this.emit({ revision, type: 'deleted', ref, resource, previous: resource });
   }
 
   private group(kind: KindName, key: string): Map<string, Resource> {
