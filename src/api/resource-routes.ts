@@ -6,6 +6,7 @@ import { NotFoundError, ValidationError } from '../errors/index.js';
 import { DNS_LABEL_RE, KINDS, parseSelector, type KindDef, type Resource, type ResourceRef } from '../model/index.js';
 import { hashSecret, type Store } from '../store/index.js';
 import type { ResourceInput } from '../intent/index.js';
+import { formatJoinToken } from '../protocol/index.js';
 import { authorize, type Principal } from './auth.js';
 import { collectionPath } from './openapi.js';
 import { validationErrorOf } from './problem.js';
@@ -69,7 +70,7 @@ function decodeCursor(c: string): string {
   return k;
 }
 
-export function registerResourceRoutes(app: FastifyInstance, store: Store): void {
+export function registerResourceRoutes(app: FastifyInstance, store: Store, caHash = 'sha256:' + '0'.repeat(64)): void {
   for (const kind of Object.values(KINDS)) {
     const coll = collectionPath(kind).replace(/^\/v1/, '').replace(/\{(\w+)\}/g, ':$1');
     const item = `${coll}/:name`;
@@ -111,7 +112,7 @@ export function registerResourceRoutes(app: FastifyInstance, store: Store): void
         created = await store.create(kind, input, parents, (plan, r) => {
           plan.putSecrets.push({ path: ['join-tokens', r.metadata.name, 'hash'], value: hashSecret(secret) });
         });
-        extra = { token: `${created.metadata.name}.${secret}` };
+        extra = { token: formatJoinToken(created.metadata.name, secret, caHash) };
       } else {
         created = await store.create(kind, input, parents);
       }

@@ -28,6 +28,8 @@ export interface ApiOptions {
   version: string;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
+  /** Pins the controller's CA in join tokens (`<name>.<secret>@sha256:…`). */
+  joinTokenCaHash?: string;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -87,7 +89,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
         req.principal = auth.authenticate(req);
         if (!opts.health.etcdUp()) throw new UnavailableError('the intent store (etcd) is unreachable; retry shortly');
       });
-      registerResourceRoutes(v1, opts.store);
+      registerResourceRoutes(v1, opts.store, opts.joinTokenCaHash);
       registerTokenRoutes(v1, opts.store);
     },
     { prefix: '/v1' },

@@ -10,6 +10,7 @@ const USAGE = `weft ${WEFT_VERSION} — overlay-fabric controller
 
 Usage:
   weft controller [--listen 127.0.0.1:7480] [--state-dir /var/lib/weft]
+                  [--agent-listen HOST:PORT|unix:PATH]
                   [--etcd-endpoints URL,...] [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE]
   weft gen-schemas [--out schemas]      write the OpenAPI document and topology JSON Schema
   weft version
@@ -21,6 +22,7 @@ async function controller(argv: string[]): Promise<void> {
     args: argv,
     options: {
       listen: { type: 'string', default: '127.0.0.1:7480' },
+      'agent-listen': { type: 'string' },
       'state-dir': { type: 'string', default: '/var/lib/weft' },
       'etcd-endpoints': { type: 'string' },
       'etcd-ca': { type: 'string' },
@@ -34,14 +36,18 @@ async function controller(argv: string[]): Promise<void> {
   if ((values['etcd-cert'] || values['etcd-key'] || values['etcd-ca']) && !etcdEndpoints) throw new UsageError('--etcd-ca/--etcd-cert/--etcd-key need --etcd-endpoints');
   if (!!values['etcd-cert'] !== !!values['etcd-key']) throw new UsageError('--etcd-cert and --etcd-key go together');
   const stateDir = resolve(values['state-dir']!);
+  const agentListen = values['agent-listen'];
+  if (agentListen !== undefined && !agentListen.startsWith('unix:/')) parseListen(agentListen, '--agent-listen');
   const c = await Controller.start({
     listen,
     stateDir,
     etcdEndpoints,
     etcdTls: { caFile: values['etcd-ca'], certFile: values['etcd-cert'], keyFile: values['etcd-key'] },
     adminToken: process.env.WEFT_ADMIN_TOKEN,
+    agentListen,
   });
-  process.stderr.write(`weft controller ${WEFT_VERSION} serving ${c.url} (etcd ${c.etcdEndpoint}; admin token: ${c.adminTokenSource})\n`);
+  const agents = c.agentAddress ? `; agents: ${c.agentAddress}` : '';
+  process.stderr.write(`weft controller ${WEFT_VERSION} serving ${c.url} (etcd ${c.etcdEndpoint}; admin token: ${c.adminTokenSource}${agents})\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

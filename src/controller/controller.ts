@@ -9,6 +9,9 @@ import { ApiMetrics, buildApi } from '../api/index.js';
 import { IntentCache, Store, callOptions, connectEtcd } from '../store/index.js';
 import { loadAdminToken } from './admin-token.js';
 import { NetworkStatusReconciler } from './network-status.js';
+import { loadPki } from '../pki/index.js';
+import { ProgramDistributor, hostAddressStatus, startAgentServer, type AgentServer } from '../push/index.js';
+import type { Host } from '../model/index.js';
 import { EtcdProcess, EtcdSupervisor, ETCD_MISSING_MESSAGE, findEtcdBinary } from './etcd-process.js';
 
 export const WEFT_VERSION = '0.1.0';
@@ -21,6 +24,8 @@ export interface ControllerOptions {
   etcdEndpoints?: string[];
   etcdTls?: { caFile?: string; certFile?: string; keyFile?: string };
   adminToken?: string;
+  /** Where agents connect: host:port or unix:/path. No agent server when absent. */
+  agentListen?: string;
   logger?: Logger;
   bodyLimit?: number;
 }
@@ -42,12 +47,19 @@ export class Controller {
     private readonly cache: IntentCache,
     private readonly log: Logger,
     private readonly reconciler: NetworkStatusReconciler,
+    private readonly distributor: ProgramDistributor,
     private readonly supervisor?: EtcdSupervisor,
   ) {}
+
+  /** The agent server's address, when it runs. */
+  agentAddress?: string;
+  private agentServer?: AgentServer;
 
   static async start(opts: ControllerOptions): Promise<Controller> {
     const log = opts.logger ?? pino({ name: 'weft-controller' });
     const admin = await loadAdminToken(opts.stateDir, opts.adminToken);
+    const agentHost = opts.agentListen && !opts.agentListen.startsWith('unix:') ? opts.agentListen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '') : undefined;
+    const pki = await loadPki(join(opts.stateDir, 'pki'), agentHost ? [agentHost] : []);
     let supervisor: EtcdSupervisor | undefined;
     let endpoints = opts.etcdEndpoints;
     if (!endpoints?.length) {
@@ -80,17 +92,36 @@ export class Controller {
       metrics,
       version: WEFT_VERSION,
       bodyLimit: opts.bodyLimit,
+      joinTokenCaHash: pki.caHash,
       health: {
         etcdUp: () => controller?.etcdUp ?? false,
         ready: () => !!controller && controller.etcdUp && controller.cacheLoaded,
       },
     });
     const address = await app.listen({ host: opts.listen.host, port: opts.listen.port });
-    const reconciler = new NetworkStatusReconciler(cache, store, log);
-    controller = new Controller(address, admin.source, endpoints.join(','), app, etcd, cache, log, reconciler, supervisor);
+    let reconciler: NetworkStatusReconciler | undefined;
+    const hostState = (host: string, state: 'ready' | 'unreachable', extra: Record<string, unknown> = {}) =>
+      store
+        .updateStatus<'Host'>({ kind: 'Host', name: host }, (status, h) => ({ ...status, ...extra, state: (h as Host).spec.drain ? 'draining' : state, lastSeen: new Date().toISOString() }))
+        .catch((err) => log.warn({ host, err: String(err) }, 'cannot record host state'));
+    const distributor = new ProgramDistributor(cache, log, {
+      onProgramState: (segments) => reconciler?.segmentsChanged(segments),
+      onConnect: (host, hello) => {
+        const site = (cache.get({ kind: 'Host', name: host }) as Host | undefined)?.spec.site ?? '';
+        void hostState(host, 'ready', { agentVersion: hello.agentVersion, capabilities: hello.capabilities, addresses: hostAddressStatus(cache, site, hello.addresses) });
+      },
+      onDisconnect: (host) => void hostState(host, 'unreachable'),
+    });
+    reconciler = new NetworkStatusReconciler(cache, store, log, distributor.book);
+    controller = new Controller(address, admin.source, endpoints.join(','), app, etcd, cache, log, reconciler, distributor, supervisor);
     controller.probe(metrics);
     await controller.loadCache();
+    distributor.start();
     reconciler.start();
+    if (opts.agentListen) {
+      controller.agentServer = await startAgentServer({ listen: opts.agentListen, pki, store, distributor, log, version: WEFT_VERSION });
+      controller.agentAddress = controller.agentServer.address;
+    }
     return controller;
   }
 
@@ -131,6 +162,8 @@ export class Controller {
     this.stopped = true;
     clearTimeout(this.probeTimer);
     this.reconciler.stop();
+    this.distributor.stop();
+    await this.agentServer?.stop();
     await this.app.close();
     await this.cache.close();
     this.etcd.close();

@@ -1,12 +1,26 @@
-// Keeps each network's derived status (its MTU in effect, warnings) current. Events only say
-// which networks to look at again; every pass recomputes from intent, and a periodic resync
-// repairs anything an event missed.
-import { deriveNetworkMtu } from '../compile/index.js';
-import type { Network, ResourceRef } from '../model/index.js';
+// Keeps each network's and endpoint's derived status current: the MTU in effect, and on how
+// many of the hosts that need it the current version is programmed. Events only say which
+// networks to look at again; every pass recomputes from intent and the program book, and a
+// periodic resync repairs anything an event missed.
+import { deriveNetworkMtu, networkSegmentIds, attachmentId } from '../compile/index.js';
+import type { Endpoint, Network, ResourceRef } from '../model/index.js';
+import type { ObjectError } from '../protocol/index.js';
 import type { ChangeEvent, IntentCache, Logger, Store } from '../store/index.js';
 import { WorkQueue } from './work-queue.js';
 
 const RESYNC_MS = 60_000;
+const MAX_ERRORS = 20;
+
+/** The program book as status needs it (src/push implements it). */
+export interface ProgramStateSource {
+  hostsWith(segmentId: string): string[];
+  state(host: string, segmentId: string): { applied: boolean; currentTo: number; errors: ObjectError[] };
+}
+
+interface Programming {
+  hosts: { total: number; programmed: number };
+  hostErrors?: { host: string; object: string; message: string }[];
+}
 
 export class NetworkStatusReconciler {
   private readonly queue: WorkQueue;
@@ -17,6 +31,7 @@ export class NetworkStatusReconciler {
     private readonly cache: IntentCache,
     private readonly store: Store,
     log: Logger,
+    private readonly programs?: ProgramStateSource,
   ) {
     this.queue = new WorkQueue((key) => this.reconcile(key), { name: 'network-status', log });
   }
@@ -40,6 +55,14 @@ export class NetworkStatusReconciler {
     return this.queue.idle();
   }
 
+  /** Segments whose programming changed: look at their networks again. */
+  segmentsChanged(segmentIds: string[]): void {
+    for (const id of segmentIds) {
+      const [tenant, network] = id.split('/');
+      this.queue.add(`${tenant}/${network}`);
+    }
+  }
+
   private resyncAll(): void {
     for (const n of this.cache.list('Network')) this.queue.add(`${n.metadata.tenant}/${n.metadata.name}`);
   }
@@ -61,17 +84,56 @@ export class NetworkStatusReconciler {
     }
   }
 
+  /** How many hosts have the segments of a network applied as of `revision`. */
+  private programming(segmentIds: string[], revision: number, objectFilter?: (e: ObjectError) => boolean): Programming | undefined {
+    if (!this.programs) return undefined;
+    const hosts = new Set(segmentIds.flatMap((id) => this.programs!.hostsWith(id)));
+    let programmed = 0;
+    const hostErrors: { host: string; object: string; message: string }[] = [];
+    for (const host of [...hosts].sort()) {
+      let ok = true;
+      for (const id of segmentIds) {
+        if (!this.programs.hostsWith(id).includes(host)) continue;
+        const st = this.programs.state(host, id);
+        const errors = objectFilter ? st.errors.filter((e) => e.object === 'segment' || objectFilter(e)) : st.errors;
+        if (st.currentTo < revision) ok = false;
+        for (const e of errors) {
+          ok = false;
+          if (hostErrors.length < MAX_ERRORS) hostErrors.push({ host, object: e.object, message: e.message });
+        }
+      }
+      if (ok) programmed++;
+    }
+    return { hosts: { total: hosts.size, programmed }, ...(hostErrors.length ? { hostErrors } : {}) };
+  }
+
   private async reconcile(key: string): Promise<void> {
     const [tenant, name] = key.split('/') as [string, string];
     const ref: ResourceRef = { kind: 'Network', tenant, name };
     const n = this.cache.get(ref) as Network | undefined;
     if (!n) return;
     const m = deriveNetworkMtu(n, this.cache);
+    const segments = networkSegmentIds(n);
+    const prog = this.programming(segments, Number(n.metadata.resourceVersion));
     await this.store.updateStatus<'Network'>(ref, (status) => {
       const next = { ...status, mtu: m.mtu, mtuSource: m.source };
       if (m.warnings.length) next.warnings = m.warnings;
       else delete next.warnings;
-      return next;
+      return withProgramming(next, prog);
     });
+    if (!this.programs) return;
+    for (const e of this.cache.list('Endpoint', { tenant, network: name }) as Endpoint[]) {
+      const id = attachmentId(tenant, name, e.metadata.name);
+      const ep = this.programming(segments, Number(e.metadata.resourceVersion), (err) => err.object.includes(id));
+      await this.store.updateStatus<'Endpoint'>({ kind: 'Endpoint', tenant, network: name, name: e.metadata.name }, (status) => withProgramming({ ...status }, ep));
+    }
   }
+}
+
+function withProgramming<T extends { hosts?: unknown; hostErrors?: unknown }>(status: T, prog: Programming | undefined): T {
+  if (!prog) return status;
+  status.hosts = prog.hosts;
+  if (prog.hostErrors) status.hostErrors = prog.hostErrors;
+  else delete status.hostErrors;
+  return status;
 }

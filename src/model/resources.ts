@@ -165,7 +165,14 @@ export function fieldPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** Where a resource is programmed: on how many of the hosts that need it, and what failed. */
+const Programming = {
+  hosts: z.strictObject({ total: z.int(), programmed: z.int() }).optional().describe('Hosts that need it, and those that have applied its current version'),
+  hostErrors: z.array(z.strictObject({ host: z.string(), object: z.string(), message: z.string() })).optional(),
+};
+
 export const NetworkStatus = z.strictObject({
+  ...Programming,
   mtu: z.int().optional().describe('The MTU in effect: spec.mtu, or derived from the underlays the network spans'),
   mtuSource: z.enum(['spec', 'underlays', 'default']).optional(),
   warnings: z.array(z.string()).optional(),
@@ -188,7 +195,7 @@ export const EndpointSpec = z
     });
     if (e.attach === 'host' && e.workload) ctx.addIssue({ code: 'custom', path: ['workload'], message: 'a host attachment has no workload' });
   });
-export const EndpointStatus = z.strictObject({});
+export const EndpointStatus = z.strictObject({ ...Programming });
 
 export const JoinTokenSpec = z
   .strictObject({

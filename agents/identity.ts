@@ -1,0 +1,54 @@
+// The agent's state directory: its key (never leaves the host), the certificate the controller
+// signed, the controller's CA, and where the controller is.
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface Identity {
+  host: string;
+  site: string;
+  controller: string;
+  keyPem: string;
+  certPem: string;
+  caPem: string;
+}
+
+const FILES = { key: 'agent.key', cert: 'agent.crt', ca: 'ca.crt', meta: 'identity.json', applied: 'applied.json' } as const;
+
+async function writeAtomic(path: string, data: string, mode = 0o644): Promise<void> {
+  await writeFile(`${path}.tmp`, data, { mode });
+  await chmod(`${path}.tmp`, mode);
+  await rename(`${path}.tmp`, path);
+}
+
+export async function saveIdentity(dir: string, id: Identity): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeAtomic(join(dir, FILES.key), id.keyPem, 0o600);
+  await writeAtomic(join(dir, FILES.cert), id.certPem);
+  await writeAtomic(join(dir, FILES.ca), id.caPem);
+  await writeAtomic(join(dir, FILES.meta), `${JSON.stringify({ host: id.host, site: id.site, controller: id.controller }, null, 2)}\n`);
+}
+
+export async function loadIdentity(dir: string): Promise<Identity> {
+  let meta: { host: string; site: string; controller: string };
+  try {
+    meta = JSON.parse(await readFile(join(dir, FILES.meta), 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`no agent identity in ${dir}: run "weft agent join" first`);
+    throw err;
+  }
+  const [keyPem, certPem, caPem] = await Promise.all([FILES.key, FILES.cert, FILES.ca].map((f) => readFile(join(dir, f), 'utf8')));
+  return { ...meta, keyPem: keyPem!, certPem: certPem!, caPem: caPem! };
+}
+
+/** The generation the dataplane reflects, kept so a restarted agent can say so in its hello. */
+export async function loadAppliedGeneration(dir: string): Promise<number> {
+  try {
+    return Number(JSON.parse(await readFile(join(dir, FILES.applied), 'utf8')).generation) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+export async function saveAppliedGeneration(dir: string, generation: number): Promise<void> {
+  await writeAtomic(join(dir, FILES.applied), `${JSON.stringify({ generation })}\n`);
+}

@@ -1,0 +1,56 @@
+// `weft agent join`: verify the controller by the CA hash in the token, then trade the token
+// and a fresh public key for a certificate. The private key is made here and stays here.
+import { generateKeyPairSync } from 'node:crypto';
+import { hostname } from 'node:os';
+import type * as grpc from '@grpc/grpc-js';
+import { PROTOCOL_VERSION, parseJoinToken, type JoinResponse } from '../src/protocol/index.js';
+import { discoverAddresses } from './addresses.js';
+import { agentClient, fetchPinnedCa } from './dial.js';
+import { saveIdentity, type Identity } from './identity.js';
+
+export interface JoinOptions {
+  controller: string;
+  token: string;
+  stateDir: string;
+  hostName?: string;
+  agentVersion: string;
+  capabilities: Record<string, boolean>;
+}
+
+export async function joinController(opts: JoinOptions): Promise<Identity> {
+  const token = parseJoinToken(opts.token);
+  if (!token) throw new Error('the join token is malformed: expected <name>.<secret>@sha256:<hash>, as printed when it was created');
+  const caPem = await fetchPinnedCa(opts.controller, token.caHash);
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const client = agentClient(opts.controller, caPem);
+  const host = (opts.hostName ?? hostname()).toLowerCase();
+  try {
+    const res = await new Promise<JoinResponse>((resolve, reject) =>
+      client.Join(
+        {
+          token: opts.token,
+          hostName: host,
+          publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+          protocolVersion: PROTOCOL_VERSION,
+          agentVersion: opts.agentVersion,
+          addresses: discoverAddresses(),
+          capabilities: opts.capabilities,
+        },
+        { deadline: Date.now() + 15_000 },
+        (err: grpc.ServiceError | null, r?: JoinResponse) => (err ? reject(new Error(err.details || err.message)) : resolve(r!)),
+      ),
+    );
+    const identity: Identity = {
+      host: res.hostName,
+      site: res.site,
+      controller: opts.controller,
+      keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      certPem: res.certificatePem,
+      caPem: res.caPem || caPem,
+    };
+    await saveIdentity(opts.stateDir, identity);
+    return identity;
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,172 @@
+// The agent's loop. The controller's program is the desired state; the dataplane driver makes
+// the kernel match it. Messages only update the desired state and ask for a flush; flushes are
+// serialised and coalesced, and each is acknowledged with the generation it reflects. While the
+// controller is away the dataplane is left as it is (traffic keeps flowing); drift is still
+// repaired against the last program, on netlink events and on a timer.
+import type * as grpc from '@grpc/grpc-js';
+import { PROTOCOL_VERSION, type AgentMessage, type ControllerMessage, type ObjectError, type Segment } from '../src/protocol/index.js';
+import { discoverAddresses } from './addresses.js';
+import { agentClient } from './dial.js';
+import { loadAppliedGeneration, saveAppliedGeneration, type Identity } from './identity.js';
+
+/** What the runtime needs from the dataplane (agents/dataplane implements it over netlink). */
+export interface DataplaneDriver {
+  /** Records the desired segments; programs nothing. */
+  setDesired(segments: Segment[]): void;
+  /** Observes the kernel, applies the difference, and returns what the kernel refused. */
+  flush(): Promise<ObjectError[]>;
+  /** Calls back (debounced) when owned kernel objects change; returns an unsubscribe. */
+  watch(onDrift: () => void): () => void;
+  capabilities(): Promise<Record<string, boolean>>;
+  close(): void | Promise<void>;
+}
+
+export interface RuntimeLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface RuntimeOptions {
+  agentVersion: string;
+  /** Periodic full reconcile, repairing anything an event missed. */
+  resyncMs?: number;
+  backoffMs?: { initial: number; max: number };
+}
+
+export class AgentRuntime {
+  private readonly desired = new Map<string, Segment>();
+  private received = 0;
+  private applied = 0;
+  private haveProgram = false;
+  private flushing?: Promise<void>;
+  private again = false;
+  private stopped = false;
+  private call?: grpc.ClientDuplexStream<AgentMessage, ControllerMessage>;
+  private client?: ReturnType<typeof agentClient>;
+  private unwatch?: () => void;
+  private resyncTimer?: NodeJS.Timeout;
+  private loop?: Promise<void>;
+  private lastAck?: string;
+  /** Whether a session is open (for tests and status lines). */
+  connected = false;
+
+  constructor(
+    private readonly id: Identity,
+    private readonly stateDir: string,
+    private readonly dataplane: DataplaneDriver,
+    private readonly log: RuntimeLogger,
+    private readonly opts: RuntimeOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    this.applied = await loadAppliedGeneration(this.stateDir);
+    this.unwatch = this.dataplane.watch(() => this.requestFlush('kernel change'));
+    this.resyncTimer = setInterval(() => this.requestFlush('periodic resync'), this.opts.resyncMs ?? 30_000);
+    this.resyncTimer.unref();
+    this.loop = this.connectLoop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.resyncTimer);
+    this.unwatch?.();
+    this.call?.cancel();
+    this.client?.close();
+    await this.loop?.catch(() => undefined);
+    await this.flushing;
+    await this.dataplane.close();
+  }
+
+  private async connectLoop(): Promise<void> {
+    const { initial, max } = this.opts.backoffMs ?? { initial: 200, max: 5000 };
+    let delay = initial;
+    while (!this.stopped) {
+      const started = Date.now();
+      const outcome = await this.session().catch((err: unknown) => String(err));
+      this.connected = false;
+      if (this.stopped) break;
+      if (Date.now() - started > 10_000) delay = initial;
+      this.log.warn({ controller: this.id.controller, reason: outcome, retryInMs: delay }, 'controller session ended; dataplane left as it is');
+      await new Promise((r) => setTimeout(r, delay * (0.8 + Math.random() * 0.4)));
+      delay = Math.min(delay * 2, max);
+    }
+  }
+
+  /** One session: hello, then programs and deltas until the stream ends. Resolves with why. */
+  private async session(): Promise<string> {
+    this.client?.close();
+    this.client = agentClient(this.id.controller, this.id.caPem, this.id);
+    const call = this.client.Session();
+    this.call = call;
+    this.lastAck = undefined;
+    const capabilities = await this.dataplane.capabilities();
+    return new Promise<string>((resolve) => {
+      call.on('data', (m: ControllerMessage) => this.onMessage(m));
+      call.on('error', (err: grpc.ServiceError) => resolve(err.details || err.message));
+      call.on('end', () => resolve('the controller ended the session'));
+      call.write({
+        hello: { protocolVersion: PROTOCOL_VERSION, agentVersion: this.opts.agentVersion, capabilities, addresses: discoverAddresses(), appliedGeneration: this.applied },
+      });
+    }).finally(() => {
+      if (this.call === call) this.call = undefined;
+    });
+  }
+
+  private onMessage(m: ControllerMessage): void {
+    if (m.welcome) {
+      this.connected = true;
+      this.log.info({ controller: this.id.controller, host: m.welcome.hostName, controllerVersion: m.welcome.controllerVersion }, 'connected to the controller');
+    } else if (m.program) {
+      this.desired.clear();
+      for (const s of m.program.segments) this.desired.set(s.id, s);
+      this.received = Number(m.program.generation);
+      this.haveProgram = true;
+      this.requestFlush('program');
+    } else if (m.delta) {
+      for (const s of m.delta.upsert) this.desired.set(s.id, s);
+      for (const id of m.delta.remove) this.desired.delete(id);
+      this.received = Number(m.delta.generation);
+      this.requestFlush('delta');
+    }
+  }
+
+  /** Coalesces: at most one flush runs, and one more follows if asked meanwhile. */
+  private requestFlush(why: string): void {
+    if (!this.haveProgram || this.stopped) return;
+    if (this.flushing) {
+      this.again = true;
+      return;
+    }
+    this.flushing = this.flushLoop(why).finally(() => {
+      this.flushing = undefined;
+    });
+  }
+
+  private async flushLoop(why: string): Promise<void> {
+    do {
+      this.again = false;
+      const generation = this.received;
+      this.dataplane.setDesired([...this.desired.values()]);
+      let errors: ObjectError[];
+      try {
+        errors = await this.dataplane.flush();
+      } catch (err) {
+        this.log.error({ err: String(err), why }, 'dataplane flush failed; will retry');
+        setTimeout(() => this.requestFlush('retry after failure'), 1000).unref();
+        return;
+      }
+      if (errors.length) this.log.warn({ generation, errors }, 'the kernel refused part of the program');
+      if (generation !== this.applied) {
+        this.applied = generation;
+        await saveAppliedGeneration(this.stateDir, generation).catch((err) => this.log.warn({ err: String(err) }, 'cannot record the applied generation'));
+      }
+      // Resyncs that change nothing are not news to the controller; a new session always is.
+      const ack = JSON.stringify({ generation, errors });
+      if (this.call && ack !== this.lastAck) {
+        this.call.write({ ack: { generation, errors } });
+        this.lastAck = ack;
+      }
+    } while (this.again && !this.stopped);
+  }
+}

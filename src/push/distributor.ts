@@ -1,0 +1,94 @@
+// Keeps every host's program current and delivers it: a full compile at start, then each
+// intent change through the incremental compiler, as per-host deltas to connected agents.
+// A host that is not connected simply gets its full program when it connects.
+import { IncrementalCompiler } from '../compile/index.js';
+import type { Ack, ControllerMessage, Hello, HostProgram } from '../protocol/index.js';
+import type { ChangeEvent, IntentCache, Logger } from '../store/index.js';
+import { ProgramBook } from './program-book.js';
+
+/** Where a host's messages go: its Session stream. */
+export interface AgentSink {
+  send(msg: ControllerMessage): void;
+  /** Ends the stream (a newer session for the same host replaced it). */
+  close(reason: string): void;
+}
+
+export interface DistributorEvents {
+  /** Segments whose applied state may have changed on these hosts (sent, acked, connected). */
+  onProgramState?(segmentIds: string[]): void;
+  onConnect?(host: string, hello: Hello): void;
+  onDisconnect?(host: string): void;
+}
+
+export class ProgramDistributor {
+  readonly book = new ProgramBook();
+  private compiler?: IncrementalCompiler;
+  private readonly sinks = new Map<string, AgentSink>();
+  private unsubscribe?: () => void;
+
+  constructor(
+    private readonly cache: IntentCache,
+    private readonly log: Logger,
+    private readonly events: DistributorEvents = {},
+  ) {}
+
+  start(): void {
+    this.compiler = new IncrementalCompiler(this.cache);
+    this.book.load(this.compiler.full(), this.cache.revision);
+    this.unsubscribe = this.cache.subscribe((e) => this.onChange(e));
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    for (const [host, sink] of this.sinks) sink.close('controller stopping');
+    this.sinks.clear();
+  }
+
+  connected(host: string): boolean {
+    return this.sinks.has(host);
+  }
+
+  connectedHosts(): string[] {
+    return [...this.sinks.keys()];
+  }
+
+  private onChange(e: ChangeEvent): void {
+    let deltas;
+    try {
+      deltas = this.book.apply(this.compiler!.onChange(e), e.revision);
+    } catch (err) {
+      // The incremental path must never wedge distribution: recompute everything instead.
+      this.log.error({ err: String(err), ref: e.ref }, 'incremental compile failed; recompiling the fabric');
+      this.compiler = new IncrementalCompiler(this.cache);
+      deltas = this.book.load(this.compiler.full(), e.revision);
+    }
+    const touched = new Set<string>();
+    for (const [host, delta] of deltas) {
+      for (const s of delta.upsert) touched.add(s.id);
+      for (const id of delta.remove) touched.add(id);
+      this.sinks.get(host)?.send({ delta, body: 'delta' });
+    }
+    if (touched.size) this.events.onProgramState?.([...touched]);
+  }
+
+  /** Registers a host's session, replacing an older one; returns the full program to send. */
+  connect(host: string, hello: Hello, sink: AgentSink): HostProgram {
+    const old = this.sinks.get(host);
+    if (old && old !== sink) old.close('replaced by a newer session from the same host');
+    this.sinks.set(host, sink);
+    const program = this.book.connect(host, Number(hello.appliedGeneration));
+    this.events.onConnect?.(host, hello);
+    return program;
+  }
+
+  ack(host: string, ack: Ack): void {
+    this.book.ack(host, Number(ack.generation), ack.errors);
+    this.events.onProgramState?.(this.book.segmentsOf(host).map((s) => s.id));
+  }
+
+  disconnect(host: string, sink: AgentSink): void {
+    if (this.sinks.get(host) !== sink) return;
+    this.sinks.delete(host);
+    this.events.onDisconnect?.(host);
+  }
+}

@@ -1,0 +1,6 @@
+// Public surface of program distribution: the agent gRPC server, the distributor, the book.
+export { startAgentServer, type AgentServer, type AgentServerOptions } from './agent-server.js';
+export { ProgramDistributor, type AgentSink, type DistributorEvents } from './distributor.js';
+export { ProgramBook, type SegmentChanges } from './program-book.js';
+export { hostAddressStatus } from './host-status.js';
+export { admitHost } from './join.js';

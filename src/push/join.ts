@@ -1,0 +1,60 @@
+// Admitting a host: check the join token, record the host, and sign its client certificate.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { ConflictError, UnauthenticatedError, ValidationError } from '../errors/index.js';
+import { DNS_LABEL_RE, KINDS, type Host, type JoinToken } from '../model/index.js';
+import type { Pki } from '../pki/index.js';
+import { parseJoinToken, type JoinRequest, type JoinResponse } from '../protocol/index.js';
+import type { Store } from '../store/index.js';
+import { hostAddressStatus } from './host-status.js';
+
+export interface JoinDeps {
+  store: Store;
+  pki: Pki;
+  now?: () => Date;
+}
+
+const refused = (why: string) => new UnauthenticatedError(`join refused: ${why}`);
+
+export async function admitHost(req: JoinRequest, deps: JoinDeps): Promise<JoinResponse> {
+  const now = deps.now?.() ?? new Date();
+  const token = parseJoinToken(req.token);
+  if (!token) throw refused('the token is malformed (expected <name>.<secret>@sha256:<hash>)');
+  if (token.caHash !== deps.pki.caHash) throw refused('the token was issued by another controller (its CA hash does not match)');
+  if (!DNS_LABEL_RE.test(req.hostName)) throw ValidationError.field('hostName', `"${req.hostName}" is not a valid host name (a DNS label)`);
+  const store = deps.store;
+  const cache = store.cache;
+  await store.fresh();
+  const jt = cache.get({ kind: 'JoinToken', name: token.name }) as JoinToken | undefined;
+  const want = store.joinTokenHash(token.name);
+  const got = createHash('sha256').update(token.secret).digest();
+  if (!jt || !want || want.length !== got.length || !timingSafeEqual(want, got)) throw refused('the token is not valid');
+  if (jt.spec.expiresAt && new Date(jt.spec.expiresAt) <= now) throw refused(`the token expired at ${jt.spec.expiresAt}`);
+  const existing = cache.get({ kind: 'Host', name: req.hostName }) as Host | undefined;
+  const site = jt.spec.site ?? existing?.spec.site;
+  if (!site) throw refused(`the token names no site and host ${req.hostName} is not pre-declared; create the host or use a token with a site`);
+  if (existing && jt.spec.site && existing.spec.site !== jt.spec.site) {
+    throw ConflictError.field('hostName', `host ${req.hostName} is declared in site ${existing.spec.site}, but the token is for site ${jt.spec.site}`);
+  }
+  // Take a use first: a token is a cap, and a join that fails later has still spent it.
+  await store.updateStatus<'JoinToken'>({ kind: 'JoinToken', name: token.name }, (status) => {
+    if (status.uses >= jt.spec.maxUses) throw refused(`the token has been used up (${status.uses} of ${jt.spec.maxUses})`);
+    return { ...status, uses: status.uses + 1, lastUsedAt: now.toISOString() };
+  });
+  if (!existing) {
+    await store.create(KINDS.Host, { metadata: { name: req.hostName, labels: {} }, spec: { site, addresses: [] } }, {}).catch((err) => {
+      // Two agents joining with one name at once: the second finds the host made.
+      if (!(err instanceof ConflictError)) throw err;
+    });
+  }
+  await store.updateStatus<'Host'>({ kind: 'Host', name: req.hostName }, (status) => ({
+    ...status,
+    state: status.state ?? 'joining',
+    agentVersion: req.agentVersion || status.agentVersion,
+    capabilities: Object.keys(req.capabilities).length ? req.capabilities : status.capabilities,
+    addresses: hostAddressStatus(cache, site, req.addresses),
+  }));
+  const certificatePem = await deps.pki.signClientCertificate(req.hostName, req.publicKeyPem).catch((err: unknown) => {
+    throw ValidationError.field('publicKeyPem', `not a usable P-256 public key: ${String(err)}`);
+  });
+  return { hostName: req.hostName, site, certificatePem, caPem: deps.pki.caPem };
+}

@@ -1,0 +1,135 @@
+// What each host should have, at which generation, and what it has acknowledged. Generations
+// are per host and only grow; a segment remembers the generation it was last sent at, so an
+// ack tells exactly which segment versions a host has applied. A segment also remembers up to
+// which etcd revision the content the host has applied was current, so status can say whether
+// a resource at a given resourceVersion is programmed there: re-sending a segment for one
+// endpoint does not make the others look unprogrammed while the host catches up.
+import type { HostProgram, ObjectError, ProgramDelta, Segment } from '../protocol/index.js';
+import { sameSegment } from './segments.js';
+
+export interface SegmentChanges {
+  upsert: Segment[];
+  remove: string[];
+}
+
+interface HostBook {
+  generation: number;
+  segments: Map<string, Segment>;
+  /** Generation at which each segment's current content was first sent. */
+  sentAt: Map<string, number>;
+  /** While a segment's current content is not yet acked: the revision its applied content was current to. */
+  appliedUpTo: Map<string, number>;
+  acked: number;
+  errors: ObjectError[];
+}
+
+export class ProgramBook {
+  private readonly hosts = new Map<string, HostBook>();
+  /** The etcd revision the programs reflect. */
+  revision = 0;
+
+  private book(host: string): HostBook {
+    let b = this.hosts.get(host);
+    if (!b) {
+      b = { generation: 0, segments: new Map(), sentAt: new Map(), appliedUpTo: new Map(), acked: 0, errors: [] };
+      this.hosts.set(host, b);
+    }
+    return b;
+  }
+
+  /**
+   * Applies per-host segment changes as of `revision`; returns the deltas to send. Changes that
+   * leave a host's segments as they were produce no delta and no new generation.
+   */
+  apply(changes: Map<string, SegmentChanges>, revision: number): Map<string, ProgramDelta> {
+    const out = new Map<string, ProgramDelta>();
+    for (const [host, c] of changes) {
+      const b = this.book(host);
+      const upsert = c.upsert.filter((s) => !sameSegment(b.segments.get(s.id), s));
+      const remove = c.remove.filter((id) => b.segments.has(id));
+      if (!upsert.length && !remove.length) continue;
+      const base = b.generation;
+      b.generation++;
+      for (const s of upsert) {
+        const sentAt = b.sentAt.get(s.id);
+        if (sentAt === undefined) b.appliedUpTo.set(s.id, 0);
+        else if (b.acked >= sentAt) b.appliedUpTo.set(s.id, revision - 1);
+        b.segments.set(s.id, s);
+        b.sentAt.set(s.id, b.generation);
+      }
+      for (const id of remove) {
+        b.segments.delete(id);
+        b.sentAt.delete(id);
+        b.appliedUpTo.delete(id);
+      }
+      out.set(host, { generation: b.generation, baseGeneration: base, upsert, remove });
+    }
+    this.revision = Math.max(this.revision, revision);
+    return out;
+  }
+
+  /** Replaces everything with a full compile result; returns the deltas against what was held. */
+  load(full: Map<string, Segment[]>, revision: number): Map<string, ProgramDelta> {
+    const changes = new Map<string, SegmentChanges>();
+    for (const [host, segments] of full) {
+      const ids = new Set(segments.map((s) => s.id));
+      const held = this.hosts.get(host)?.segments ?? new Map<string, Segment>();
+      changes.set(host, { upsert: segments, remove: [...held.keys()].filter((id) => !ids.has(id)) });
+    }
+    for (const [host, b] of this.hosts) if (!full.has(host)) changes.set(host, { upsert: [], remove: [...b.segments.keys()] });
+    return this.apply(changes, revision);
+  }
+
+  /**
+   * The full program for a (re)connecting agent. A restarted controller starts generations
+   * from scratch, so they continue above what the agent says it has applied.
+   */
+  connect(host: string, appliedGeneration: number): HostProgram {
+    const b = this.book(host);
+    if (b.generation <= appliedGeneration) {
+      b.generation = appliedGeneration + 1;
+      for (const id of b.segments.keys()) b.sentAt.set(id, b.generation);
+    }
+    return this.program(host);
+  }
+
+  program(host: string): HostProgram {
+    const b = this.book(host);
+    return { generation: b.generation, segments: [...b.segments.values()].sort((x, y) => (x.id < y.id ? -1 : 1)) };
+  }
+
+  ack(host: string, generation: number, errors: ObjectError[]): void {
+    const b = this.book(host);
+    if (generation < b.acked) return;
+    b.acked = generation;
+    b.errors = errors;
+  }
+
+  forget(host: string): void {
+    this.hosts.delete(host);
+  }
+
+  /** Segments a host holds (programmed or not). */
+  segmentsOf(host: string): Segment[] {
+    return [...(this.hosts.get(host)?.segments.values() ?? [])];
+  }
+
+  hostsWith(segmentId: string): string[] {
+    return [...this.hosts].filter(([, b]) => b.segments.has(segmentId)).map(([h]) => h);
+  }
+
+  /**
+   * How far the host's applied content of a segment is current: a resource changed at a
+   * revision up to `currentTo` is reflected on the host. Errors are the host's last report.
+   */
+  state(host: string, segmentId: string): { applied: boolean; currentTo: number; errors: ObjectError[] } {
+    const b = this.hosts.get(host);
+    const sentAt = b?.sentAt.get(segmentId);
+    if (!b || sentAt === undefined) return { applied: false, currentTo: 0, errors: [] };
+    const applied = b.acked >= sentAt;
+    const errors = applied ? b.errors.filter((e) => e.segment === segmentId) : [];
+    const segmentError = b.segments.get(segmentId)?.error;
+    if (segmentError) errors.unshift({ segment: segmentId, object: 'segment', message: segmentError });
+    return { applied, currentTo: applied ? this.revision : (b.appliedUpTo.get(segmentId) ?? 0), errors };
+  }
+}
