@@ -15,6 +15,7 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/bin/$1" ] || [ -x "/usr/s
 have etcd || packages+=(etcd-server)
 have curl || packages+=(curl)
 have pgrep || packages+=(procps)
+have ping || packages+=(iputils-ping)
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${packages[*]}; run as root or: apt-get install ${packages[*]}" >&2

@@ -1,2 +1,11 @@
 // Public surface of the compiler: pure functions from intent to what hosts must do.
 export { deriveNetworkMtu, spannedUnderlays, ENCAP_OVERHEAD, DEFAULT_UNDERLAY_MTU, type NetworkMtu } from './network-mtu.js';
+export { compileHost, compileAll } from './host-segments.js';
+export { compileProblems } from './problems.js';
+export type { Problem } from './problem.js';
+export { IncrementalCompiler } from './incremental.js';
+export { applyHostDelta, type HostDelta } from './delta.js';
+export type { CompileEvent } from './graph.js';
+export { hostPlaneAddresses, vtepAddress, planePreference, type PlaneAddress } from './vtep.js';
+export { chooseEncap, supportsGeneve, type Encap } from './encap.js';
+export { bridgeName, deviceName, hostInterfaceName, segmentId, networkSegmentIds, attachmentId, VXLAN_PORT, GENEVE_PORT, IFNAME_MAX } from './names.js';

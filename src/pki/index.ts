@@ -105,7 +105,7 @@ export async function loadPki(dir: string, serverNames: string[] = []): Promise<
   return {
     caPem,
     caHash: caHashOf(caPem),
-    serverChainPem: serverPem + caPem,
+    serverChainPem: `${serverPem.trimEnd()}\n${caPem.trimEnd()}\n`,
     serverKeyPem: await pemOfPrivate(serverKeys.privateKey),
     async signClientCertificate(hostName, publicKeyPem) {
       return issue(`CN=${hostName}`, await importPublic(publicKeyPem), CLIENT_CERT_DAYS, x509.ExtendedKeyUsage.clientAuth, [{ type: 'dns', value: hostName }]);

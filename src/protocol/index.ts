@@ -52,3 +52,4 @@ export function loadProtocol(): ProtoGrpcType {
   }
   return cached;
 }
+export { parseJoinToken, formatJoinToken, caHashOf, CONTROLLER_TLS_NAME, type ParsedJoinToken } from './join-token.js';

@@ -32,10 +32,11 @@ export interface AgentServer {
 function credentials(pki: Pki): grpc.ServerCredentials {
   // Client certificates are requested but not required at the TLS layer, so that Join works
   // before a host has one; Session checks the certificate itself and refuses without it.
+  // Listeners are told asynchronously: grpc-js registers its own watcher only after adding them.
   const provider: grpc.experimental.CertificateProvider = {
-    addCaCertificateListener: (l) => l({ caCertificate: Buffer.from(pki.caPem) }),
+    addCaCertificateListener: (l) => setImmediate(() => l({ caCertificate: Buffer.from(pki.caPem) })),
     removeCaCertificateListener: () => undefined,
-    addIdentityCertificateListener: (l) => l({ certificate: Buffer.from(pki.serverChainPem), privateKey: Buffer.from(pki.serverKeyPem) }),
+    addIdentityCertificateListener: (l) => setImmediate(() => l({ certificate: Buffer.from(pki.serverChainPem), privateKey: Buffer.from(pki.serverKeyPem) })),
     removeIdentityCertificateListener: () => undefined,
   };
   return grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);

@@ -27,6 +27,8 @@ export interface StartOptions {
   stateDir?: string;
   adminToken?: string;
   port?: number;
+  /** More `weft controller` flags, e.g. ['--agent-listen', 'unix:/path']. */
+  extraArgs?: string[];
 }
 
 let seq = 0;
@@ -36,6 +38,7 @@ export async function startController(opts: StartOptions = {}): Promise<TestCont
   const adminToken = opts.adminToken ?? `test-admin-token-${process.pid}-${++seq}-0123456789`;
   const args = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'controller', '--listen', `127.0.0.1:${opts.port ?? 0}`, '--state-dir', stateDir];
   if (opts.etcdEndpoint) args.push('--etcd-endpoints', opts.etcdEndpoint);
+  args.push(...(opts.extraArgs ?? []));
   const env = { ...process.env, WEFT_ADMIN_TOKEN: adminToken };
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);

@@ -1,0 +1,124 @@
+// The compiler kept current by change events: it remembers its last output per host and per
+// network, recomputes only the networks a change can touch (graph.ts), and answers with the
+// segments that actually changed. Its output always equals a full compile of the same view;
+// the property test in test/unit/compile-incremental.test.ts holds it to that.
+import type { IntentView, Network } from '../model/index.js';
+import type { Segment } from '../protocol/index.js';
+import { DeltaBuilder, type HostDelta } from './delta.js';
+import { Fabric } from './fabric.js';
+import { affectedBy, type CompileEvent, type CompiledMemory } from './graph.js';
+import { compileState, flatten, type CompiledState } from './host-segments.js';
+import { compileNetwork } from './network-segments.js';
+
+/**
+ * Not safe to share across views. Segments it returns are also what it remembers: callers must
+ * treat them as read-only.
+ */
+export class IncrementalCompiler implements CompiledMemory {
+  private state?: CompiledState;
+  /** Network ("tenant/network") → hosts holding segments of it; the reverse of `state`. */
+  private readonly networkHosts = new Map<string, Set<string>>();
+
+  /** `view` is live: it already reflects a change by the time onChange is called with it. */
+  constructor(private readonly view: IntentView) {}
+
+  /** Compiles everything and remembers it: every Host resource's segments, by id. */
+  full(): Map<string, Segment[]> {
+    this.adopt(compileState(this.view, new Fabric(this.view)));
+    return this.current();
+  }
+
+  /** What the compiler last computed, as `full()` returns it. */
+  current(): Map<string, Segment[]> {
+    return flatten(this.remembered());
+  }
+
+  networksOn(host: string): Iterable<string> {
+    return this.remembered().get(host)?.keys() ?? [];
+  }
+
+  /** Applies one change; returns only hosts whose segments changed. Call once per change, in order. */
+  onChange(e: CompileEvent): Map<string, HostDelta> {
+    const affected = affectedBy(e, this.view, this);
+    switch (affected.scope) {
+      case 'none':
+        return new Map();
+      case 'all':
+        return this.recomputeAll();
+      case 'networks':
+        return this.recompute(affected.networks, affected.hosts);
+      default: {
+        const never: never = affected;
+        throw new Error(`unknown scope ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** The fallback: a full compile, diffed against what was remembered. */
+  private recomputeAll(): Map<string, HostDelta> {
+    const before = this.remembered();
+    const after = compileState(this.view, new Fabric(this.view));
+    const deltas = new DeltaBuilder();
+    for (const host of new Set([...before.keys(), ...after.keys()])) {
+      deltas.diff(host, [...(before.get(host)?.values() ?? [])].flat(), [...(after.get(host)?.values() ?? [])].flat());
+    }
+    this.adopt(after);
+    return deltas.build();
+  }
+
+  private recompute(networks: ReadonlySet<string>, hosts: ReadonlySet<string>): Map<string, HostDelta> {
+    const state = this.remembered();
+    const fabric = new Fabric(this.view);
+    const deltas = new DeltaBuilder();
+    for (const h of hosts) {
+      const had = state.get(h);
+      if (fabric.host(h) && !had) state.set(h, new Map());
+      if (!fabric.host(h) && had) {
+        for (const [key, segments] of had) {
+          deltas.diff(h, segments, []);
+          this.networkHosts.get(key)?.delete(h);
+        }
+        state.delete(h);
+      }
+    }
+    for (const key of networks) {
+      const [tenant, name] = key.split('/') as [string, string];
+      const n = this.view.get({ kind: 'Network', tenant, name }) as Network | undefined;
+      const compiled = n && compileNetwork(this.view, n, fabric);
+      const holders = new Set<string>();
+      for (const h of new Set([...(this.networkHosts.get(key) ?? []), ...(compiled?.hosts ?? [])])) {
+        let byNetwork = state.get(h);
+        if (!byNetwork && fabric.host(h)) state.set(h, (byNetwork = new Map()));
+        if (!byNetwork) continue;
+        const after = compiled?.segmentsOn(h) ?? [];
+        deltas.diff(h, byNetwork.get(key) ?? [], after);
+        if (after.length) {
+          byNetwork.set(key, after);
+          holders.add(h);
+        } else {
+          byNetwork.delete(key);
+        }
+      }
+      if (holders.size) this.networkHosts.set(key, holders);
+      else this.networkHosts.delete(key);
+    }
+    return deltas.build();
+  }
+
+  private adopt(state: CompiledState): void {
+    this.state = state;
+    this.networkHosts.clear();
+    for (const [host, byNetwork] of state) {
+      for (const key of byNetwork.keys()) {
+        let hosts = this.networkHosts.get(key);
+        if (!hosts) this.networkHosts.set(key, (hosts = new Set()));
+        hosts.add(host);
+      }
+    }
+  }
+
+  private remembered(): CompiledState {
+    if (!this.state) throw new Error('IncrementalCompiler: call full() before onChange() or current()');
+    return this.state;
+  }
+}

@@ -1,0 +1,163 @@
+// One network compiled for every host it has endpoints on. A network's segments depend only on
+// the network, its endpoints, those endpoints' hosts and the underlays, never on another
+// network: that is what lets the incremental compiler recompute one network at a time.
+import type { Endpoint, IntentView, Network } from '../model/index.js';
+import type { Attachment, RemoteEndpoint, Segment } from '../protocol/index.js';
+import { addressesIn, parseSubnets, type SegmentSubnet } from './addressing.js';
+import { chooseEncap, encapError, encapPort } from './encap.js';
+import type { Fabric } from './fabric.js';
+import { deriveNetworkMtu } from './network-mtu.js';
+import { attachmentId, bridgeName, compareText, deviceName, hostInterfaceName, networkSegmentIds, segmentId } from './names.js';
+import type { Problem } from './problem.js';
+import { planePreference, vtepAddress, type PlaneAddress } from './vtep.js';
+
+export interface CompiledNetwork {
+  /** "tenant/network". */
+  key: string;
+  /** Hosts (that exist) the network has endpoints on, by name. */
+  hosts: string[];
+  /** The network's segments on a host, by id; [] on a host it has no endpoint on. */
+  segmentsOn(host: string): Segment[];
+  problems: Problem[];
+}
+
+/** One segment before it is specialised per host. */
+interface Shape {
+  id: string;
+  vni: number;
+  subnets: SegmentSubnet[];
+  /** Dual-fabric: the plane the segment is bound to (its device has that plane's `local`). */
+  plane?: string;
+  vteps: Map<string, PlaneAddress | undefined>;
+  /** Every reachable endpoint of the network, by MAC; each host drops its own. */
+  remotes: RemoteEndpoint[];
+}
+
+export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): CompiledNetwork {
+  const tenant = n.metadata.tenant!;
+  const name = n.metadata.name;
+  const key = segmentId(tenant, name);
+  const problems: Problem[] = [];
+  const endpoints = (view.list('Endpoint', { tenant, network: name }) as Endpoint[]).sort((a, b) => compareText(a.metadata.name, b.metadata.name));
+  const memberNames = [...new Set(endpoints.map((e) => e.spec.host))].sort(compareText);
+  const hosts = memberNames.filter((h) => fabric.host(h));
+
+  const usable = endpoints.filter((e) => {
+    if (!fabric.host(e.spec.host)) problems.push({ network: key, host: e.spec.host, message: `endpoint ${e.metadata.name} is on host ${e.spec.host}, which does not exist` });
+    else if (!e.spec.mac) problems.push({ network: key, host: e.spec.host, message: `endpoint ${e.metadata.name} has no MAC address yet` });
+    else return true;
+    return false;
+  });
+
+  // Hosts that do not exist count against Geneve: nothing says they have it.
+  const encap = chooseEncap(n.spec.encap, memberNames.map((h) => fabric.host(h)));
+  for (const h of hosts) {
+    const err = encapError(encap, h, fabric.host(h));
+    if (err) problems.push({ network: key, host: h, message: err });
+  }
+  const mtu = deriveNetworkMtu(n, view).mtu;
+
+  const shapes: Shape[] = [];
+  for (const s of segmentPlans(n, fabric, hosts)) {
+    if (s.vni === undefined) {
+      problems.push({ network: key, message: `segment ${s.id} has no VNI yet` });
+      continue;
+    }
+    const vteps = new Map(hosts.map((h) => [h, vtepAddress(fabric.planesOf(h), s.preference)]));
+    for (const [h, v] of vteps) {
+      if (v) continue;
+      const site = fabric.host(h)!.spec.site;
+      const message =
+        s.plane !== undefined
+          ? `host ${h} has no address on plane ${s.plane} in site ${site}; segment ${s.id} cannot be programmed there`
+          : `host ${h} has no address in an underlay of site ${site}${n.spec.multipath ? ` on planes ${s.preference.join(', ')}` : ''}; its endpoints cannot be reached from other hosts`;
+      problems.push({ network: key, host: h, message });
+    }
+    if (s.plane === undefined) problems.push(...splitPlanes(key, n, vteps));
+    const remotes = usable.flatMap((e) => {
+      const vtep = vteps.get(e.spec.host);
+      return vtep ? [{ mac: e.spec.mac!, ips: addressesIn(e.spec.ips, s.subnets).ips, vtep: vtep.address, host: e.spec.host }] : [];
+    });
+    remotes.sort((a, b) => compareText(a.mac, b.mac) || compareText(a.host, b.host));
+    shapes.push({ id: s.id, vni: s.vni, subnets: s.subnets, ...(s.plane !== undefined ? { plane: s.plane } : {}), vteps, remotes });
+  }
+
+  const byHost = new Map<string, Endpoint[]>(hosts.map((h) => [h, []]));
+  for (const e of usable) byHost.get(e.spec.host)!.push(e);
+  const segmentsOn = (h: string): Segment[] => {
+    const own = byHost.get(h);
+    if (!own) return [];
+    const host = fabric.host(h);
+    return shapes.map((s) => {
+      const vtep = s.vteps.get(h);
+      const errors = [encapError(encap, h, host), s.plane !== undefined && !vtep ? `host ${h} has no address on plane ${s.plane}` : undefined].filter((x) => x !== undefined);
+      const attachments = own.map((e) => attachmentOf(tenant, name, e, s.subnets)).sort((a, b) => compareText(a.id, b.id));
+      return {
+        id: s.id,
+        vni: s.vni,
+        encap,
+        mtu,
+        bridge: bridgeName(s.vni),
+        device: deviceName(s.vni),
+        port: encapPort(encap),
+        // A single segment leaves the source to the kernel's route lookup, so one device serves
+        // every plane; a plane segment is bound to its plane's address.
+        localAddress: s.plane !== undefined ? (vtep?.address ?? '') : '',
+        // No broadcast flooding: remote addresses are answered locally from static neighbour
+        // entries (the device's proxy mode), and every remote MAC has a static FDB entry.
+        flood: [],
+        remotes: s.remotes.filter((r) => r.host !== h),
+        attachments,
+        error: errors.join('; '),
+      };
+    });
+  };
+
+  return { key, hosts, segmentsOn, problems };
+}
+
+/** The segments a network has, with the planes each prefers for its VTEPs. */
+function segmentPlans(n: Network, fabric: Fabric, hosts: readonly string[]): { id: string; vni: number | undefined; subnets: SegmentSubnet[]; plane?: string; preference: string[] }[] {
+  const tenant = n.metadata.tenant!;
+  const mp = n.spec.multipath;
+  if (mp?.mode === 'dual-fabric') {
+    const ids = networkSegmentIds(n);
+    return mp.planes.map((p, i) => ({ id: ids[i]!, vni: p.vni, subnets: parseSubnets(p.subnets), plane: p.plane, preference: [p.plane] }));
+  }
+  const allowed = mp ? mp.planes.map((p) => p.plane) : fabric.planeNames;
+  const preference = planePreference(allowed, hosts.map((h) => fabric.planesOf(h)));
+  return [{ id: segmentId(tenant, n.metadata.name), vni: n.spec.vni, subnets: parseSubnets(n.spec.subnets), preference }];
+}
+
+/** A single-segment network whose hosts' VTEPs are not all on one plane: no plane is shared by all. */
+function splitPlanes(key: string, n: Network, vteps: ReadonlyMap<string, PlaneAddress | undefined>): Problem[] {
+  const on = [...vteps].flatMap(([h, v]) => (v ? [`${h} on ${v.plane}`] : []));
+  const planes = new Set([...vteps.values()].flatMap((v) => (v ? [v.plane] : [])));
+  if (planes.size <= 1) return [];
+  const mp = n.spec.multipath;
+  const message = mp
+    ? `the network's hosts share none of its planes (${mp.planes.map((p) => p.plane).join(', ')}): ${on.join(', ')}`
+    : `the network's hosts have their tunnel endpoints on different planes (${on.join(', ')}); they reach each other only if those planes are routed together`;
+  return [{ network: key, message }];
+}
+
+function attachmentOf(tenant: string, network: string, e: Endpoint, subnets: readonly SegmentSubnet[]): Attachment {
+  const id = attachmentId(tenant, network, e.metadata.name);
+  const a = addressesIn(e.spec.ips, subnets);
+  const side = attachmentSide(e, id);
+  return { id, kind: side.kind, mac: e.spec.mac!, addresses: a.cidrs, gateways: a.gateways, netns: side.netns, interface: side.interface, hostInterface: side.hostInterface };
+}
+
+/** A workload gets a veth into its namespace; a host attachment is the host's own stack. */
+function attachmentSide(e: Endpoint, id: string): Pick<Attachment, 'kind' | 'netns' | 'interface' | 'hostInterface'> {
+  switch (e.spec.attach) {
+    case 'workload':
+      return { kind: 'KIND_WORKLOAD', netns: e.spec.workload?.netns ?? '', interface: e.spec.workload?.interface ?? 'eth0', hostInterface: hostInterfaceName(id) };
+    case 'host':
+      return { kind: 'KIND_HOST', netns: '', interface: '', hostInterface: '' };
+    default: {
+      const never: never = e.spec.attach;
+      throw new Error(`unknown attachment kind ${String(never)}`);
+    }
+  }
+}

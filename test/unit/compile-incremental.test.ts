@@ -1,0 +1,292 @@
+// The incremental compiler: per-change deltas that, applied to what it answered before, always
+// give what a full compile of the same intent gives, and only for hosts that changed.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
+import { applyHostDelta, compileAll, IncrementalCompiler, type CompileEvent, type HostDelta } from '../../src/compile/index.js';
+import type { Endpoint, Host, Network, Resource, ResourceRef, Underlay } from '../../src/model/index.js';
+import type { Segment } from '../../src/protocol/index.js';
+import { ep, fabric, geneve, host, modify, net } from './support/compile-fabric.js';
+import { seed, seededBytes, type MemoryView } from './support/memory-view.js';
+
+const SUBNET = { subnets: [{ cidr: '100.64.0.0/24' }] };
+const refOf = (r: Resource): ResourceRef => ({ kind: r.kind, tenant: r.metadata.tenant, network: r.metadata.network, name: r.metadata.name });
+
+/** Feeds changes to an IncrementalCompiler and checks every answer against a full compile. */
+class Harness {
+  readonly compiler: IncrementalCompiler;
+  /** What the deltas so far add up to. */
+  programs: Map<string, Segment[]>;
+  nonEmptyDeltas = 0;
+
+  constructor(readonly view: MemoryView) {
+    this.compiler = new IncrementalCompiler(view);
+    this.programs = this.compiler.full();
+    assert.deepEqual(this.programs, compileAll(view));
+  }
+
+  added(r: Resource): Map<string, HostDelta> {
+    return this.send({ type: 'added', ref: refOf(r), resource: r });
+  }
+  modified(c: { previous: Resource; resource: Resource }, withPrevious = true): Map<string, HostDelta> {
+    return this.send({ type: 'modified', ref: refOf(c.resource), resource: c.resource, ...(withPrevious ? { previous: c.previous } : {}) });
+  }
+  deleted(r: Resource): Map<string, HostDelta> {
+    this.view.remove(refOf(r));
+    return this.send({ type: 'deleted', ref: refOf(r), resource: r, previous: r });
+  }
+
+  private send(e: CompileEvent): Map<string, HostDelta> {
+    const deltas = this.compiler.onChange(e);
+    const expected = compileAll(this.view);
+    const next = new Map(this.programs);
+    for (const [h, d] of deltas) {
+      assert.ok(d.upsert.length || d.remove.length, `an entry for ${h} that changes nothing`);
+      const before = new Map((this.programs.get(h) ?? []).map((s) => [s.id, s]));
+      for (const s of d.upsert) assert.ok(!isDeepStrictEqual(before.get(s.id), s), `${h}: ${s.id} is re-sent unchanged`);
+      for (const id of d.remove) assert.ok(before.has(id), `${h}: ${id} is removed but was never there`);
+      next.set(h, applyHostDelta(next.get(h) ?? [], d));
+    }
+    const label = `after ${e.type} ${e.ref.kind} ${e.ref.name}`;
+    assert.deepEqual(withoutEmpty(next), withoutEmpty(expected), label);
+    assert.deepEqual(this.compiler.current(), expected, label);
+    this.programs = expected;
+    if (deltas.size) this.nonEmptyDeltas++;
+    return deltas;
+  }
+}
+
+/** Deltas cannot say "this host is gone"; a removed host is one left with no segments. */
+function withoutEmpty(m: Map<string, Segment[]>): Map<string, Segment[]> {
+  return new Map([...m].filter(([, s]) => s.length > 0));
+}
+
+describe('IncrementalCompiler', () => {
+  test('an endpoint change answers only the hosts whose segments changed', () => {
+    const view = fabric();
+    host(view, 'h3', 'dc1', ['192.168.10.13']);
+    net(view, 'n', SUBNET);
+    net(view, 'm', { subnets: [{ cidr: '100.65.0.0/24' }] });
+    ep(view, 'n', 'e1', 'h1');
+    ep(view, 'm', 'e3', 'h3');
+    const h = new Harness(view);
+    const deltas = h.added(ep(view, 'n', 'e2', 'h2'));
+    assert.deepEqual([...deltas.keys()].sort(), ['h1', 'h2']);
+    assert.deepEqual(deltas.get('h2'), { upsert: h.programs.get('h2'), remove: [] });
+  });
+
+  test('a host heartbeat that changes nothing compiled answers nothing', () => {
+    const view = fabric();
+    net(view, 'n', SUBNET);
+    ep(view, 'n', 'e1', 'h1');
+    ep(view, 'n', 'e2', 'h2');
+    const h = new Harness(view);
+    const beat = modify<Host>(view, { kind: 'Host', name: 'h2' }, (x) => (x.status = { state: 'ready', lastSeen: '2030-01-02T03:04:05.000Z' }));
+    assert.equal(h.modified(beat).size, 0);
+  });
+
+  test('a deleted host loses all its segments, and other hosts lose its endpoints', () => {
+    const view = fabric();
+    net(view, 'n', SUBNET);
+    ep(view, 'n', 'e1', 'h1');
+    ep(view, 'n', 'e2', 'h2');
+    const h = new Harness(view);
+    const deltas = h.deleted(view.get({ kind: 'Host', name: 'h2' })!);
+    assert.deepEqual(deltas.get('h2'), { upsert: [], remove: ['t1/n'] });
+    assert.deepEqual(deltas.get('h1')?.upsert[0]?.remotes, []);
+    assert.equal(h.compiler.current().has('h2'), false);
+  });
+
+  test('an underlay MTU change reaches every segment it carries', () => {
+    const view = fabric();
+    net(view, 'n', SUBNET);
+    ep(view, 'n', 'e1', 'h1');
+    ep(view, 'n', 'e2', 'h2');
+    const h = new Harness(view);
+    const deltas = h.modified(modify<Underlay>(view, { kind: 'Underlay', name: 'dc1-b' }, (u) => (u.spec.mtu = 1400)));
+    assert.deepEqual([...deltas.values()].map((d) => d.upsert.map((s) => s.mtu)), [[1350], [1350]]);
+  });
+
+  test('Geneve support from the last member host flips an auto network on every member', () => {
+    const view = fabric();
+    net(view, 'n', SUBNET);
+    ep(view, 'n', 'e1', 'h1');
+    ep(view, 'n', 'e2', 'h2');
+    modify<Host>(view, { kind: 'Host', name: 'h1' }, (x) => (x.status = geneve(true)));
+    const h = new Harness(view);
+    const deltas = h.modified(modify<Host>(view, { kind: 'Host', name: 'h2' }, (x) => (x.status = geneve(true))));
+    assert.deepEqual([...deltas].map(([host, d]) => [host, d.upsert[0]?.encap]).sort(), [['h1', 'ENCAP_GENEVE'], ['h2', 'ENCAP_GENEVE']]);
+  });
+
+  test('a change to something nothing compiled reads answers nothing', () => {
+    const view = fabric();
+    net(view, 'n', SUBNET);
+    ep(view, 'n', 'e1', 'h1');
+    const h = new Harness(view);
+    assert.equal(h.modified(modify(view, { kind: 'Site', name: 'dc1' }, (s) => (s.metadata.labels = { x: 'y' }))).size, 0);
+    assert.equal(h.added(seed(view, 'Plane', { metadata: { name: 'c' } })).size, 0);
+  });
+
+  test('onChange before full() is refused', () => {
+    const view = fabric();
+    const c = new IncrementalCompiler(view);
+    const h1 = view.get({ kind: 'Host', name: 'h1' })!;
+    assert.throws(() => c.onChange({ type: 'modified', ref: refOf(h1), resource: h1 }), /call full\(\) first|before onChange/);
+  });
+
+  for (const s of [1, 2, 3]) {
+    test(`300 random intent changes: deltas always add up to a full compile (seed ${s})`, () => randomRun(s, 300));
+  }
+});
+
+/** Underlay address of host `i` on each underlay, and an alternative the agent may report instead. */
+const CIDRS: Record<string, string> = { 'dc1-a': '192.168.10', 'dc1-b': '192.168.20', 'dc2-a': '10.2.0', 'dc2-b': '10.3.0' };
+const declared = (i: number) => Object.values(CIDRS).map((p) => `${p}.${10 + i}`);
+const reported = (i: number) => Object.values(CIDRS).map((p) => `${p}.${100 + i}`);
+
+function randomRun(seedValue: number, steps: number): void {
+  const bytes = seededBytes(seedValue);
+  const rand = (n: number) => Buffer.from(bytes(4)).readUInt32LE() % n;
+  const pick = <X>(xs: readonly X[]): X => xs[rand(xs.length)]!;
+  const chance = (p: number) => rand(1000) < p * 1000;
+  const subset = <X>(xs: readonly X[]) => xs.filter(() => chance(0.5));
+
+  const view = fabric();
+  seed(view, 'Site', { metadata: { name: 'dc2' } });
+  seed(view, 'Underlay', { metadata: { name: 'dc2-a' }, spec: { site: 'dc2', plane: 'a', cidr: '10.2.0.0/24' } });
+  host(view, 'h3', 'dc1', ['192.168.20.13']);
+  host(view, 'h4', 'dc2', ['10.2.0.14']);
+  host(view, 'h5', 'dc1');
+  const hostIndex = (name: string) => Number(name.slice(1));
+  let networks = 0;
+  let endpoints = 0;
+  const gone = new Map<string, Host>(); // deleted hosts, to bring back later
+  const dc2b = { apiVersion: 'weft.dev/v1', kind: 'Underlay', metadata: { name: 'dc2-b', labels: {}, uid: 'u-dc2b', resourceVersion: '0', generation: 1, createdAt: '2030-01-01T00:00:00.000Z' }, spec: { site: 'dc2', plane: 'b', cidr: '10.3.0.0/24', mtu: 1500 }, status: {} } as Underlay;
+
+  const newNetwork = (): Network => {
+    const k = ++networks;
+    const subnets = [{ cidr: `10.${100 + k}.0.0/24`, ...(chance(0.5) ? { gateway: `10.${100 + k}.0.1` } : {}) }, ...(chance(0.3) ? [{ cidr: `fd00:${k}::/64` }] : [])];
+    const planes = chance(0.5) ? ['a', 'b'] : ['b', 'a'];
+    const spec = pick([
+      () => ({ encap: pick(['vxlan', 'geneve', 'auto']), subnets }),
+      () => ({ kind: 'storage', encap: pick(['vxlan', 'auto']), subnets, multipath: { mode: pick(['ecmp', 'active-backup']), planes: planes.slice(0, 1 + rand(2)).map((plane) => ({ plane })) } }),
+      () => ({ kind: 'storage', multipath: { mode: 'dual-fabric', planes: planes.map((plane, i) => ({ plane, subnets: [{ cidr: `10.${100 + k}.${i + 1}.0/24` }] })) } }),
+    ])();
+    return net(view, `n${k}`, spec);
+  };
+  const hosts = () => view.list('Host') as Host[];
+  const nets = () => view.list('Network') as Network[];
+  const eps = () => view.list('Endpoint') as Endpoint[];
+
+  for (let i = 0; i < 4; i++) newNetwork();
+  const h = new Harness(view);
+  const ops: Record<string, () => void> = {
+    addEndpoint: () => {
+      const n = pick(nets());
+      if (!n) return;
+      const spec = pick([{}, { attach: 'host' }, { workload: { netns: `ns${rand(5)}`, interface: pick(['eth0', 'net1']) } }]);
+      h.added(ep(view, n.metadata.name, `e${++endpoints}`, pick(hosts()).metadata.name, spec));
+    },
+    modifyEndpoint: () => {
+      const e = pick(eps());
+      if (!e) return;
+      h.modified(
+        modify<Endpoint>(view, refOf(e), (x) => {
+          if (chance(0.6)) x.spec.host = pick([...hosts().map((y) => y.metadata.name), ...gone.keys()]);
+          else x.spec.workload = x.spec.attach === 'workload' ? { interface: pick(['eth1', 'eth2']) } : undefined;
+        }),
+        chance(0.8),
+      );
+    },
+    deleteEndpoint: () => {
+      const e = pick(eps());
+      if (e) h.deleted(e);
+    },
+    addNetwork: () => void h.added(newNetwork()),
+    modifyNetwork: () => {
+      const n = pick(nets());
+      if (!n) return;
+      h.modified(
+        modify<Network>(view, refOf(n), (x) => {
+          const mp = x.spec.multipath;
+          if (mp && chance(0.5)) mp.planes.reverse();
+          else if (chance(0.3)) x.spec.mtu = x.spec.mtu === undefined ? pick([1300, 1400, 8000]) : undefined;
+          else if (mp?.mode !== 'dual-fabric' && chance(0.5)) x.spec.encap = pick(['vxlan', 'geneve', 'auto'] as const);
+          else if (x.spec.subnets?.[0]) x.spec.subnets[0].gateway = x.spec.subnets[0].gateway ? undefined : x.spec.subnets[0].cidr.replace('.0/24', '.254');
+        }),
+        chance(0.8),
+      );
+    },
+    deleteNetwork: () => {
+      const n = pick(nets());
+      if (!n) return;
+      // A cascade arrives as one event per key, in an order the compiler cannot rely on.
+      const members = eps().filter((e) => e.metadata.network === n.metadata.name);
+      const networkFirst = chance(0.5);
+      if (networkFirst) h.deleted(n);
+      for (const e of members) h.deleted(e);
+      if (!networkFirst) h.deleted(n);
+    },
+    hostAddresses: () => {
+      const x = pick(hosts());
+      h.modified(modify<Host>(view, refOf(x), (y) => (y.spec.addresses = subset(declared(hostIndex(y.metadata.name))))), chance(0.8));
+    },
+    hostStatus: () => {
+      const x = pick(hosts());
+      h.modified(
+        modify<Host>(view, refOf(x), (y) => {
+          const i = hostIndex(y.metadata.name);
+          y.status = pick([
+            () => ({ ...y.status, capabilities: { geneve: chance(0.6) } }),
+            () => ({ ...y.status, capabilities: {} }),
+            () => ({ ...y.status, addresses: subset(reported(i)).map((address) => ({ address })) }),
+            () => ({ ...y.status, lastSeen: `2030-01-01T00:00:${String(rand(60)).padStart(2, '0')}.000Z` }),
+          ])();
+        }),
+        chance(0.8),
+      );
+    },
+    hostSite: () => {
+      const x = pick(hosts());
+      h.modified(modify<Host>(view, refOf(x), (y) => (y.spec.site = y.spec.site === 'dc1' ? 'dc2' : 'dc1')), chance(0.8));
+    },
+    hostComesAndGoes: () => {
+      const back = pick([...gone.values()]);
+      if (back && chance(0.6)) {
+        gone.delete(back.metadata.name);
+        h.added(view.add(back));
+      } else if (hosts().length > 2) {
+        // Deleted even with endpoints on it, as a racing delete could: those become orphans.
+        const x = pick(hosts());
+        gone.set(x.metadata.name, x);
+        h.deleted(x);
+      }
+    },
+    underlayMtu: () => {
+      const u = pick(view.list('Underlay') as Underlay[]);
+      h.modified(modify<Underlay>(view, refOf(u), (y) => (y.spec.mtu = pick([1400, 1500, 1600, 9000]))), chance(0.8));
+    },
+    underlayComesAndGoes: () => {
+      const u = view.get({ kind: 'Underlay', name: 'dc2-b' });
+      if (u) h.deleted(u);
+      else h.added(view.add(dc2b));
+    },
+    touchSite: () => void h.modified(modify(view, { kind: 'Site', name: 'dc1' }, (s) => (s.metadata.labels = { n: String(rand(100)) }))),
+  };
+  const weights: [string, number][] = [
+    ['addEndpoint', 28], ['modifyEndpoint', 10], ['deleteEndpoint', 12], ['addNetwork', 5], ['modifyNetwork', 8], ['deleteNetwork', 3],
+    ['hostAddresses', 8], ['hostStatus', 10], ['hostSite', 3], ['hostComesAndGoes', 4], ['underlayMtu', 5], ['underlayComesAndGoes', 2], ['touchSite', 2],
+  ];
+  const total = weights.reduce((a, [, w]) => a + w, 0);
+  const ran = new Map<string, number>();
+  for (let step = 0; step < steps; step++) {
+    let r = rand(total);
+    const [name] = weights.find(([, w]) => (r -= w) < 0)!;
+    ops[name]!();
+    ran.set(name, (ran.get(name) ?? 0) + 1);
+  }
+  // The run must have exercised every kind of change and produced real work.
+  for (const [name] of weights) assert.ok(ran.get(name), `${name} never ran`);
+  assert.ok(h.nonEmptyDeltas > steps / 3, `only ${h.nonEmptyDeltas} changes produced deltas`);
+  assert.ok([...h.programs.values()].some((s) => s.length > 0), 'the run ended with nothing compiled');
+}
