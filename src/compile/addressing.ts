@@ -24,10 +24,27 @@ export interface SegmentAddresses {
   gateways: string[];
 }
 
+/**
+ * Parsing an address costs microseconds (regexes and bigints in ip-address) and a recompile of
+ * one network parses every endpoint's addresses again, so parsed forms are remembered. Bounded:
+ * cleared whole when full, which only costs re-parsing.
+ */
+const parsed = new Map<string, ReturnType<typeof parseIp>>();
+const PARSED_MAX = 200_000;
+
+function parseIpCached(ip: string): ReturnType<typeof parseIp> {
+  let a = parsed.get(ip);
+  if (a === undefined && !parsed.has(ip)) {
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    parsed.set(ip, (a = parseIp(ip)));
+  }
+  return a;
+}
+
 export function addressesIn(ips: readonly string[] | undefined, subnets: readonly SegmentSubnet[]): SegmentAddresses {
   const out: SegmentAddresses = { ips: [], cidrs: [], gateways: [] };
   for (const ip of ips ?? []) {
-    const a = parseIp(ip);
+    const a = parseIpCached(ip);
     const s = a && subnets.find((x) => prefixContains(x.prefix, a.family, a.value));
     if (!s) continue;
     out.ips.push(ip);

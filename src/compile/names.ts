@@ -45,8 +45,18 @@ export function deviceName(vni: number): string {
  * reports a refused attachment if one ever happens.
  */
 export function hostInterfaceName(attachmentId: string): string {
-  return `wv${createHash('sha256').update(attachmentId).digest('hex').slice(0, 8)}`;
+  let name = hashed.get(attachmentId);
+  if (name === undefined) {
+    // Recompiling a network names every attachment again; hashing is most of that cost.
+    if (hashed.size >= HASHED_MAX) hashed.clear();
+    name = `wv${createHash('sha256').update(attachmentId).digest('hex').slice(0, 8)}`;
+    hashed.set(attachmentId, name);
+  }
+  return name;
 }
+
+const hashed = new Map<string, string>();
+const HASHED_MAX = 100_000;
 
 /** Code-unit order, so sorting does not depend on the process locale. */
 export function compareText(a: string, b: string): number {

@@ -16,7 +16,10 @@ export interface CompiledNetwork {
   key: string;
   /** Hosts (that exist) the network has endpoints on, by name. */
   hosts: string[];
-  /** The network's segments on a host, by id; [] on a host it has no endpoint on. */
+  /**
+   * The network's segments on a host, by id; [] on a host it has no endpoint on. Hosts' segments
+   * share their remote entries: treat them as read-only.
+   */
   segmentsOn(host: string): Segment[];
   problems: Problem[];
 }
@@ -38,7 +41,7 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
   const name = n.metadata.name;
   const key = segmentId(tenant, name);
   const problems: Problem[] = [];
-  const endpoints = (view.list('Endpoint', { tenant, network: name }) as Endpoint[]).sort((a, b) => compareText(a.metadata.name, b.metadata.name));
+  const endpoints = [...(view.list('Endpoint', { tenant, network: name }) as Endpoint[])].sort((a, b) => compareText(a.metadata.name, b.metadata.name));
   const memberNames = [...new Set(endpoints.map((e) => e.spec.host))].sort(compareText);
   const hosts = memberNames.filter((h) => fabric.host(h));
 

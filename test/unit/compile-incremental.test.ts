@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
-import { applyHostDelta, compileAll, IncrementalCompiler, type CompileEvent, type HostDelta } from '../../src/compile/index.js';
+import { applyHostDelta, compileAll, compileHost, IncrementalCompiler, type CompileEvent, type HostDelta } from '../../src/compile/index.js';
 import type { Endpoint, Host, Network, Resource, ResourceRef, Underlay } from '../../src/model/index.js';
 import type { Segment } from '../../src/protocol/index.js';
 import { ep, fabric, geneve, host, modify, net } from './support/compile-fabric.js';
@@ -285,6 +285,8 @@ function randomRun(seedValue: number, steps: number): void {
     ops[name]!();
     ran.set(name, (ran.get(name) ?? 0) + 1);
   }
+  // One host at a time compiles to the same as the whole fabric at once.
+  for (const [name, segments] of h.programs) assert.deepEqual(compileHost(view, name), segments, name);
   // The run must have exercised every kind of change and produced real work.
   for (const [name] of weights) assert.ok(ran.get(name), `${name} never ran`);
   assert.ok(h.nonEmptyDeltas > steps / 3, `only ${h.nonEmptyDeltas} changes produced deltas`);
