@@ -12,6 +12,8 @@ Usage:
   weft controller [--listen 127.0.0.1:7480] [--state-dir /var/lib/weft]
                   [--agent-listen HOST:PORT|unix:PATH]
                   [--etcd-endpoints URL,...] [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE]
+  weft agent join --controller HOST:PORT|unix:PATH --token TOKEN --state-dir DIR [--host-name NAME]
+  weft agent run --state-dir DIR
   weft gen-schemas [--out schemas]      write the OpenAPI document and topology JSON Schema
   weft version
 
@@ -81,6 +83,8 @@ async function main(argv: string[]): Promise<void> {
       return controller(rest);
     case 'gen-schemas':
       return genSchemas(rest);
+    case 'agent':
+      return (await import('../../agents/cli.js')).agentMain(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${WEFT_VERSION}\n`);

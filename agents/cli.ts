@@ -1,0 +1,64 @@
+// `weft agent join` and `weft agent run`.
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import pino from 'pino';
+import { loadIdentity } from './identity.js';
+import { joinController } from './join.js';
+import { AgentRuntime, type DataplaneDriver } from './runtime.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+const USAGE = `Usage:
+  weft agent join --controller HOST:PORT|unix:PATH --token TOKEN --state-dir DIR [--host-name NAME]
+  weft agent run --state-dir DIR`;
+
+async function openDataplane(log: pino.Logger): Promise<DataplaneDriver> {
+  const { createDataplane } = await import('./dataplane/index.js');
+  return createDataplane(log);
+}
+
+export async function agentMain(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  const log = pino({ name: 'weft-agent' });
+  if (cmd === 'join') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { controller: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' }, 'host-name': { type: 'string' } },
+      strict: true,
+    });
+    for (const f of ['controller', 'token', 'state-dir'] as const) if (!values[f]) throw new Error(`weft agent join needs --${f}\n${USAGE}`);
+    const dataplane = await openDataplane(log);
+    const capabilities = await dataplane.capabilities();
+    await dataplane.close();
+    const id = await joinController({
+      controller: values.controller!,
+      token: values.token!,
+      stateDir: resolve(values['state-dir']!),
+      hostName: values['host-name'],
+      agentVersion: AGENT_VERSION,
+      capabilities,
+    });
+    process.stdout.write(`joined as host ${id.host} in site ${id.site}; now run: weft agent run --state-dir ${values['state-dir']}\n`);
+    return;
+  }
+  if (cmd === 'run') {
+    const { values } = parseArgs({ args: rest, options: { 'state-dir': { type: 'string' } }, strict: true });
+    if (!values['state-dir']) throw new Error(`weft agent run needs --state-dir\n${USAGE}`);
+    const stateDir = resolve(values['state-dir']);
+    const id = await loadIdentity(stateDir);
+    const runtime = new AgentRuntime(id, stateDir, await openDataplane(log), log, { agentVersion: AGENT_VERSION });
+    await runtime.start();
+    process.stderr.write(`weft agent ${AGENT_VERSION} running as host ${id.host} (controller ${id.controller})\n`);
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping; the dataplane stays as it is');
+      runtime.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    return;
+  }
+  throw new Error(`unknown agent command "${cmd ?? ''}"\n${USAGE}`);
+}

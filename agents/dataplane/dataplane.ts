@@ -1,0 +1,363 @@
+// The agent's dataplane driver: record, then flush.
+//
+// `setDesired` only records the program and marks the driver dirty. `flush` looks at the kernel
+// once (links, FDB, neighbours, addresses; the workload namespaces of the program's
+// attachments), computes the difference with the pure `diff`, and applies it phase by phase
+// (see diff.ts for the order and the per-segment kernel cost), pipelining every request of a
+// phase over the one rtnetlink socket. It applies everything it can and returns what the
+// kernel (or the program itself) refused as per-object errors; an object that could not be
+// made takes its dependents with it (an FDB entry needs its vxlan device), and its error says
+// how many were skipped. A flush with nothing to change writes nothing, which also makes a
+// fresh driver over existing owned state (an agent restart) adopt it without churn.
+import type { ObjectError, Segment } from '../../src/protocol/index.js';
+import { applyWorkload, observeWorkload, openNetns } from './attachments.js';
+import { detectCapabilities } from './capabilities.js';
+import { diff, type Action, type LinkWant, type Plan } from './diff.js';
+import { Kernel, KernelError, type LinkChange } from './kernel.js';
+import type { LinkKindSpec } from './linkinfo.js';
+import type { Snapshot, WorkloadView } from './observed.js';
+
+export interface DataplaneLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface DataplaneOptions {
+  /** Defaults to a new socket in this process's namespace, closed by `close()`. */
+  kernel?: Kernel;
+  log?: DataplaneLogger;
+  /** The iproute2 binary used inside workload namespaces. */
+  ipCommand?: string;
+}
+
+export interface WatchOptions {
+  /** Quiet time after the last event before `onDrift` runs. Default 200 ms. */
+  debounceMs?: number;
+}
+
+const silent: DataplaneLogger = { info: () => undefined, warn: () => undefined };
+
+/** Linux's EOPNOTSUPP (Node names errno 95 ENOTSUP): an unknown link kind. */
+const EOPNOTSUPP = 95;
+
+/** errnos that mean a delete found nothing to delete. */
+const GONE = new Set(['ENOENT', 'ENODEV', 'ESRCH', 'EADDRNOTAVAIL']);
+
+export class Dataplane {
+  private readonly kernel: Kernel;
+  private readonly ownsKernel: boolean;
+  private readonly log: DataplaneLogger;
+  private readonly ip: string;
+  private desired: Segment[] = [];
+  private dirtyFlag = false;
+  private nsWrites = 0;
+  private flushing: Promise<unknown> = Promise.resolve();
+  private caps: Promise<Record<string, boolean>> | undefined;
+  /** Devices whose events matter: the program's and the owned ones seen last time. */
+  private watchedLinks = new Set<string>();
+  private watchedEncaps = new Set<string>();
+  private closed = false;
+
+  constructor(opts: DataplaneOptions = {}) {
+    this.kernel = opts.kernel ?? Kernel.open();
+    this.ownsKernel = !opts.kernel;
+    this.log = opts.log ?? silent;
+    this.ip = opts.ipCommand ?? 'ip';
+  }
+
+  /** Records the desired segments; programs nothing. */
+  setDesired(segments: Segment[]): void {
+    this.desired = [...segments];
+    this.dirtyFlag = true;
+    for (const s of segments) {
+      this.watchedLinks.add(s.bridge).add(s.device);
+      this.watchedEncaps.add(s.device);
+      for (const a of s.attachments) if (a.hostInterface) this.watchedLinks.add(a.hostInterface);
+    }
+  }
+
+  /** True between `setDesired` and the next `flush`. */
+  get dirty(): boolean {
+    return this.dirtyFlag;
+  }
+
+  /** Kernel writes so far: rtnetlink requests plus in-namespace iproute2 changes. */
+  get writes(): number {
+    return this.kernel.writes + this.nsWrites;
+  }
+
+  /** Observe, diff, apply. Flushes never overlap; a second call waits for the first. */
+  flush(): Promise<ObjectError[]> {
+    const next = this.flushing.then(() => this.flushOnce());
+    this.flushing = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The pure part, exposed for inspection: what a flush would do right now. */
+  async plan(): Promise<Plan> {
+    return diff(this.desired, await this.observe(this.desired));
+  }
+
+  /**
+   * Calls `onDrift` (debounced) when a device the program names, or one Weft owns, changes,
+   * or when FDB / neighbour entries on an encapsulation device change. Events only mean
+   * "look again": the caller flushes. Returns the unsubscribe function.
+   */
+  watch(onDrift: () => void, opts: WatchOptions = {}): () => void {
+    const debounceMs = opts.debounceMs ?? 200;
+    let timer: NodeJS.Timeout | undefined;
+    const unsubscribe = this.kernel.subscribe((e) => {
+      if (e.group !== 'overrun' && e.ifname !== undefined) {
+        const names = e.group === 'neigh' ? this.watchedEncaps : this.watchedLinks;
+        if (!names.has(e.ifname)) return;
+      }
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        if (!this.closed) onDrift();
+      }, debounceMs);
+    });
+    return () => {
+      if (timer) clearTimeout(timer);
+      unsubscribe();
+    };
+  }
+
+  /** Kernel features, detected once by trying (temporary devices, always removed). */
+  capabilities(): Promise<Record<string, boolean>> {
+    this.caps ??= detectCapabilities(this.kernel);
+    return this.caps;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsKernel) this.kernel.close();
+  }
+
+  // --- observe ------------------------------------------------------------------------------
+
+  private async observe(segments: readonly Segment[]): Promise<Snapshot> {
+    const links = await this.kernel.listLinks();
+    const fdb = await this.kernel.listFdb();
+    const neighbours = await this.kernel.listNeighbours();
+    const addresses = await this.kernel.listAddresses();
+    const workloads: Record<string, WorkloadView> = {};
+    const jobs: Promise<void>[] = [];
+    for (const s of segments) {
+      if (s.error) continue;
+      for (const a of s.attachments) {
+        if (a.kind !== 'KIND_WORKLOAD' || !a.id || !a.netns || !a.interface) continue;
+        if (!/^[A-Za-z0-9_.-]{1,64}$/.test(a.netns) || a.netns === '.' || a.netns === '..') continue;
+        jobs.push(observeWorkload(a.netns, a.interface, this.ip).then(
+          (v) => { workloads[a.id] = v; },
+          (e: unknown) => {
+            this.log.warn({ attachment: a.id, err: String(e) }, 'cannot observe workload namespace');
+            workloads[a.id] = { netnsExists: true, addresses: [], defaultRoutes: [] };
+          },
+        ));
+      }
+    }
+    await Promise.all(jobs);
+    for (const l of links) if (l.alias?.startsWith('weft:')) this.watchedLinks.add(l.name);
+    return { links, fdb, neighbours, addresses, workloads };
+  }
+
+  // --- apply --------------------------------------------------------------------------------
+
+  private async flushOnce(): Promise<ObjectError[]> {
+    if (this.closed) throw new Error('dataplane closed');
+    this.dirtyFlag = false;
+    const segments = this.desired;
+    const snap = await this.observe(segments);
+    const plan = diff(segments, snap);
+    const applied = await this.apply(plan, snap);
+    return [...plan.errors, ...applied];
+  }
+
+  private async apply(plan: Plan, snap: Snapshot): Promise<ObjectError[]> {
+    const index = new Map(snap.links.map((l) => [l.name, l.index]));
+    const errors: ObjectError[] = [];
+    /** Devices that could not be made, with their error (dependents are skipped). */
+    const broken = new Map<string, { error: ObjectError; skipped: number }>();
+    const created: { want: LinkWant; segment: string; object: string }[] = [];
+
+    const fail = (a: Action, e: unknown, prefix = ''): ObjectError => {
+      const err = { segment: a.segment, object: a.object, message: prefix + (e instanceof Error ? e.message : String(e)) };
+      errors.push(err);
+      return err;
+    };
+    const resolve = (name: string): number => {
+      const i = index.get(name);
+      if (i === undefined) throw new Error(`device ${name} does not exist`);
+      return i;
+    };
+
+    const phases = [...new Set(plan.actions.map((a) => a.phase))].sort((x, y) => x - y);
+    let linksChanged = false;
+    for (const phase of phases) {
+      if (linksChanged) {
+        await this.refreshIndex(index);
+        linksChanged = false;
+      }
+      const jobs: Promise<void>[] = [];
+      for (const a of plan.actions) {
+        if (a.phase !== phase) continue;
+        const need = a.needs.find((n) => broken.has(n));
+        if (need) {
+          broken.get(need)!.skipped++;
+          continue;
+        }
+        jobs.push(this.run(a, resolve).then(
+          (made) => {
+            if (made) { created.push({ want: made, segment: a.segment, object: a.object }); linksChanged = true; }
+            if (a.op === 'delete-link') { index.delete(a.name); }
+          },
+          (e: unknown) => {
+            if (a.op === 'create-link') {
+              const kind = a.want.kind;
+              const unsupported = e instanceof KernelError && e.errno === EOPNOTSUPP;
+              const err = fail(a, e, unsupported ? `${kind} is not supported by this kernel: ` : 'kernel refused: ');
+              broken.set(a.want.name, { error: err, skipped: 0 });
+            } else if (a.op === 'delete-link' && e instanceof KernelError && GONE.has(e.code)) {
+              index.delete(a.name);
+            } else if ((a.op === 'fdb-del' || a.op === 'neigh-del' || a.op === 'addr-del') && e instanceof KernelError && GONE.has(e.code)) {
+              // Already gone: the goal is met.
+            } else {
+              fail(a, e);
+            }
+          },
+        ));
+      }
+      await Promise.all(jobs);
+    }
+    if (created.length) await this.verifyMtus(created, await this.refreshIndex(index), errors);
+    for (const { error, skipped } of broken.values()) {
+      if (skipped) error.message += ` (${skipped} dependent change${skipped === 1 ? '' : 's'} skipped)`;
+    }
+    return errors;
+  }
+
+  /** Re-reads the links after creations: the next phase needs the new ifindexes. */
+  private async refreshIndex(index: Map<string, number>): Promise<Map<string, { index: number; mtu: number }>> {
+    const links = await this.kernel.listLinks();
+    index.clear();
+    for (const l of links) index.set(l.name, l.index);
+    return new Map(links.map((l) => [l.name, { index: l.index, mtu: l.mtu }]));
+  }
+
+  /**
+   * Once everything is made: a device whose MTU is not what was asked gets it set explicitly,
+   * so a refusal is reported instead of hidden. The kernel silently clamps a vxlan created
+   * over a smaller underlay, and a new bridge follows its smallest port until its MTU is set.
+   */
+  private async verifyMtus(created: { want: LinkWant; segment: string; object: string }[], links: Map<string, { index: number; mtu: number }>, errors: ObjectError[]): Promise<void> {
+    await Promise.all(created.map(async ({ want, segment, object }) => {
+      const have = links.get(want.name);
+      if (want.mtu === undefined || have === undefined || have.mtu === want.mtu) return;
+      try {
+        await this.kernel.setLink(have.index, { mtu: want.mtu }, want.name);
+      } catch (e) {
+        errors.push({ segment, object, message: `MTU ${want.mtu} refused by the kernel, running at ${have.mtu}: ${e instanceof Error ? e.message : String(e)}` });
+      }
+    }));
+  }
+
+  /** Runs one action; resolves to the want of a device it created. */
+  private async run(a: Action, resolve: (name: string) => number): Promise<LinkWant | undefined> {
+    const k = this.kernel;
+    switch (a.op) {
+      case 'delete-link':
+        this.log.info({ segment: a.segment, device: a.name, reason: a.reason }, `delete ${a.object}`);
+        await k.deleteLink(a.index, a.name);
+        return undefined;
+      case 'create-link': {
+        const w = a.want;
+        const netns = w.peer ? openNetns(w.peer.netns) : undefined;
+        try {
+          await k.createLink({
+            name: w.name,
+            info: kindSpec(w, netns?.fd),
+            alias: w.alias,
+            up: true,
+            ...(w.mtu !== undefined ? { mtu: w.mtu } : {}),
+            ...(w.master !== undefined ? { master: resolve(w.master) } : {}),
+            ...(w.mac !== undefined ? { mac: w.mac } : {}),
+          });
+        } finally {
+          netns?.close();
+        }
+        return w;
+      }
+      case 'set-link': {
+        const i = resolve(a.name);
+        this.log.info({ segment: a.segment, device: a.name, changes: a.reasons }, `fix ${a.object} in place`);
+        // One request per attribute: the kernel applies a change attribute by attribute and
+        // stops at the first refusal, so a refused MTU must not hold back master or up.
+        const c = a.change;
+        const parts: LinkChange[] = [];
+        if (c.mac !== undefined) parts.push({ mac: c.mac });
+        if (c.mtu !== undefined) parts.push({ mtu: c.mtu });
+        if (c.master !== undefined) parts.push({ master: resolve(c.master) });
+        if (c.alias !== undefined) parts.push({ alias: c.alias });
+        if (c.up) parts.push({ up: true });
+        const results = await Promise.allSettled(parts.map((p) => k.setLink(i, p, a.name)));
+        const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+        if (failed.length) throw new Error(failed.join('; '));
+        return undefined;
+      }
+      case 'fdb-add':
+        await k.addFdb(resolve(a.device), a.mac, a.dst, { append: a.append });
+        return undefined;
+      case 'fdb-del':
+        await k.deleteFdb(resolve(a.device), a.mac, a.dst);
+        return undefined;
+      case 'neigh-add':
+        await k.addNeighbour(resolve(a.device), a.ip, a.mac, { replace: a.replace });
+        return undefined;
+      case 'neigh-del':
+        await k.deleteNeighbour(resolve(a.device), a.ip);
+        return undefined;
+      case 'addr-add':
+        await k.addAddress(resolve(a.device), a.cidr);
+        return undefined;
+      case 'addr-del':
+        await k.deleteAddress(resolve(a.device), a.cidr);
+        return undefined;
+      case 'workload': {
+        this.nsWrites += a.steps.length;
+        const failure = await applyWorkload(a.netns, a.interface, a.steps, this.ip);
+        if (failure) throw new Error(`in namespace ${a.netns}: ${failure}`);
+        return undefined;
+      }
+      default: {
+        const never: never = a;
+        throw new Error(`unknown action ${JSON.stringify(never)}`);
+      }
+    }
+  }
+}
+
+function kindSpec(w: LinkWant, netnsFd: number | undefined): LinkKindSpec {
+  switch (w.kind) {
+    case 'bridge':
+      return { kind: 'bridge', bridge: { stpOff: true } };
+    case 'vxlan': {
+      const v = w.vxlan!;
+      return { kind: 'vxlan', vxlan: { vni: v.vni, port: v.port, learning: false, proxy: true,
+        ...(v.local ? { local: v.local } : {}), ...(v.link !== undefined ? { link: v.link } : {}) } };
+    }
+    case 'geneve': {
+      const g = w.geneve!;
+      return { kind: 'geneve', geneve: { vni: g.vni, remote: g.remote, port: g.port } };
+    }
+    case 'veth': {
+      const p = w.peer!;
+      return { kind: 'veth', peer: { name: p.name, ...(p.mac ? { mac: p.mac } : {}), ...(p.mtu ? { mtu: p.mtu } : {}), ...(netnsFd !== undefined ? { netnsFd } : {}) } };
+    }
+    default: {
+      const never: never = w.kind;
+      throw new Error(`unknown link kind ${String(never)}`);
+    }
+  }
+}

@@ -1,0 +1,515 @@
+// From the program (Segment[]) and one look at the kernel (Snapshot) to an ordered list of
+// actions and the per-object errors found without asking the kernel. PURE: no I/O, no clock.
+//
+// What the kernel costs, per segment: one bridge `wb…` and one vxlan `wx…` (master = bridge);
+// per remote endpoint one FDB entry `MAC dst VTEP self permanent` on the vxlan device and one
+// permanent neighbour entry per remote IP (the vxlan `proxy` flag answers ARP/ND from them);
+// per flood VTEP one all-zero FDB entry (appended); per workload attachment a veth pair whose
+// host side `wv…` is a bridge port, plus a handful of `ip -n` changes inside the workload's
+// namespace; per host attachment the bridge's MAC and addresses.
+//
+// Write order (phases, see PHASE): stale and incompatible devices are deleted first (veth,
+// then encapsulation, then bridge: reverse of creation), as they may hold names or VNIs the
+// program needs; then stale entries on kept devices; then bridge -> vxlan (master bridge, mtu,
+// up) -> FDB / neighbours / bridge addresses -> veths -> in-namespace configuration.
+//
+// Ownership: everything Weft creates carries IFLA_IFALIAS `weft:<segment id>` (`weft:<attachment
+// id>` on veths). Only owned devices and the entries on them are changed or deleted. A device
+// with a wanted name and no weft alias is foreign: a per-object error, never touched. FDB
+// entries count as owned when they are `self` entries on an owned vxlan device; neighbour
+// entries when they are permanent on one (dynamic ones belong to the kernel).
+//
+// Segments with `error` set are treated as absent: their owned devices are removed (the
+// controller already knows and reports why the segment cannot live here). Segments that are
+// malformed (no id, no device names, unknown encap) are skipped and reported, and their
+// devices are kept: a broken program must not tear down working state.
+import { isIP } from 'node:net';
+import type { Attachment, ObjectError, Segment } from '../../src/protocol/index.js';
+import { canonicalCidr } from './codec.js';
+import { canonicalIp, isMac, ZERO_MAC } from './nlattr.js';
+import type { FdbEntry, NeighEntry, ObservedLink, Snapshot, WorkloadView } from './observed.js';
+
+export const OWNER_PREFIX = 'weft:';
+export const ownerAlias = (id: string): string => `${OWNER_PREFIX}${id}`;
+export const isOwned = (l: Pick<ObservedLink, 'alias'>): boolean => l.alias?.startsWith(OWNER_PREFIX) ?? false;
+
+export const DEFAULT_VXLAN_PORT = 4789;
+
+/** Execution phases; actions of one phase run pipelined, phases run in order. */
+export const PHASE = {
+  deleteLinks: 0,
+  deleteEntries: 1,
+  bridges: 2,
+  encaps: 3,
+  entries: 4,
+  veths: 5,
+  workloads: 6,
+} as const;
+export type Phase = (typeof PHASE)[keyof typeof PHASE];
+
+export type LinkKind = 'bridge' | 'vxlan' | 'geneve' | 'veth';
+
+export interface LinkWant {
+  kind: LinkKind;
+  name: string;
+  alias: string;
+  /** Undefined: leave the kernel's MTU alone. */
+  mtu?: number;
+  /** Name of the master bridge. */
+  master?: string;
+  mac?: string;
+  vxlan?: { vni: number; port: number; local?: string; link?: number };
+  geneve?: { vni: number; port: number; remote: string };
+  /** veth only: the peer, created directly inside the workload namespace. */
+  peer?: { netns: string; name: string; mac?: string; mtu?: number };
+}
+
+export interface LinkSet {
+  mtu?: number;
+  /** Name of the new master. */
+  master?: string;
+  up?: true;
+  alias?: string;
+  mac?: string;
+}
+
+export type WorkloadStep =
+  | { do: 'mtu'; mtu: number }
+  | { do: 'mac'; mac: string }
+  | { do: 'up' }
+  | { do: 'addr-add'; cidr: string }
+  | { do: 'addr-del'; cidr: string }
+  | { do: 'route-replace'; family: 4 | 6; via: string }
+  | { do: 'route-del'; family: 4 | 6; via: string };
+
+interface Base {
+  phase: Phase;
+  segment: string;
+  /** How errors name this object ("vxlan wx4096", "fdb 02:00:00:00:00:01 dst 198.18.0.2"). */
+  object: string;
+  /** Device names this action needs; skipped when one of them could not be made. */
+  needs: string[];
+}
+
+export type Action =
+  | (Base & { op: 'delete-link'; name: string; index: number; reason: string })
+  | (Base & { op: 'create-link'; want: LinkWant })
+  | (Base & { op: 'set-link'; name: string; change: LinkSet; reasons: string[] })
+  | (Base & { op: 'fdb-add'; device: string; mac: string; dst: string; append: boolean })
+  | (Base & { op: 'fdb-del'; device: string; mac: string; dst?: string })
+  | (Base & { op: 'neigh-add'; device: string; ip: string; mac: string; replace: boolean })
+  | (Base & { op: 'neigh-del'; device: string; ip: string })
+  | (Base & { op: 'addr-add'; device: string; cidr: string })
+  | (Base & { op: 'addr-del'; device: string; cidr: string })
+  | (Base & { op: 'workload'; attachment: string; netns: string; interface: string; steps: WorkloadStep[] });
+
+export interface Plan {
+  actions: Action[];
+  errors: ObjectError[];
+}
+
+/**
+ * Whether an existing device can be kept for `want`; a reason when it must be recreated.
+ * MTU, master, up, alias and MAC are not reasons: they are changed in place.
+ */
+export function linkIncompatibility(want: LinkWant, have: ObservedLink): string | undefined {
+  if (have.kind !== want.kind) return `kind is ${have.kind ?? 'none'}, want ${want.kind}`;
+  if (want.kind === 'vxlan' && want.vxlan) {
+    const w = want.vxlan;
+    const h = have.vxlan;
+    if (!h) return 'vxlan attributes unreadable';
+    if (h.vni !== w.vni) return `vni ${h.vni} -> ${w.vni}`;
+    if (h.port !== w.port) return `port ${h.port} -> ${w.port}`;
+    const hl = h.local ? canonicalIp(h.local) : undefined;
+    const wl = w.local ? canonicalIp(w.local) : undefined;
+    if (hl !== wl) return `local ${hl ?? 'none'} -> ${wl ?? 'none'}`;
+    if ((h.link ?? 0) !== (w.link ?? 0)) return `underlay ifindex ${h.link ?? 'none'} -> ${w.link ?? 'none'}`;
+    if (h.learning) return 'learning is on';
+    if (!h.proxy) return 'proxy (ARP/ND suppression) is off';
+  }
+  return undefined;
+}
+
+const IFNAME_RE = /^[^\s/:]{1,15}$/;
+const NETNS_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+const ENCAP_KIND: Record<string, LinkKind | undefined> = { ENCAP_VXLAN: 'vxlan', ENCAP_GENEVE: 'geneve' };
+
+/** Everything one segment wants, validated; what could not be validated is in `errors`. */
+interface SegmentWant {
+  id: string;
+  bridge: LinkWant;
+  encap?: LinkWant;
+  /** mac -> set of dsts (unicast MACs have exactly one). */
+  fdb: Map<string, Set<string>>;
+  /** ip -> mac */
+  neigh: Map<string, string>;
+  /** Canonical CIDRs for the bridge (host attachments). */
+  bridgeAddrs: Set<string>;
+  workloads: WorkloadWant[];
+}
+
+interface WorkloadWant {
+  attachment: Attachment;
+  veth: LinkWant;
+  netns: string;
+  iface: string;
+  mac?: string;
+  mtu?: number;
+  addresses: string[];
+  routes: { family: 4 | 6; via: string }[];
+}
+
+const familyOf = (ip: string): 4 | 6 => (isIP(ip) === 6 ? 6 : 4);
+
+function underlayIndex(snap: Snapshot, local: string): number | undefined {
+  const want = canonicalIp(local);
+  return snap.addresses.find((a) => a.cidr.split('/')[0] === want)?.ifindex;
+}
+
+function validateSegment(seg: Segment, snap: Snapshot, errors: ObjectError[]): SegmentWant | undefined {
+  const err = (object: string, message: string): void => { errors.push({ segment: seg.id, object, message }); };
+  if (!seg.id) { err('segment', 'segment without an id'); return undefined; }
+  const kind = ENCAP_KIND[seg.encap];
+  if (!kind) { err('segment', `unsupported encapsulation ${seg.encap}`); return undefined; }
+  if (!IFNAME_RE.test(seg.bridge)) { err('segment', `invalid bridge name ${JSON.stringify(seg.bridge)}`); return undefined; }
+  if (!IFNAME_RE.test(seg.device)) { err('segment', `invalid device name ${JSON.stringify(seg.device)}`); return undefined; }
+  const alias = ownerAlias(seg.id);
+  const mtu = seg.mtu > 0 ? seg.mtu : undefined;
+  const port = seg.port > 0 ? seg.port : DEFAULT_VXLAN_PORT;
+  const bridge: LinkWant = { kind: 'bridge', name: seg.bridge, alias, ...(mtu ? { mtu } : {}) };
+  const out: SegmentWant = { id: seg.id, bridge, fdb: new Map(), neigh: new Map(), bridgeAddrs: new Set(), workloads: [] };
+
+  // The encapsulation device.
+  const encapObject = `${kind} ${seg.device}`;
+  let local: string | undefined;
+  let link: number | undefined;
+  let encapOk = true;
+  if (seg.localAddress) {
+    if (!isIP(seg.localAddress)) { err(encapObject, `invalid local address ${JSON.stringify(seg.localAddress)}`); encapOk = false; }
+    else {
+      local = canonicalIp(seg.localAddress);
+      link = underlayIndex(snap, local);
+      if (link === undefined) { err(encapObject, `local address ${local} is not configured on this host`); encapOk = false; }
+    }
+  }
+  if (encapOk && kind === 'vxlan') {
+    out.encap = { kind, name: seg.device, alias, master: seg.bridge, ...(mtu ? { mtu } : {}),
+      vxlan: { vni: seg.vni, port, ...(local ? { local } : {}), ...(link !== undefined ? { link } : {}) } };
+  }
+  if (encapOk && kind === 'geneve') {
+    const remote = seg.flood[0] ?? seg.remotes[0]?.vtep;
+    if (!remote || !isIP(remote)) err(encapObject, 'a geneve device needs a remote tunnel endpoint');
+    else {
+      out.encap = { kind, name: seg.device, alias, master: seg.bridge, ...(mtu ? { mtu } : {}),
+        geneve: { vni: seg.vni, port: seg.port > 0 ? seg.port : 6081, remote: canonicalIp(remote) } };
+      if (seg.remotes.length > 0) {
+        err(encapObject, `forwarding entries for ${seg.remotes.length} remote endpoint(s) not programmed: a geneve device has no FDB`);
+      }
+    }
+  }
+
+  // FDB and neighbour entries (vxlan only).
+  if (out.encap?.kind === 'vxlan') {
+    for (const vtep of seg.flood) {
+      if (!isIP(vtep)) { err(`fdb ${ZERO_MAC}`, `invalid flood VTEP ${JSON.stringify(vtep)}`); continue; }
+      const set = out.fdb.get(ZERO_MAC) ?? new Set<string>();
+      set.add(canonicalIp(vtep));
+      out.fdb.set(ZERO_MAC, set);
+    }
+    for (const r of seg.remotes) {
+      const mac = r.mac.toLowerCase();
+      if (!isMac(mac) || mac === ZERO_MAC) { err(`fdb ${r.mac}`, `invalid remote MAC ${JSON.stringify(r.mac)}`); continue; }
+      if (!isIP(r.vtep)) { err(`fdb ${mac}`, `invalid VTEP ${JSON.stringify(r.vtep)}`); continue; }
+      const vtep = canonicalIp(r.vtep);
+      const have = out.fdb.get(mac);
+      if (have && !have.has(vtep)) {
+        err(`fdb ${mac}`, `remote endpoints disagree on the VTEP of ${mac}: ${[...have][0]} and ${vtep}; keeping the first`);
+        continue;
+      }
+      out.fdb.set(mac, new Set([vtep]));
+      for (const ipText of r.ips) {
+        if (!isIP(ipText)) { err(`neigh ${ipText}`, `invalid remote address ${JSON.stringify(ipText)}`); continue; }
+        const ip = canonicalIp(ipText);
+        const prev = out.neigh.get(ip);
+        if (prev && prev !== mac) { err(`neigh ${ip}`, `two remote endpoints claim ${ip}: ${prev} and ${mac}; keeping the first`); continue; }
+        out.neigh.set(ip, mac);
+      }
+    }
+  }
+
+  // Attachments.
+  let hostMac: string | undefined;
+  for (const a of seg.attachments) {
+    const object = `attachment ${a.id}`;
+    if (a.kind === 'KIND_HOST') {
+      if (a.mac) {
+        if (!isMac(a.mac)) err(object, `invalid MAC ${JSON.stringify(a.mac)}`);
+        else if (!hostMac) hostMac = a.mac.toLowerCase();
+      }
+      for (const c of a.addresses) {
+        try { out.bridgeAddrs.add(canonicalCidr(c)); } catch { err(object, `invalid address ${JSON.stringify(c)}`); }
+      }
+      continue;
+    }
+    if (a.kind !== 'KIND_WORKLOAD') { err(object, `unsupported attachment kind ${a.kind}`); continue; }
+    if (!a.id) { err(object, 'attachment without an id'); continue; }
+    if (!IFNAME_RE.test(a.hostInterface)) { err(object, `invalid host interface name ${JSON.stringify(a.hostInterface)}`); continue; }
+    if (!IFNAME_RE.test(a.interface)) { err(object, `invalid interface name ${JSON.stringify(a.interface)}`); continue; }
+    if (!NETNS_RE.test(a.netns) || a.netns === '.' || a.netns === '..') { err(object, `invalid network namespace name ${JSON.stringify(a.netns)}`); continue; }
+    if (a.mac && !isMac(a.mac)) { err(object, `invalid MAC ${JSON.stringify(a.mac)}`); continue; }
+    const addresses: string[] = [];
+    let bad = false;
+    for (const c of a.addresses) {
+      try { addresses.push(canonicalCidr(c)); } catch { err(object, `invalid address ${JSON.stringify(c)}`); bad = true; }
+    }
+    if (bad) continue;
+    const routes: { family: 4 | 6; via: string }[] = [];
+    for (const family of [4, 6] as const) {
+      if (!addresses.some((c) => familyOf(c.split('/')[0] ?? '') === family)) continue;
+      const gw = a.gateways.find((g) => isIP(g) !== 0 && familyOf(g) === family);
+      if (gw) routes.push({ family, via: canonicalIp(gw) });
+    }
+    const mac = a.mac ? a.mac.toLowerCase() : undefined;
+    const veth: LinkWant = { kind: 'veth', name: a.hostInterface, alias: ownerAlias(a.id), master: seg.bridge, ...(mtu ? { mtu } : {}),
+      peer: { netns: a.netns, name: a.interface, ...(mac ? { mac } : {}), ...(mtu ? { mtu } : {}) } };
+    out.workloads.push({ attachment: a, veth, netns: a.netns, iface: a.interface, ...(mac ? { mac } : {}), ...(mtu ? { mtu } : {}), addresses, routes });
+  }
+  if (hostMac) bridge.mac = hostMac;
+  return out;
+}
+
+/** The in-namespace changes that bring `view` to `w`; everything when the veth is new. */
+export function workloadSteps(w: WorkloadWant, view: WorkloadView | undefined, fresh: boolean): WorkloadStep[] {
+  const steps: WorkloadStep[] = [];
+  const link = fresh ? undefined : view?.link;
+  if (!fresh && link) {
+    if (w.mtu !== undefined && link.mtu !== w.mtu) steps.push({ do: 'mtu', mtu: w.mtu });
+    if (w.mac !== undefined && link.mac !== w.mac) steps.push({ do: 'mac', mac: w.mac });
+  }
+  if (fresh || !link?.up) steps.push({ do: 'up' });
+  const have = new Set(fresh ? [] : view?.addresses ?? []);
+  const want = new Set(w.addresses);
+  for (const c of have) if (!want.has(c)) steps.push({ do: 'addr-del', cidr: c });
+  for (const c of w.addresses) if (!have.has(c)) steps.push({ do: 'addr-add', cidr: c });
+  const routes = fresh ? [] : view?.defaultRoutes ?? [];
+  for (const r of routes) {
+    if (!w.routes.some((x) => x.family === r.family && x.via === r.via)) {
+      // A wrong gateway is replaced below; a route for a family with no gateway goes.
+      if (!w.routes.some((x) => x.family === r.family)) steps.push({ do: 'route-del', family: r.family, via: r.via });
+    }
+  }
+  for (const r of w.routes) {
+    if (!routes.some((x) => x.family === r.family && x.via === r.via)) steps.push({ do: 'route-replace', family: r.family, via: r.via });
+  }
+  return steps;
+}
+
+const encapPhase = (k: LinkKind): Phase => (k === 'bridge' ? PHASE.bridges : k === 'veth' ? PHASE.veths : PHASE.encaps);
+const deleteRank = (kind: string | undefined): number => (kind === 'veth' ? 0 : kind === 'bridge' ? 2 : 1);
+
+/** The plan that takes the kernel from `snap` to what `segments` ask for. */
+export function diff(segments: readonly Segment[], snap: Snapshot): Plan {
+  const errors: ObjectError[] = [];
+  const actions: Action[] = [];
+  const byName = new Map(snap.links.map((l) => [l.name, l]));
+  const byIndex = new Map(snap.links.map((l) => [l.index, l]));
+
+  // 1. What is wanted. Names claimed by malformed segments are protected from deletion.
+  const wants: SegmentWant[] = [];
+  const protectedNames = new Set<string>();
+  const claimed = new Map<string, string>();
+  for (const seg of segments) {
+    if (seg.error) continue;
+    const w = validateSegment(seg, snap, errors);
+    if (!w) {
+      for (const n of [seg.bridge, seg.device, ...seg.attachments.map((a) => a.hostInterface)]) if (n) protectedNames.add(n);
+      continue;
+    }
+    const names = [w.bridge.name, ...(w.encap ? [w.encap.name] : [seg.device]), ...w.workloads.map((x) => x.veth.name)];
+    const clash = names.find((n) => claimed.has(n));
+    if (clash) {
+      errors.push({ segment: seg.id, object: 'segment', message: `device name ${clash} is also used by segment ${claimed.get(clash)}` });
+      continue;
+    }
+    for (const n of names) claimed.set(n, seg.id);
+    wants.push(w);
+  }
+
+  // 2. Devices: keep, fix in place, recreate, or report a clash.
+  /** Devices that will exist after this plan, so dependents may reference them. */
+  const blocked = new Set<string>();
+  /** Devices created (or recreated) by this plan: their entries are all new. */
+  const fresh = new Set<string>();
+  const deletes: Action[] = [];
+
+  const planLink = (segment: string, want: LinkWant, object: string): void => {
+    const have = byName.get(want.name);
+    const masterBlocked = want.master !== undefined && blocked.has(want.master);
+    if (masterBlocked) {
+      blocked.add(want.name);
+      return;
+    }
+    if (have && !isOwned(have)) {
+      errors.push({ segment, object, message: `name clash with a foreign device (${have.kind ?? 'no kind'}, no weft alias); left untouched` });
+      blocked.add(want.name);
+      return;
+    }
+    const reason = have ? linkIncompatibility(want, have) : undefined;
+    if (have && reason) {
+      deletes.push({ op: 'delete-link', phase: PHASE.deleteLinks, segment, object, needs: [], name: have.name, index: have.index, reason: `recreate: ${reason}` });
+    }
+    if (!have || reason) {
+      fresh.add(want.name);
+      actions.push({ op: 'create-link', phase: encapPhase(want.kind), segment, object, needs: want.master ? [want.master] : [], want });
+      return;
+    }
+    const change: LinkSet = {};
+    const reasons: string[] = [];
+    if (want.mtu !== undefined && have.mtu !== want.mtu) { change.mtu = want.mtu; reasons.push(`mtu ${have.mtu} -> ${want.mtu}`); }
+    if (want.master !== undefined) {
+      const current = have.master !== undefined ? byIndex.get(have.master)?.name : undefined;
+      if (current !== want.master || fresh.has(want.master)) { change.master = want.master; reasons.push(`master ${current ?? 'none'} -> ${want.master}`); }
+    }
+    if (!have.up) { change.up = true; reasons.push('down -> up'); }
+    if (have.alias !== want.alias) { change.alias = want.alias; reasons.push(`alias ${have.alias} -> ${want.alias}`); }
+    if (want.mac !== undefined && have.mac !== want.mac) { change.mac = want.mac; reasons.push(`mac ${have.mac ?? 'none'} -> ${want.mac}`); }
+    if (reasons.length) {
+      actions.push({ op: 'set-link', phase: encapPhase(want.kind), segment, object, needs: [want.name, ...(change.master ? [change.master] : [])], name: want.name, change, reasons });
+    }
+  };
+
+  for (const w of wants) {
+    planLink(w.id, w.bridge, `bridge ${w.bridge.name}`);
+    if (w.encap) planLink(w.id, w.encap, `${w.encap.kind} ${w.encap.name}`);
+  }
+
+  // 3. Entries on the encapsulation devices and addresses on the bridges.
+  const fdbByDev = groupBy(snap.fdb.filter((e) => e.self), (e) => e.ifindex);
+  const neighByDev = groupBy(snap.neighbours, (e) => e.ifindex);
+  for (const w of wants) {
+    if (w.encap?.kind === 'vxlan' && !blocked.has(w.encap.name)) {
+      const dev = w.encap.name;
+      const have = fresh.has(dev) ? undefined : byName.get(dev);
+      planFdb(w.id, dev, w.fdb, have ? fdbByDev.get(have.index) ?? [] : [], actions);
+      planNeigh(w.id, dev, w.neigh, have ? neighByDev.get(have.index) ?? [] : [], actions);
+    }
+    if (!blocked.has(w.bridge.name)) {
+      const have = fresh.has(w.bridge.name) ? undefined : byName.get(w.bridge.name);
+      const observed = have ? snap.addresses.filter((a) => a.ifindex === have.index && a.scope === 0).map((a) => a.cidr) : [];
+      for (const c of observed) {
+        if (!w.bridgeAddrs.has(c)) actions.push({ op: 'addr-del', phase: PHASE.deleteEntries, segment: w.id, object: `address ${c} on ${w.bridge.name}`, needs: [w.bridge.name], device: w.bridge.name, cidr: c });
+      }
+      for (const c of w.bridgeAddrs) {
+        if (!observed.includes(c)) actions.push({ op: 'addr-add', phase: PHASE.entries, segment: w.id, object: `address ${c} on ${w.bridge.name}`, needs: [w.bridge.name], device: w.bridge.name, cidr: c });
+      }
+    }
+  }
+
+  // 4. Workload attachments.
+  for (const w of wants) {
+    for (const wl of w.workloads) {
+      const object = `attachment ${wl.attachment.id}`;
+      const view = snap.workloads[wl.attachment.id];
+      if (blocked.has(w.bridge.name)) { blocked.add(wl.veth.name); continue; }
+      if (!view || !view.netnsExists) {
+        errors.push({ segment: w.id, object, message: `network namespace ${wl.netns} does not exist` });
+        blocked.add(wl.veth.name);
+        continue;
+      }
+      const have = byName.get(wl.veth.name);
+      if (have && !isOwned(have)) {
+        errors.push({ segment: w.id, object, message: `name clash with a foreign device ${wl.veth.name} (no weft alias); left untouched` });
+        blocked.add(wl.veth.name);
+        continue;
+      }
+      let reason = have ? linkIncompatibility(wl.veth, have) : undefined;
+      if (have && !reason) {
+        if (!view.link) reason = `peer ${wl.iface} not found in namespace ${wl.netns}`;
+        else if (have.peerIndex !== undefined && view.link.index !== undefined && have.peerIndex !== view.link.index) {
+          errors.push({ segment: w.id, object, message: `interface ${wl.iface} in namespace ${wl.netns} is not the peer of ${wl.veth.name}; left untouched` });
+          blocked.add(wl.veth.name);
+          continue;
+        }
+      }
+      if (!have && view.link) {
+        errors.push({ segment: w.id, object, message: `interface ${wl.iface} already exists in namespace ${wl.netns} and is not Weft's; left untouched` });
+        blocked.add(wl.veth.name);
+        continue;
+      }
+      if (have && reason) {
+        deletes.push({ op: 'delete-link', phase: PHASE.deleteLinks, segment: w.id, object, needs: [], name: have.name, index: have.index, reason: `recreate: ${reason}` });
+      }
+      const isFresh = !have || reason !== undefined;
+      if (isFresh) {
+        actions.push({ op: 'create-link', phase: PHASE.veths, segment: w.id, object, needs: [w.bridge.name], want: wl.veth });
+      } else {
+        planLink(w.id, wl.veth, object);
+      }
+      const steps = workloadSteps(wl, view, isFresh);
+      if (steps.length) {
+        actions.push({ op: 'workload', phase: PHASE.workloads, segment: w.id, object, needs: [wl.veth.name], attachment: wl.attachment.id, netns: wl.netns, interface: wl.iface, steps });
+      }
+    }
+  }
+
+  // 5. Stale owned devices: owned, and no longer named by the program.
+  const wanted = new Set<string>([...claimed.keys(), ...protectedNames]);
+  for (const l of snap.links) {
+    if (!isOwned(l) || wanted.has(l.name)) continue;
+    const id = (l.alias ?? '').slice(OWNER_PREFIX.length);
+    deletes.push({ op: 'delete-link', phase: PHASE.deleteLinks, segment: id, object: `${l.kind ?? 'link'} ${l.name}`, needs: [], name: l.name, index: l.index, reason: 'no longer in the program' });
+  }
+  deletes.sort((a, b) => deleteRank(kindOfDelete(a, byName)) - deleteRank(kindOfDelete(b, byName)));
+
+  const ordered = [...deletes, ...actions].map((a, i) => [a, i] as const);
+  ordered.sort(([a, i], [b, j]) => a.phase - b.phase || i - j);
+  return { actions: ordered.map(([a]) => a), errors };
+}
+
+function kindOfDelete(a: Action, byName: Map<string, ObservedLink>): string | undefined {
+  return a.op === 'delete-link' ? byName.get(a.name)?.kind : undefined;
+}
+
+function groupBy<T, K>(xs: readonly T[], key: (x: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const list = out.get(k);
+    if (list) list.push(x);
+    else out.set(k, [x]);
+  }
+  return out;
+}
+
+function planFdb(segment: string, device: string, want: Map<string, Set<string>>, have: FdbEntry[], actions: Action[]): void {
+  const seen = new Set<string>();
+  for (const e of have) {
+    const dsts = want.get(e.mac);
+    const ok = e.dst !== undefined && e.nhid === undefined && e.permanent && dsts?.has(e.dst) === true;
+    const key = `${e.mac}|${e.dst ?? ''}`;
+    if (ok && !seen.has(key)) { seen.add(key); continue; }
+    // Stale, wrong dst, nexthop-based or not permanent: delete (replace is unreliable, see
+    // PLATFORM.md), and the add below puts the right one back.
+    actions.push({ op: 'fdb-del', phase: PHASE.deleteEntries, segment, object: `fdb ${e.mac}${e.dst ? ` dst ${e.dst}` : ''}`, needs: [device], device, mac: e.mac, ...(e.dst ? { dst: e.dst } : {}) });
+  }
+  for (const [mac, dsts] of want) {
+    for (const dst of dsts) {
+      if (seen.has(`${mac}|${dst}`)) continue;
+      actions.push({ op: 'fdb-add', phase: PHASE.entries, segment, object: `fdb ${mac} dst ${dst}`, needs: [device], device, mac, dst, append: mac === ZERO_MAC });
+    }
+  }
+}
+
+function planNeigh(segment: string, device: string, want: Map<string, string>, have: NeighEntry[], actions: Action[]): void {
+  const byIp = new Map(have.map((e) => [e.ip, e]));
+  for (const e of have) {
+    if (e.permanent && !want.has(e.ip)) {
+      actions.push({ op: 'neigh-del', phase: PHASE.deleteEntries, segment, object: `neigh ${e.ip}`, needs: [device], device, ip: e.ip });
+    }
+  }
+  for (const [ip, mac] of want) {
+    const e = byIp.get(ip);
+    if (e && e.permanent && e.mac === mac) continue;
+    actions.push({ op: 'neigh-add', phase: PHASE.entries, segment, object: `neigh ${ip}`, needs: [device], device, ip, mac, replace: e !== undefined });
+  }
+}

@@ -1,0 +1,384 @@
+// A worker process for fanout.bench.ts: runs its share of many agents in one process. Not a
+// benchmark itself (run.sh only picks up *.bench.ts); the parent forks it with an IPC channel.
+//
+// Agents: each joins the controller with joinController and runs a real AgentRuntime with a
+// driver that programs nothing and flushes at once. Each agent's Session stream is observed
+// (see `observe`) to stamp, in wall-clock milliseconds (performance.timeOrigin + now()), when a
+// message making an armed condition true arrived, and when the agent wrote the ack covering it.
+//
+// Watchers (the baseline): each "agent" opens its own etcd client and a watch on one prefix,
+// and stamps when the put of an armed key arrives.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import { Etcd3, type Watcher } from 'etcd3';
+import { joinController } from '../../agents/join.js';
+import { AgentRuntime, type DataplaneDriver } from '../../agents/runtime.js';
+import type { Identity } from '../../agents/identity.js';
+import type { AgentMessage, ControllerMessage, ObjectError, Segment } from '../../src/protocol/index.js';
+
+// ---------- the IPC protocol (the parent imports these types) ----------
+
+/** What must be true of an agent's program: a MAC present, or a segment holding `size` endpoints. */
+export type Condition = { kind: 'mac'; mac: string } | { kind: 'segment-size'; segment: string; size: number };
+
+export type ToWorker =
+  | { type: 'join'; controller: string; token: string; hosts: string[]; stateRoot: string; concurrency: number; attempts: number }
+  | { type: 'start' }
+  | { type: 'arm'; id: number; cond: Condition }
+  | { type: 'collect'; id: number }
+  | { type: 'stop-agents' }
+  | { type: 'watch'; endpoint: string; prefix: string; concurrency: number }
+  | { type: 'arm-watch'; id: number; key: string }
+  | { type: 'collect-watch'; id: number }
+  | { type: 'exit' };
+
+export interface Stamp {
+  host: string;
+  /** When the message that made the condition true arrived on the agent's stream. */
+  recv?: number;
+  /** When the agent wrote the ack for that message's generation (or a later one). */
+  ack?: number;
+  generation?: number;
+}
+
+export type FromWorker =
+  | { type: 'joined'; ok: number; ms: number; errors: { host: string; attempt: number; message: string }[] }
+  | { type: 'started'; agents: number; msToFirstAcks: number; missing: string[] }
+  | { type: 'armed'; id: number }
+  | { type: 'result'; id: number; complete: boolean; stamps: Stamp[] }
+  | { type: 'stopped'; ms: number }
+  | { type: 'watching'; watchers: number; ms: number; errors: string[] }
+  | { type: 'watch-result'; id: number; complete: boolean; stamps: { host: string; seen?: number }[] }
+  | { type: 'log'; host: string; level: 'warn' | 'error'; msg: string; obj: string }
+  | { type: 'fatal'; message: string };
+
+const now = () => performance.timeOrigin + performance.now();
+const send = (m: FromWorker) => process.send!(m);
+
+// ---------- agents ----------
+
+class NullDriver implements DataplaneDriver {
+  setDesired(): void {}
+  async flush(): Promise<ObjectError[]> {
+    return [];
+  }
+  watch(): () => void {
+    return () => undefined;
+  }
+  async capabilities(): Promise<Record<string, boolean>> {
+    return { vxlan: true, geneve: false };
+  }
+  close(): void {}
+}
+
+interface Armed {
+  cond: Condition;
+  recv?: number;
+  generation?: number;
+  ack?: number;
+}
+
+/** Mirrors one agent's program as its stream delivers it, and stamps armed conditions. */
+class Tracker {
+  readonly segments = new Map<string, Segment>();
+  readonly armed = new Map<number, Armed>();
+  firstAck?: number;
+  onComplete: (id: number) => void = () => undefined;
+  onFirstAck: () => void = () => undefined;
+
+  constructor(readonly host: string) {}
+
+  message(m: ControllerMessage): void {
+    let generation: number | undefined;
+    if (m.program) {
+      this.segments.clear();
+      for (const s of m.program.segments) this.segments.set(s.id, s);
+      generation = Number(m.program.generation);
+    } else if (m.delta) {
+      for (const s of m.delta.upsert) this.segments.set(s.id, s);
+      for (const id of m.delta.remove) this.segments.delete(id);
+      generation = Number(m.delta.generation);
+    }
+    if (generation === undefined) return;
+    const t = now();
+    for (const a of this.armed.values()) {
+      if (a.recv === undefined && this.holds(a.cond)) {
+        a.recv = t;
+        a.generation = generation;
+      }
+    }
+  }
+
+  ack(generation: number): void {
+    const t = now();
+    if (this.firstAck === undefined) {
+      this.firstAck = t;
+      this.onFirstAck();
+    }
+    for (const [id, a] of this.armed) {
+      if (a.recv !== undefined && a.ack === undefined && generation >= a.generation!) {
+        a.ack = t;
+        this.onComplete(id);
+      }
+    }
+  }
+
+  arm(id: number, cond: Condition): void {
+    const a: Armed = { cond };
+    // Already true (e.g. armed late): it counts from now, acked with the next ack.
+    this.armed.set(id, a);
+  }
+
+  holds(c: Condition): boolean {
+    switch (c.kind) {
+      case 'mac':
+        for (const s of this.segments.values()) {
+          if (s.attachments.some((a) => a.mac === c.mac) || s.remotes.some((r) => r.mac === c.mac)) return true;
+        }
+        return false;
+      case 'segment-size': {
+        const s = this.segments.get(c.segment);
+        return !!s && s.attachments.length + s.remotes.length >= c.size;
+      }
+      default: {
+        const never: never = c;
+        throw new Error(`unknown condition ${JSON.stringify(never)}`);
+      }
+    }
+  }
+}
+
+/**
+ * Watches an agent's Session stream from outside: AgentRuntime keeps the stream in its private
+ * `call` field, so an accessor on the instance sees each new stream as the runtime stores it
+ * (before the runtime adds its own listener), and wraps its write to see acks go out.
+ */
+function observe(rt: AgentRuntime, tracker: Tracker): void {
+  let current: grpc.ClientDuplexStream<AgentMessage, ControllerMessage> | undefined;
+  const desc = Object.getOwnPropertyDescriptor(rt, 'call');
+  if (desc && !desc.configurable) throw new Error('AgentRuntime.call is not configurable; the benchmark cannot observe sessions');
+  Object.defineProperty(rt, 'call', {
+    configurable: true,
+    enumerable: true,
+    get: () => current,
+    set: (c: typeof current) => {
+      current = c;
+      if (!c || (c as { __observed?: boolean }).__observed) return;
+      (c as { __observed?: boolean }).__observed = true;
+      c.on('data', (m: ControllerMessage) => tracker.message(m));
+      const write = c.write.bind(c) as (...args: unknown[]) => boolean;
+      (c as { write: unknown }).write = (msg: AgentMessage, ...rest: unknown[]) => {
+        if (msg.ack) tracker.ack(Number(msg.ack.generation));
+        return write(msg, ...rest);
+      };
+    },
+  });
+}
+
+interface Agent {
+  host: string;
+  identity: Identity;
+  stateDir: string;
+  runtime?: AgentRuntime;
+  tracker: Tracker;
+}
+
+const agents: Agent[] = [];
+const MAX_LOGS = 30;
+let logsSent = 0;
+
+function logger(host: string) {
+  const fwd = (level: 'warn' | 'error') => (obj: object, msg?: string) => {
+    if (logsSent++ >= MAX_LOGS) return;
+    send({ type: 'log', host, level, msg: msg ?? '', obj: JSON.stringify(obj).slice(0, 400) });
+  };
+  return { info() {}, warn: fwd('warn'), error: fwd('error') };
+}
+
+async function pool<T>(items: T[], concurrency: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+async function joinAll(m: Extract<ToWorker, { type: 'join' }>): Promise<void> {
+  const t0 = performance.now();
+  const errors: { host: string; attempt: number; message: string }[] = [];
+  await pool(m.hosts, m.concurrency, async (host) => {
+    const stateDir = join(m.stateRoot, host);
+    await mkdir(stateDir, { recursive: true });
+    for (let attempt = 1; attempt <= m.attempts; attempt++) {
+      try {
+        const identity = await joinController({ controller: m.controller, token: m.token, stateDir, hostName: host, agentVersion: 'bench', capabilities: { vxlan: true, geneve: false } });
+        agents.push({ host, identity, stateDir, tracker: new Tracker(host) });
+        return;
+      } catch (err) {
+        errors.push({ host, attempt, message: err instanceof Error ? err.message : String(err) });
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+  });
+  send({ type: 'joined', ok: agents.length, ms: performance.now() - t0, errors });
+}
+
+async function startAll(): Promise<void> {
+  const t0 = performance.now();
+  let acked = 0;
+  let done: () => void = () => undefined;
+  const all = new Promise<void>((r) => (done = r));
+  for (const a of agents) {
+    const rt = new AgentRuntime(a.identity, a.stateDir, new NullDriver(), logger(a.host), { agentVersion: 'bench', resyncMs: 3_600_000 });
+    observe(rt, a.tracker);
+    a.tracker.onFirstAck = () => {
+      if (++acked === agents.length) done();
+    };
+    a.runtime = rt;
+  }
+  for (const a of agents) await a.runtime!.start();
+  if (!agents.length) done();
+  const timeout = new Promise<void>((r) => setTimeout(r, 120_000).unref());
+  await Promise.race([all, timeout]);
+  send({ type: 'started', agents: agents.length, msToFirstAcks: performance.now() - t0, missing: agents.filter((a) => a.tracker.firstAck === undefined).map((a) => a.host) });
+}
+
+function arm(id: number, cond: Condition): void {
+  let remaining = agents.length;
+  let reported = false;
+  for (const a of agents) {
+    a.tracker.onComplete = (done) => {
+      const pending = pendingFor.get(done);
+      if (pending) pending();
+    };
+    a.tracker.arm(id, cond);
+  }
+  pendingFor.set(id, () => {
+    if (--remaining === 0 && !reported) {
+      reported = true;
+      report(id, true);
+    }
+  });
+  if (!agents.length) report(id, true);
+}
+
+const pendingFor = new Map<number, () => void>();
+
+function report(id: number, complete: boolean): void {
+  pendingFor.delete(id);
+  const stamps = agents.map((a) => {
+    const s = a.tracker.armed.get(id);
+    a.tracker.armed.delete(id);
+    return { host: a.host, recv: s?.recv, ack: s?.ack, generation: s?.generation };
+  });
+  send({ type: 'result', id, complete, stamps });
+}
+
+async function stopAgents(): Promise<void> {
+  const t0 = performance.now();
+  await Promise.all(agents.map((a) => a.runtime?.stop().catch(() => undefined)));
+  send({ type: 'stopped', ms: performance.now() - t0 });
+}
+
+// ---------- watchers (baseline) ----------
+
+interface EtcdWatcher {
+  host: string;
+  client: Etcd3;
+  watcher?: Watcher;
+  armed: Map<number, { key: string; seen?: number }>;
+}
+
+const watchers: EtcdWatcher[] = [];
+const watchPending = new Map<number, { remaining: number }>();
+
+async function openWatchers(m: Extract<ToWorker, { type: 'watch' }>): Promise<void> {
+  const t0 = performance.now();
+  const errors: string[] = [];
+  const hosts = agents.length ? agents.map((a) => a.host) : [];
+  await pool(hosts, m.concurrency, async (host) => {
+    const w: EtcdWatcher = { host, client: new Etcd3({ hosts: m.endpoint }), armed: new Map() };
+    try {
+      w.watcher = await w.client.watch().prefix(m.prefix).create();
+      w.watcher.on('put', (kv) => {
+        const t = now();
+        const key = kv.key.toString();
+        for (const [id, a] of w.armed) {
+          if (a.seen === undefined && a.key === key) {
+            a.seen = t;
+            const p = watchPending.get(id);
+            if (p && --p.remaining === 0) watchReport(id, true);
+          }
+        }
+      });
+      w.watcher.on('error', (err) => errors.length < 10 && errors.push(`${host}: ${String(err)}`));
+      watchers.push(w);
+    } catch (err) {
+      errors.push(`${host}: ${String(err)}`);
+      w.client.close();
+    }
+  });
+  send({ type: 'watching', watchers: watchers.length, ms: performance.now() - t0, errors });
+}
+
+function armWatch(id: number, key: string): void {
+  watchPending.set(id, { remaining: watchers.length });
+  for (const w of watchers) w.armed.set(id, { key });
+  if (!watchers.length) watchReport(id, true);
+}
+
+function watchReport(id: number, complete: boolean): void {
+  watchPending.delete(id);
+  const stamps = watchers.map((w) => {
+    const a = w.armed.get(id);
+    w.armed.delete(id);
+    return { host: w.host, seen: a?.seen };
+  });
+  send({ type: 'watch-result', id, complete, stamps });
+}
+
+// ---------- main loop ----------
+
+process.on('message', (raw) => {
+  const m = raw as ToWorker;
+  const run = async () => {
+    switch (m.type) {
+      case 'join':
+        return joinAll(m);
+      case 'start':
+        return startAll();
+      case 'arm':
+        arm(m.id, m.cond);
+        return send({ type: 'armed', id: m.id });
+      case 'collect':
+        if (pendingFor.has(m.id)) report(m.id, false);
+        return;
+      case 'stop-agents':
+        return stopAgents();
+      case 'watch':
+        return openWatchers(m);
+      case 'arm-watch':
+        armWatch(m.id, m.key);
+        return send({ type: 'armed', id: m.id });
+      case 'collect-watch':
+        if (watchPending.has(m.id)) watchReport(m.id, false);
+        return;
+      case 'exit':
+        await Promise.all(agents.map((a) => a.runtime?.stop().catch(() => undefined)));
+        for (const w of watchers) {
+          await w.watcher?.cancel().catch(() => undefined);
+          w.client.close();
+        }
+        process.exit(0);
+        return;
+      default: {
+        const never: never = m;
+        throw new Error(`unknown message ${JSON.stringify(never)}`);
+      }
+    }
+  };
+  run().catch((err: unknown) => send({ type: 'fatal', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
+});
+process.on('disconnect', () => process.exit(0));
