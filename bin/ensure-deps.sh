@@ -16,6 +16,7 @@ have etcd || packages+=(etcd-server)
 have curl || packages+=(curl)
 have pgrep || packages+=(procps)
 have ping || packages+=(iputils-ping)
+have ip || packages+=(iproute2)
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${packages[*]}; run as root or: apt-get install ${packages[*]}" >&2

@@ -1,6 +1,7 @@
 // The quick-start demo: a lab of three hosts in two sites, the controller on its embedded
 // etcd, an agent joined in every host, and tenant red's network with a workload on each host.
 // It prints how to try it and cleans everything up on Ctrl-C.
+import { randomBytes } from 'node:crypto';
 import { network, tenant } from '../support/api.js';
 import { startFabric } from './fabric.js';
 import { cleanupStaleLabs, waitFor } from './lab.js';
@@ -10,7 +11,7 @@ const log = (s: string) => process.stdout.write(`${s}\n`);
 async function main(): Promise<void> {
   await cleanupStaleLabs();
   log('starting a lab: hosts h1 and h2 in site dc1, h3 in site dc2, plane a routed between the sites');
-  const f = await startFabric({ lab: { sites: ['dc1', 'dc2'], planes: ['a'], hosts: [{ name: 'h1', site: 'dc1' }, { name: 'h2', site: 'dc1' }, { name: 'h3', site: 'dc2' }] } });
+  const f = await startFabric({ adminToken: randomBytes(24).toString('base64url'), lab: { sites: ['dc1', 'dc2'], planes: ['a'], hosts: [{ name: 'h1', site: 'dc1' }, { name: 'h2', site: 'dc1' }, { name: 'h3', site: 'dc2' }] } });
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;

@@ -1,0 +1,28 @@
+import { Dataplane } from './index.js';
+import { diff } from './diff.js';
+import { Kernel } from './kernel.js';
+const N = 10000;
+const hex2 = (n: number) => n.toString(16).padStart(2, '0');
+const mac = (i: number) => `02:00:00:${hex2((i >> 16) & 255)}:${hex2((i >> 8) & 255)}:${hex2(i & 255)}`;
+const seg = (n: number): any => ({ id: 'b/n', vni: 4096, encap: 'ENCAP_VXLAN', mtu: 1450, bridge: 'wb4096', device: 'wx4096', port: 4789, localAddress: '', flood: [], error: '', attachments: [],
+  remotes: Array.from({ length: n }, (_, i) => ({ mac: mac(i), ips: [`100.64.${(i >> 8) & 255}.${i & 255}`], vtep: `198.18.${1 + ((i >> 8) & 127)}.${1 + (i & 253)}`, host: 'h' })) });
+const k = Kernel.open();
+const dp = new Dataplane({ kernel: k });
+dp.setDesired([seg(0)]); await dp.flush();
+const s = seg(N);
+let t = performance.now();
+const snap = await (dp as any).observe([s]);
+console.log('observe', (performance.now() - t).toFixed(1));
+t = performance.now();
+const plan = diff([s], snap);
+console.log('diff', (performance.now() - t).toFixed(1), plan.actions.length);
+t = performance.now();
+await (dp as any).apply(plan, snap);
+console.log('apply', (performance.now() - t).toFixed(1));
+t = performance.now();
+const snap2 = await (dp as any).observe([s]);
+console.log('observe full', (performance.now() - t).toFixed(1));
+t = performance.now(); await k.listFdb(); console.log('listFdb', (performance.now() - t).toFixed(1));
+t = performance.now(); await k.listNeighbours(); console.log('listNeigh', (performance.now() - t).toFixed(1));
+t = performance.now(); diff([s], snap2); console.log('diff full', (performance.now() - t).toFixed(1));
+dp.close();
