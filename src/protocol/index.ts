@@ -23,7 +23,15 @@ export type { AgentServiceHandlers } from './generated/weft/agent/v1/AgentServic
 
 /** The protocol version this build speaks; peers one apart must interoperate. */
 export const PROTOCOL_VERSION = 1;
-export const SUPPORTED_PROTOCOL_VERSIONS = [1];
+
+/**
+ * The version two peers use: the lower of the two, if they are at most one apart. Fields are
+ * only ever added, so the newer side simply leaves out what the older one does not know.
+ */
+export function negotiateProtocol(theirs: number, ours = PROTOCOL_VERSION): number | undefined {
+  if (!Number.isInteger(theirs) || theirs < 1 || Math.abs(theirs - ours) > 1) return undefined;
+  return Math.min(theirs, ours);
+}
 
 export const PROTO_PATH = fileURLToPath(new URL('../../schemas/weft-agent.proto', import.meta.url));
 

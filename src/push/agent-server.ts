@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import { WeftError } from '../errors/index.js';
 import type { Pki } from '../pki/index.js';
-import { CHANNEL_OPTIONS, PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, loadProtocol, type AgentMessage, type AgentServiceHandlers, type ControllerMessage } from '../protocol/index.js';
+import { CHANNEL_OPTIONS, PROTOCOL_VERSION, negotiateProtocol, loadProtocol, type AgentMessage, type AgentServiceHandlers, type ControllerMessage } from '../protocol/index.js';
 import type { Logger, Store } from '../store/index.js';
 import type { AgentSink, ProgramDistributor } from './distributor.js';
 import { admitHost } from './join.js';
@@ -94,13 +94,14 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
     call.on('data', (m: AgentMessage) => {
       if (m.hello) {
         clearTimeout(helloTimer);
-        if (!SUPPORTED_PROTOCOL_VERSIONS.includes(m.hello.protocolVersion)) {
+        const version = negotiateProtocol(m.hello.protocolVersion);
+        if (version === undefined) {
           open = false;
-          return fail(grpc.status.FAILED_PRECONDITION, `protocol version ${m.hello.protocolVersion} is not supported (this controller speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
+          return fail(grpc.status.FAILED_PRECONDITION, `agent protocol version ${m.hello.protocolVersion} is too far from this controller's ${PROTOCOL_VERSION} (one apart at most); upgrade one step at a time`);
         }
         greeted = true;
         const program = distributor.connect(host, m.hello, sink);
-        sink.send({ welcome: { protocolVersion: PROTOCOL_VERSION, controllerVersion: opts.version, hostName: host }, body: 'welcome' });
+        sink.send({ welcome: { protocolVersion: version, controllerVersion: opts.version, hostName: host }, body: 'welcome' });
         sink.send({ program, body: 'program' });
         log.info({ host, generation: program.generation, segments: program.segments.length, applied: m.hello.appliedGeneration }, 'agent connected');
       } else if (m.ack && greeted) {

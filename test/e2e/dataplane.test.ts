@@ -113,6 +113,48 @@ describe('dataplane', () => {
     await waitFor('the FDB entry is back', async () => (await json(ns, ['bridge', '-j', 'fdb', 'show', 'dev', vx.ifname])).some((e: { mac: string; dst?: string }) => e.mac === remote.mac && e.dst === entry.dst), { timeoutMs: 1000, intervalMs: 20 });
   });
 
+  test('a device name taken by a foreign device is an error for that host only, and the device is left alone', async () => {
+    const ns = f.lab.ns('h1');
+    await f.lab.exec(ns, ['ip', 'link', 'add', 'wb5555', 'type', 'bridge']);
+    const foreignBefore = (await json(ns, ['ip', '-d', '-j', 'link', 'show', 'wb5555']))[0];
+    assert.equal((await f.admin.post('/v1/tenants/red/networks', network('clash', { vni: 5555, subnets: [{ cidr: '100.64.1.0/24' }] }))).status, 201);
+    const ws: Workload[] = [];
+    for (const h of ['h1', 'h2']) await addWorkload(ws, 'red', 'clash', h, `c${h}`);
+    const st = await waitFor('the clash in network status', async () => {
+      const n = await f.admin.get('/v1/tenants/red/networks/clash');
+      const s = n.body.status;
+      return s.hosts?.total === 2 && s.hosts.programmed === 1 && s.hostErrors?.some((e: { host: string }) => e.host === 'h1') ? s : undefined;
+    }, { timeoutMs: 10_000 });
+    assert.match(JSON.stringify(st.hostErrors), /foreign/i);
+    const foreignAfter = (await json(ns, ['ip', '-d', '-j', 'link', 'show', 'wb5555']))[0];
+    assert.equal(foreignAfter.ifindex, foreignBefore.ifindex);
+    assert.equal(foreignAfter.ifalias, foreignBefore.ifalias);
+    // h2 got its devices all the same.
+    assert.ok((await json(f.lab.ns('h2'), ['ip', '-j', 'link', 'show'])).some((l: { ifname: string }) => l.ifname === 'wx5555'));
+    // Once the foreign device is gone, the host converges by itself.
+    await f.lab.exec(ns, ['ip', 'link', 'del', 'wb5555']);
+    await waitFor('h1 programmed once the clash is gone', async () => {
+      const s = (await f.admin.get('/v1/tenants/red/networks/clash')).body.status;
+      return s.hosts?.programmed === 2 && !s.hostErrors;
+    }, { timeoutMs: 35_000 });
+  });
+
+  test('an explicit Geneve network on hosts without Geneve shows the error in status and programs nothing', async () => {
+    const caps = (await f.admin.get('/v1/hosts/h1')).body.status.capabilities;
+    assert.equal(caps.geneve, false, 'this kernel has no Geneve, and the agent says so');
+    assert.equal(caps.vxlan, true);
+    const n = await f.admin.post('/v1/tenants/red/networks', network('gnv', { encap: 'geneve', subnets: [{ cidr: '100.64.2.0/24' }] }));
+    const ws: Workload[] = [];
+    await addWorkload(ws, 'red', 'gnv', 'h3', 'g1');
+    const st = await waitFor('the geneve error in status', async () => {
+      const s = (await f.admin.get('/v1/tenants/red/networks/gnv')).body.status;
+      return s.hostErrors?.length ? s : undefined;
+    }, { timeoutMs: 10_000 });
+    assert.match(st.hostErrors[0].message, /geneve/i);
+    const links = await json(f.lab.ns('h3'), ['ip', '-j', 'link', 'show']);
+    assert.ok(!links.some((l: { ifname: string }) => l.ifname === `wx${n.body.spec.vni}`));
+  });
+
   /** Runs a 100 packets/s UDP stream between two red workloads while `during` happens. */
   async function streamDuring(during: () => Promise<void>, seconds = 6): Promise<{ sent: number; received: number; lost: number; maxGapMs: number }> {
     const [a, b] = [red.find((w) => w.host === 'h1')!, red.find((w) => w.host === 'h2')!];
