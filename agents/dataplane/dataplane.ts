@@ -208,7 +208,13 @@ export class Dataplane {
           broken.get(need)!.skipped++;
           continue;
         }
-        jobs.push(this.run(a, resolve).then(
+        let started: Promise<LinkWant | undefined | void>;
+        try {
+          started = this.run(a, resolve);
+        } catch (e) {
+          started = Promise.reject(e);
+        }
+        jobs.push(started.then(
           (made) => {
             if (made) { created.push({ want: made, segment: a.segment, object: a.object }); linksChanged = true; }
             if (a.op === 'delete-link') { index.delete(a.name); }
@@ -217,7 +223,8 @@ export class Dataplane {
             if (a.op === 'create-link') {
               const kind = a.want.kind;
               const unsupported = e instanceof KernelError && e.errno === EOPNOTSUPP;
-              const err = fail(a, e, unsupported ? `${kind} is not supported by this kernel: ` : 'kernel refused: ');
+              const prefix = unsupported ? `${kind} is not supported by this kernel: ` : e instanceof KernelError ? 'kernel refused: ' : '';
+              const err = fail(a, e, prefix);
               broken.set(a.want.name, { error: err, skipped: 0 });
             } else if (a.op === 'delete-link' && e instanceof KernelError && GONE.has(e.code)) {
               index.delete(a.name);
@@ -263,78 +270,70 @@ export class Dataplane {
     }));
   }
 
-  /** Runs one action; resolves to the want of a device it created. */
-  private async run(a: Action, resolve: (name: string) => number): Promise<LinkWant | undefined> {
+  /**
+   * Runs one action; resolves to the want of a device it created. Entry writes return the
+   * kernel's promise directly (no async wrapper): a flush may issue 2 x 10^4 of them.
+   */
+  private run(a: Action, resolve: (name: string) => number): Promise<LinkWant | undefined | void> {
     const k = this.kernel;
     switch (a.op) {
+      case 'fdb-add': return k.addFdb(resolve(a.device), a.mac, a.dst, { append: a.append });
+      case 'fdb-del': return k.deleteFdb(resolve(a.device), a.mac, a.dst);
+      case 'neigh-add': return k.addNeighbour(resolve(a.device), a.ip, a.mac, { replace: a.replace });
+      case 'neigh-del': return k.deleteNeighbour(resolve(a.device), a.ip);
+      case 'addr-add': return k.addAddress(resolve(a.device), a.cidr);
+      case 'addr-del': return k.deleteAddress(resolve(a.device), a.cidr);
       case 'delete-link':
         this.log.info({ segment: a.segment, device: a.name, reason: a.reason }, `delete ${a.object}`);
-        await k.deleteLink(a.index, a.name);
-        return undefined;
-      case 'create-link': {
-        const w = a.want;
-        const netns = w.peer ? openNetns(w.peer.netns) : undefined;
-        try {
-          await k.createLink({
-            name: w.name,
-            info: kindSpec(w, netns?.fd),
-            alias: w.alias,
-            up: true,
-            ...(w.mtu !== undefined ? { mtu: w.mtu } : {}),
-            ...(w.master !== undefined ? { master: resolve(w.master) } : {}),
-            ...(w.mac !== undefined ? { mac: w.mac } : {}),
-          });
-        } finally {
-          netns?.close();
-        }
-        return w;
-      }
-      case 'set-link': {
-        const i = resolve(a.name);
-        this.log.info({ segment: a.segment, device: a.name, changes: a.reasons }, `fix ${a.object} in place`);
-        // One request per attribute: the kernel applies a change attribute by attribute and
-        // stops at the first refusal, so a refused MTU must not hold back master or up.
-        const c = a.change;
-        const parts: LinkChange[] = [];
-        if (c.mac !== undefined) parts.push({ mac: c.mac });
-        if (c.mtu !== undefined) parts.push({ mtu: c.mtu });
-        if (c.master !== undefined) parts.push({ master: resolve(c.master) });
-        if (c.alias !== undefined) parts.push({ alias: c.alias });
-        if (c.up) parts.push({ up: true });
-        const results = await Promise.allSettled(parts.map((p) => k.setLink(i, p, a.name)));
-        const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
-        if (failed.length) throw new Error(failed.join('; '));
-        return undefined;
-      }
-      case 'fdb-add':
-        await k.addFdb(resolve(a.device), a.mac, a.dst, { append: a.append });
-        return undefined;
-      case 'fdb-del':
-        await k.deleteFdb(resolve(a.device), a.mac, a.dst);
-        return undefined;
-      case 'neigh-add':
-        await k.addNeighbour(resolve(a.device), a.ip, a.mac, { replace: a.replace });
-        return undefined;
-      case 'neigh-del':
-        await k.deleteNeighbour(resolve(a.device), a.ip);
-        return undefined;
-      case 'addr-add':
-        await k.addAddress(resolve(a.device), a.cidr);
-        return undefined;
-      case 'addr-del':
-        await k.deleteAddress(resolve(a.device), a.cidr);
-        return undefined;
+        return k.deleteLink(a.index, a.name);
+      case 'create-link': return this.createLink(a.want, resolve);
+      case 'set-link': return this.setLink(a, resolve);
       case 'workload': {
         this.nsWrites += a.steps.length;
-        const failure = await applyWorkload(a.netns, a.interface, a.steps, this.ip);
-        if (failure) throw new Error(`in namespace ${a.netns}: ${failure}`);
-        return undefined;
+        return applyWorkload(a.netns, a.interface, a.steps, this.ip).then((failure) => {
+          if (failure) throw new Error(`in namespace ${a.netns}: ${failure}`);
+        });
       }
       default: {
         const never: never = a;
         throw new Error(`unknown action ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  private async createLink(w: LinkWant, resolve: (name: string) => number): Promise<LinkWant> {
+    const netns = w.peer ? openNetns(w.peer.netns) : undefined;
+    try {
+      await this.kernel.createLink({
+        name: w.name,
+        info: kindSpec(w, netns?.fd),
+        alias: w.alias,
+        up: true,
+        ...(w.mtu !== undefined ? { mtu: w.mtu } : {}),
+        ...(w.master !== undefined ? { master: resolve(w.master) } : {}),
+        ...(w.mac !== undefined ? { mac: w.mac } : {}),
+      });
+    } finally {
+      netns?.close();
+    }
+    return w;
+  }
+
+  private async setLink(a: Extract<Action, { op: 'set-link' }>, resolve: (name: string) => number): Promise<void> {
+    const i = resolve(a.name);
+    this.log.info({ segment: a.segment, device: a.name, changes: a.reasons }, `fix ${a.object} in place`);
+    // One request per attribute: the kernel applies a change attribute by attribute and stops
+    // at the first refusal, so a refused MTU must not hold back master or up.
+    const c = a.change;
+    const parts: LinkChange[] = [];
+    if (c.mac !== undefined) parts.push({ mac: c.mac });
+    if (c.mtu !== undefined) parts.push({ mtu: c.mtu });
+    if (c.master !== undefined) parts.push({ master: resolve(c.master) });
+    if (c.alias !== undefined) parts.push({ alias: c.alias });
+    if (c.up) parts.push({ up: true });
+    const results = await Promise.allSettled(parts.map((p) => this.kernel.setLink(i, p, a.name)));
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+    if (failed.length) throw new Error(failed.join('; '));
   }
 }
 

@@ -139,8 +139,8 @@ interface SegmentWant {
   id: string;
   bridge: LinkWant;
   encap?: LinkWant;
-  /** mac -> set of dsts (unicast MACs have exactly one). */
-  fdb: Map<string, Set<string>>;
+  /** mac -> dsts (a unicast MAC has exactly one; the all-zero MAC one per flood VTEP). */
+  fdb: Map<string, string[]>;
   /** ip -> mac */
   neigh: Map<string, string>;
   /** Canonical CIDRs for the bridge (host attachments). */
@@ -212,9 +212,10 @@ function validateSegment(seg: Segment, snap: Snapshot, errors: ObjectError[]): S
   if (out.encap?.kind === 'vxlan') {
     for (const vtep of seg.flood) {
       if (!isIP(vtep)) { err(`fdb ${ZERO_MAC}`, `invalid flood VTEP ${JSON.stringify(vtep)}`); continue; }
-      const set = out.fdb.get(ZERO_MAC) ?? new Set<string>();
-      set.add(canonicalIp(vtep));
-      out.fdb.set(ZERO_MAC, set);
+      const dsts = out.fdb.get(ZERO_MAC) ?? [];
+      const dst = canonicalIp(vtep);
+      if (!dsts.includes(dst)) dsts.push(dst);
+      out.fdb.set(ZERO_MAC, dsts);
     }
     for (const r of seg.remotes) {
       const mac = r.mac.toLowerCase();
@@ -222,11 +223,11 @@ function validateSegment(seg: Segment, snap: Snapshot, errors: ObjectError[]): S
       if (!isIP(r.vtep)) { err(`fdb ${mac}`, `invalid VTEP ${JSON.stringify(r.vtep)}`); continue; }
       const vtep = canonicalIp(r.vtep);
       const have = out.fdb.get(mac);
-      if (have && !have.has(vtep)) {
-        err(`fdb ${mac}`, `remote endpoints disagree on the VTEP of ${mac}: ${[...have][0]} and ${vtep}; keeping the first`);
+      if (have && have[0] !== vtep) {
+        err(`fdb ${mac}`, `remote endpoints disagree on the VTEP of ${mac}: ${have[0]} and ${vtep}; keeping the first`);
         continue;
       }
-      out.fdb.set(mac, new Set([vtep]));
+      if (!have) out.fdb.set(mac, [vtep]);
       for (const ipText of r.ips) {
         if (!isIP(ipText)) { err(`neigh ${ipText}`, `invalid remote address ${JSON.stringify(ipText)}`); continue; }
         const ip = canonicalIp(ipText);
@@ -481,35 +482,40 @@ function groupBy<T, K>(xs: readonly T[], key: (x: T) => K): Map<K, T[]> {
   return out;
 }
 
-function planFdb(segment: string, device: string, want: Map<string, Set<string>>, have: FdbEntry[], actions: Action[]): void {
+function planFdb(segment: string, device: string, want: Map<string, string[]>, have: FdbEntry[], actions: Action[]): void {
   const seen = new Set<string>();
+  const needs = [device];
   for (const e of have) {
     const dsts = want.get(e.mac);
-    const ok = e.dst !== undefined && e.nhid === undefined && e.permanent && dsts?.has(e.dst) === true;
+    const ok = e.dst !== undefined && e.nhid === undefined && e.permanent && dsts !== undefined && dsts.includes(e.dst);
     const key = `${e.mac}|${e.dst ?? ''}`;
     if (ok && !seen.has(key)) { seen.add(key); continue; }
     // Stale, wrong dst, nexthop-based or not permanent: delete (replace is unreliable, see
     // PLATFORM.md), and the add below puts the right one back.
-    actions.push({ op: 'fdb-del', phase: PHASE.deleteEntries, segment, object: `fdb ${e.mac}${e.dst ? ` dst ${e.dst}` : ''}`, needs: [device], device, mac: e.mac, ...(e.dst ? { dst: e.dst } : {}) });
+    const del: Action = { op: 'fdb-del', phase: PHASE.deleteEntries, segment, object: `fdb ${e.mac}${e.dst ? ` dst ${e.dst}` : ''}`, needs, device, mac: e.mac };
+    if (e.dst) del.dst = e.dst;
+    actions.push(del);
   }
+  const checkSeen = seen.size > 0;
   for (const [mac, dsts] of want) {
     for (const dst of dsts) {
-      if (seen.has(`${mac}|${dst}`)) continue;
-      actions.push({ op: 'fdb-add', phase: PHASE.entries, segment, object: `fdb ${mac} dst ${dst}`, needs: [device], device, mac, dst, append: mac === ZERO_MAC });
+      if (checkSeen && seen.has(`${mac}|${dst}`)) continue;
+      actions.push({ op: 'fdb-add', phase: PHASE.entries, segment, object: `fdb ${mac} dst ${dst}`, needs, device, mac, dst, append: mac === ZERO_MAC });
     }
   }
 }
 
 function planNeigh(segment: string, device: string, want: Map<string, string>, have: NeighEntry[], actions: Action[]): void {
   const byIp = new Map(have.map((e) => [e.ip, e]));
+  const needs = [device];
   for (const e of have) {
     if (e.permanent && !want.has(e.ip)) {
-      actions.push({ op: 'neigh-del', phase: PHASE.deleteEntries, segment, object: `neigh ${e.ip}`, needs: [device], device, ip: e.ip });
+      actions.push({ op: 'neigh-del', phase: PHASE.deleteEntries, segment, object: `neigh ${e.ip}`, needs, device, ip: e.ip });
     }
   }
   for (const [ip, mac] of want) {
     const e = byIp.get(ip);
     if (e && e.permanent && e.mac === mac) continue;
-    actions.push({ op: 'neigh-add', phase: PHASE.entries, segment, object: `neigh ${ip}`, needs: [device], device, ip, mac, replace: e !== undefined });
+    actions.push({ op: 'neigh-add', phase: PHASE.entries, segment, object: `neigh ${ip}`, needs, device, ip, mac, replace: e !== undefined });
   }
 }

@@ -29,10 +29,12 @@ import {
   parseAddrMsg, parseLinkMsg, parseNeighMsg, toFdbEntry, toNeighEntry, type LinkAttrs,
 } from './codec.js';
 import type { LinkKindSpec } from './linkinfo.js';
-import { ipBytes } from './nlattr.js';
+import { ipLength } from './nlattr.js';
 import type { AddrEntry, FdbEntry, NeighEntry, ObservedLink } from './observed.js';
 
 const NLMSG_HDRLEN = 16;
+/** Headroom every request body is encoded with: the pipeline writes the nlmsghdr there. */
+const H = NLMSG_HDRLEN;
 const MAX_BATCH = 256;
 /** Receive-buffer bytes budgeted per unanswered request (a failed FDB add's error is < 1 KiB). */
 const BYTES_PER_PENDING = 4096;
@@ -90,7 +92,8 @@ export interface KernelOptions {
 interface Pending {
   type: number;
   flags: number;
-  body: Buffer;
+  /** The whole request; its first 16 bytes are the header, filled in when it is sent. */
+  msg: Buffer;
   op: string;
   glue: boolean;
   seq: number;
@@ -215,13 +218,13 @@ export class Kernel {
     if (l.master !== undefined) attrs.master = l.master;
     if (l.alias !== undefined) attrs.alias = l.alias;
     if (l.mac !== undefined) attrs.mac = l.mac;
-    const body = encodeLinkMsg(l.up === undefined ? { attrs } : { up: l.up, attrs });
+    const body = encodeLinkMsg(l.up === undefined ? { attrs } : { up: l.up, attrs }, H);
     const op = `create ${l.info.kind} ${l.name}`;
     if (l.alias === undefined) return this.write(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, op);
     // The kernel ignores IFLA_IFALIAS on creation; the ownership mark is a second request,
     // addressed by name and glued to the first so both go out in the same sendmsg(2).
     const created = this.write(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, body, op, true);
-    const marked = this.write(RTM.NEWLINK, 0, encodeLinkMsg({ attrs: { name: l.name, alias: l.alias } }), `${op}: set alias`);
+    const marked = this.write(RTM.NEWLINK, 0, encodeLinkMsg({ attrs: { name: l.name, alias: l.alias } }, H), `${op}: set alias`);
     return Promise.allSettled([created, marked]).then(([c, m]) => {
       if (c.status === 'rejected') throw c.reason;
       if (m.status === 'rejected') throw m.reason;
@@ -229,7 +232,7 @@ export class Kernel {
   }
 
   deleteLink(index: number, label = `link ${index}`): Promise<void> {
-    return this.write(RTM.DELLINK, 0, encodeLinkMsg({ index, attrs: {} }), `delete ${label}`);
+    return this.write(RTM.DELLINK, 0, encodeLinkMsg({ index, attrs: {} }, H), `delete ${label}`);
   }
 
   setLink(index: number, c: LinkChange, label = `link ${index}`): Promise<void> {
@@ -239,7 +242,7 @@ export class Kernel {
     if (c.alias !== undefined) attrs.alias = c.alias;
     if (c.mac !== undefined) attrs.mac = c.mac;
     if (c.name !== undefined) attrs.name = c.name;
-    const body = encodeLinkMsg(c.up === undefined ? { index, attrs } : { index, up: c.up, attrs });
+    const body = encodeLinkMsg(c.up === undefined ? { index, attrs } : { index, up: c.up, attrs }, H);
     return this.write(RTM.NEWLINK, 0, body, `set ${label} ${describeChange(c)}`);
   }
 
@@ -248,48 +251,48 @@ export class Kernel {
   /** `bridge fdb add|append MAC dev IF dst VTEP self permanent`. */
   addFdb(ifindex: number, mac: string, dst: string, opts: { append?: boolean } = {}): Promise<void> {
     const flags = NLM_F.CREATE | (opts.append ? NLM_F.APPEND : NLM_F.EXCL);
-    const body = encodeNeighMsg({ family: AF_BRIDGE, ifindex, state: NUD_NOARP | NUD_PERMANENT, flags: NTF_SELF, lladdr: mac, dst });
+    const body = encodeNeighMsg({ family: AF_BRIDGE, ifindex, state: NUD_NOARP | NUD_PERMANENT, flags: NTF_SELF, lladdr: mac, dst }, H);
     return this.write(RTM.NEWNEIGH, flags, body, `fdb ${opts.append ? 'append' : 'add'} ${mac} dst ${dst}`);
   }
 
   /** Deletes one remote of an entry (with dst) or the whole entry (without). */
   deleteFdb(ifindex: number, mac: string, dst?: string): Promise<void> {
     const m = { family: AF_BRIDGE, ifindex, flags: NTF_SELF, lladdr: mac, ...(dst ? { dst } : {}) };
-    return this.write(RTM.DELNEIGH, 0, encodeNeighMsg(m), `fdb del ${mac}${dst ? ` dst ${dst}` : ''}`);
+    return this.write(RTM.DELNEIGH, 0, encodeNeighMsg(m, H), `fdb del ${mac}${dst ? ` dst ${dst}` : ''}`);
   }
 
   // --- neighbours (ARP / ND, permanent) ---------------------------------------------------
 
   addNeighbour(ifindex: number, ip: string, mac: string, opts: { replace?: boolean } = {}): Promise<void> {
-    const family = ipBytes(ip).length === 4 ? 2 : 10;
+    const family = ipLength(ip) === 4 ? 2 : 10;
     const flags = NLM_F.CREATE | (opts.replace ? NLM_F.REPLACE : NLM_F.EXCL);
-    const body = encodeNeighMsg({ family, ifindex, state: NUD_PERMANENT, dst: ip, lladdr: mac });
+    const body = encodeNeighMsg({ family, ifindex, state: NUD_PERMANENT, dst: ip, lladdr: mac }, H);
     return this.write(RTM.NEWNEIGH, flags, body, `neigh ${opts.replace ? 'replace' : 'add'} ${ip} lladdr ${mac}`);
   }
 
   deleteNeighbour(ifindex: number, ip: string): Promise<void> {
-    const family = ipBytes(ip).length === 4 ? 2 : 10;
-    return this.write(RTM.DELNEIGH, 0, encodeNeighMsg({ family, ifindex, dst: ip }), `neigh del ${ip}`);
+    const family = ipLength(ip) === 4 ? 2 : 10;
+    return this.write(RTM.DELNEIGH, 0, encodeNeighMsg({ family, ifindex, dst: ip }, H), `neigh del ${ip}`);
   }
 
   // --- addresses ----------------------------------------------------------------------------
 
   addAddress(ifindex: number, cidr: string): Promise<void> {
-    return this.write(RTM.NEWADDR, NLM_F.CREATE | NLM_F.EXCL, encodeAddrMsg(ifindex, cidr), `addr add ${cidr}`);
+    return this.write(RTM.NEWADDR, NLM_F.CREATE | NLM_F.EXCL, encodeAddrMsg(ifindex, cidr, H), `addr add ${cidr}`);
   }
 
   deleteAddress(ifindex: number, cidr: string): Promise<void> {
-    return this.write(RTM.DELADDR, 0, encodeAddrMsg(ifindex, cidr), `addr del ${cidr}`);
+    return this.write(RTM.DELADDR, 0, encodeAddrMsg(ifindex, cidr, H), `addr del ${cidr}`);
   }
 
   // --- nexthops (used by the capability probe) ----------------------------------------------
 
   addNexthop(id: number, gateway: string, opts: { fdb?: boolean } = {}): Promise<void> {
-    return this.write(RTM.NEWNEXTHOP, NLM_F.CREATE | NLM_F.EXCL, encodeNexthopMsg(id, gateway, opts.fdb), `nexthop add id ${id}`);
+    return this.write(RTM.NEWNEXTHOP, NLM_F.CREATE | NLM_F.EXCL, encodeNexthopMsg(id, gateway, opts.fdb, H), `nexthop add id ${id}`);
   }
 
   deleteNexthop(id: number): Promise<void> {
-    return this.write(RTM.DELNEXTHOP, 0, encodeNexthopMsg(id), `nexthop del id ${id}`);
+    return this.write(RTM.DELNEXTHOP, 0, encodeNexthopMsg(id, undefined, false, H), `nexthop del id ${id}`);
   }
 
   // --- events -------------------------------------------------------------------------------
@@ -307,7 +310,7 @@ export class Kernel {
     };
   }
 
-  /** Resolves once the monitor is running and has subscribed (its first line may lag). */
+  /** Starts `ip -o monitor`; it subscribes a few milliseconds after the spawn. */
   private startMonitor(): void {
     const child = spawn(this.ipCommand, ['-o', 'monitor', 'link', 'address', 'neigh'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.monitor = child;
@@ -343,10 +346,10 @@ export class Kernel {
   // --- the pipeline -------------------------------------------------------------------------
 
   /** `glue`: never send this request as the last of a batch, its successor goes with it. */
-  private write(type: number, flags: number, body: Buffer, op: string, glue = false): Promise<void> {
+  private write(type: number, flags: number, msg: Buffer, op: string, glue = false): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`${op}: kernel socket closed`));
     return new Promise<void>((resolve, reject) => {
-      this.backlog.push({ type, flags, body, op, glue, seq: 0, barrier: false, settled: false, resolve, reject });
+      this.backlog.push({ type, flags, msg, op, glue, seq: 0, barrier: false, settled: false, resolve, reject });
       this.setReferenced(true);
       this.schedulePump();
     });
@@ -372,13 +375,12 @@ export class Kernel {
         if (i === n - 1 && p.glue && this.backlog.length > 0) n++;
         p.seq = this.nl.generateSeq();
         p.barrier = i === n - 1;
-        const msg = Buffer.allocUnsafe(NLMSG_HDRLEN + p.body.length);
+        const msg = p.msg;
         msg.writeUInt32LE(msg.length, 0);
         msg.writeUInt16LE(p.type, 4);
         msg.writeUInt16LE(NLM_F.REQUEST | p.flags | (p.barrier ? NLM_F.ACK : 0), 6);
         msg.writeUInt32LE(p.seq, 8);
         msg.writeUInt32LE(0, 12);
-        p.body.copy(msg, NLMSG_HDRLEN);
         bufs.push(msg);
         batch.push(p);
         this.inflight.push(p);
@@ -388,7 +390,12 @@ export class Kernel {
       this.armWatchdog();
       this.nl.socket.send(bufs, {}, (err) => {
         if (!err) return;
-        for (const p of batch) this.settle(p, err);
+        // Never reached the kernel: no answer will come for any of them.
+        for (const p of batch) {
+          this.bySeq.delete(p.seq);
+          this.settle(p, new Error(`${p.op}: ${err.message}`));
+        }
+        this.dropSettledHead();
         this.maybeIdle();
       });
     }
@@ -417,11 +424,17 @@ export class Kernel {
         this.bySeq.delete(p.seq);
       }
     }
+    this.dropSettledHead();
     if (progressed) {
       this.lastProgress = Date.now();
       this.maybeIdle();
       this.pump();
     }
+  }
+
+  /** Requests that failed to send sit in `inflight` with no answer coming: drop them. */
+  private dropSettledHead(): void {
+    while (this.inflight.peek()?.settled && !this.bySeq.has(this.inflight.peek()!.seq)) this.inflight.shift();
   }
 
   private settle(p: Pending, err?: Error): void {

@@ -81,8 +81,39 @@ export const readString = (b: Buffer): string => {
 /** 4 or 16 bytes for an IPv4 or IPv6 address; throws on anything else. */
 export function ipBytes(ip: string): Buffer {
   const family = isIP(ip);
-  if (family === 4) return Buffer.from(ip.split('.').map((p) => Number(p)));
+  if (family === 4) {
+    const b = Buffer.allocUnsafe(4);
+    writeIPv4(ip, b, 0);
+    return b;
+  }
   if (family === 6) return ipv6Bytes(ip);
+  throw new Error(`not an IP address: ${JSON.stringify(ip)}`);
+}
+
+/** Writes a dotted quad already known to be valid; no intermediate arrays. */
+function writeIPv4(ip: string, b: Buffer, at: number): void {
+  let octet = 0;
+  let i = at;
+  for (let c = 0; c < ip.length; c++) {
+    const ch = ip.charCodeAt(c);
+    if (ch === 46) { b[i++] = octet; octet = 0; } else octet = octet * 10 + (ch - 48);
+  }
+  b[i] = octet;
+}
+
+/** Writes an address into `b` at `at`; returns the number of bytes written (4 or 16). */
+export function writeIp(ip: string, b: Buffer, at: number): number {
+  const family = isIP(ip);
+  if (family === 4) { writeIPv4(ip, b, at); return 4; }
+  if (family === 6) { ipv6Bytes(ip).copy(b, at); return 16; }
+  throw new Error(`not an IP address: ${JSON.stringify(ip)}`);
+}
+
+/** 4 for IPv4, 16 for IPv6 text; throws otherwise. */
+export function ipLength(ip: string): 4 | 16 {
+  const family = isIP(ip);
+  if (family === 4) return 4;
+  if (family === 6) return 16;
   throw new Error(`not an IP address: ${JSON.stringify(ip)}`);
 }
 
@@ -124,19 +155,31 @@ export function ipText(b: Buffer): string {
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
 
-/** Canonical form of an address given as text ("2001:DB8:0::1" -> "2001:db8::1"). */
-export const canonicalIp = (ip: string): string => ipText(ipBytes(ip));
+/**
+ * Canonical form of an address given as text ("2001:DB8:0::1" -> "2001:db8::1"). Node's
+ * isIP accepts only canonical dotted quads (no leading zeros), so IPv4 text is returned as is.
+ */
+export const canonicalIp = (ip: string): string => (isIP(ip) === 4 ? ip : ipText(ipBytes(ip)));
 
-const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-export function macBytes(mac: string): Buffer {
-  const m = mac.toLowerCase();
-  if (!MAC_RE.test(m)) throw new Error(`not a MAC address: ${JSON.stringify(mac)}`);
-  return Buffer.from(m.split(':').map((p) => parseInt(p, 16)));
+/** Writes a MAC into `b` at `at` (6 bytes); throws on anything but xx:xx:xx:xx:xx:xx. */
+export function writeMac(mac: string, b: Buffer, at: number): void {
+  if (!MAC_RE.test(mac)) throw new Error(`not a MAC address: ${JSON.stringify(mac)}`);
+  for (let i = 0; i < 6; i++) b[at + i] = parseInt(mac.substring(i * 3, i * 3 + 2), 16);
 }
 
-export const macText = (b: Buffer): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+export function macBytes(mac: string): Buffer {
+  const b = Buffer.allocUnsafe(6);
+  writeMac(mac, b, 0);
+  return b;
+}
 
-export const isMac = (mac: string): boolean => MAC_RE.test(mac.toLowerCase());
+export function macText(b: Buffer, at = 0): string {
+  return `${HEX[b[at]!]}:${HEX[b[at + 1]!]}:${HEX[b[at + 2]!]}:${HEX[b[at + 3]!]}:${HEX[b[at + 4]!]}:${HEX[b[at + 5]!]}`;
+}
+
+export const isMac = (mac: string): boolean => MAC_RE.test(mac);
 
 export const ZERO_MAC = '00:00:00:00:00:00';

@@ -27,6 +27,24 @@ function cleanupSync(): void {
 }
 
 process.on('exit', cleanupSync);
+
+/** A run killed with SIGKILL leaves its namespaces: remove those whose process is gone. */
+function sweepStale(): void {
+  let list: string[] = [];
+  try { list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0] ?? ''); } catch { return; }
+  for (const name of list) {
+    const m = /^wd(\d+)-/.exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') {
+        try { execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' }); } catch { /* raced */ }
+      }
+    }
+  }
+}
+sweepStale();
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
   process.on(signal, () => {
     cleanupSync();
