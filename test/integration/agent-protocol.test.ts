@@ -7,7 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { generateKeyPairSync } from 'node:crypto';
+import { agentClient } from '../../agents/dial.js';
 import { joinController } from '../../agents/join.js';
+import { loadPki } from '../../src/pki/index.js';
 import { loadIdentity } from '../../agents/identity.js';
 import { AgentRuntime, type DataplaneDriver } from '../../agents/runtime.js';
 import type { ObjectError, Segment } from '../../src/protocol/index.js';
@@ -147,6 +150,27 @@ describe('agent protocol', () => {
     });
     assert.deepEqual(st.hostErrors, [{ host: 'h1', object: 'attachment red/web/a', message: 'workload namespace wa does not exist' }]);
     d.errors = [];
+  });
+
+  test('a session without a client certificate, or with one from another CA, is refused', async () => {
+    const id = await loadIdentity(join(dir, 'h1'));
+    const sessionError = (client: ReturnType<typeof agentClient>) =>
+      new Promise<string>((resolve) => {
+        const call = client.Session();
+        call.on('error', (err: { details?: string; message: string }) => resolve(err.details || err.message));
+        call.on('data', () => resolve('got data'));
+        call.write({ hello: { protocolVersion: 1, agentVersion: 'x', capabilities: {}, addresses: [], appliedGeneration: 0 } });
+      });
+    const anonymous = agentClient(`unix:${socket}`, id.caPem);
+    assert.match(await sessionError(anonymous), /client certificate is required/);
+    anonymous.close();
+    // A certificate signed by some other CA: make one with a throwaway controller PKI.
+    const other = await loadPki(join(dir, 'other-pki'));
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const certPem = await other.signClientCertificate('h1', publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    const forged = agentClient(`unix:${socket}`, id.caPem, { keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), certPem });
+    assert.notEqual(await sessionError(forged), 'got data');
+    forged.close();
   });
 
   test('a host whose agent stops shows unreachable', async () => {
