@@ -141,13 +141,19 @@ export class Controller {
   }
 
   private probe(metrics: ApiMetrics): void {
+    // Two missed probes in a row, each allowed 2 s, before etcd counts as down: a busy event
+    // loop can make one probe late without etcd being unreachable. A write that actually fails
+    // to reach etcd still marks it down at once (see Store).
+    let misses = 0;
     const tick = async () => {
       let up = false;
       try {
-        await this.etcd.maintenance.status(callOptions(PROBE_INTERVAL_MS));
+        await this.etcd.maintenance.status(callOptions(2 * PROBE_INTERVAL_MS));
+        misses = 0;
         up = true;
       } catch {
-        up = false;
+        misses++;
+        up = misses < 2 && this.etcdUp;
       }
       if (up !== this.etcdUp) this.log[up ? 'info' : 'warn']({ etcd: this.etcdEndpoint }, up ? 'etcd is reachable' : 'etcd is unreachable; API answers 503');
       this.etcdUp = up;

@@ -87,13 +87,14 @@ export class NetworkStatusReconciler {
   /** How many hosts have the segments of a network applied as of `revision`. */
   private programming(segmentIds: string[], revision: number, objectFilter?: (e: ObjectError) => boolean): Programming | undefined {
     if (!this.programs) return undefined;
-    const hosts = new Set(segmentIds.flatMap((id) => this.programs!.hostsWith(id)));
+    const holders = new Map(segmentIds.map((id) => [id, new Set(this.programs!.hostsWith(id))]));
+    const hosts = new Set([...holders.values()].flatMap((h) => [...h]));
     let programmed = 0;
     const hostErrors: { host: string; object: string; message: string }[] = [];
     for (const host of [...hosts].sort()) {
       let ok = true;
       for (const id of segmentIds) {
-        if (!this.programs.hostsWith(id).includes(host)) continue;
+        if (!holders.get(id)!.has(host)) continue;
         const st = this.programs.state(host, id);
         const errors = objectFilter ? st.errors.filter((e) => e.object === 'segment' || objectFilter(e)) : st.errors;
         if (st.currentTo < revision) ok = false;
@@ -122,7 +123,10 @@ export class NetworkStatusReconciler {
       return withProgramming(next, prog);
     });
     if (!this.programs) return;
+    let done = 0;
     for (const e of this.cache.list('Endpoint', { tenant, network: name }) as Endpoint[]) {
+      // A large network's pass must not hold the event loop (agents, the API, the etcd probe).
+      if (++done % 50 === 0) await new Promise((r) => setImmediate(r));
       const id = attachmentId(tenant, name, e.metadata.name);
       const ep = this.programming(segments, Number(e.metadata.resourceVersion), (err) => err.object.includes(id));
       await this.store.updateStatus<'Endpoint'>({ kind: 'Endpoint', tenant, network: name, name: e.metadata.name }, (status) => withProgramming({ ...status }, ep));

@@ -53,6 +53,10 @@ export class ProgramDistributor {
   }
 
   private onChange(e: ChangeEvent): void {
+    // Status lives under its own key: a status-only event keeps the resourceVersion. Only a
+    // host's status feeds the compiler (its addresses and capabilities); the rest cannot
+    // change any program, and recompiling a large network for each would swamp the loop.
+    if (e.type === 'modified' && e.ref.kind !== 'Host' && e.previous?.metadata.resourceVersion === e.resource.metadata.resourceVersion) return;
     let deltas;
     try {
       deltas = this.book.apply(this.compiler!.onChange(e), e.revision);

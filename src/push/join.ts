@@ -15,7 +15,22 @@ export interface JoinDeps {
 
 const refused = (why: string) => new UnauthenticatedError(`join refused: ${why}`);
 
+/** Joins on one token run one at a time in this process: they all update its use count. */
+const tokenQueues = new Map<string, Promise<unknown>>();
+
 export async function admitHost(req: JoinRequest, deps: JoinDeps): Promise<JoinResponse> {
+  const name = parseJoinToken(req.token)?.name ?? '';
+  const prev = tokenQueues.get(name) ?? Promise.resolve();
+  const mine = prev.catch(() => undefined).then(() => admit(req, deps));
+  tokenQueues.set(name, mine);
+  try {
+    return await mine;
+  } finally {
+    if (tokenQueues.get(name) === mine) tokenQueues.delete(name);
+  }
+}
+
+async function admit(req: JoinRequest, deps: JoinDeps): Promise<JoinResponse> {
   const now = deps.now?.() ?? new Date();
   const token = parseJoinToken(req.token);
   if (!token) throw refused('the token is malformed (expected <name>.<secret>@sha256:<hash>)');

@@ -25,6 +25,8 @@ interface HostBook {
 
 export class ProgramBook {
   private readonly hosts = new Map<string, HostBook>();
+  /** Which hosts hold each segment, so status need not scan every host. */
+  private readonly holders = new Map<string, Set<string>>();
   /** The etcd revision the programs reflect. */
   revision = 0;
 
@@ -56,8 +58,12 @@ export class ProgramBook {
         else if (b.acked >= sentAt) b.appliedUpTo.set(s.id, revision - 1);
         b.segments.set(s.id, s);
         b.sentAt.set(s.id, b.generation);
+        let h = this.holders.get(s.id);
+        if (!h) this.holders.set(s.id, (h = new Set()));
+        h.add(host);
       }
       for (const id of remove) {
+        this.holders.get(id)?.delete(host);
         b.segments.delete(id);
         b.sentAt.delete(id);
         b.appliedUpTo.delete(id);
@@ -106,6 +112,7 @@ export class ProgramBook {
   }
 
   forget(host: string): void {
+    for (const id of this.hosts.get(host)?.segments.keys() ?? []) this.holders.get(id)?.delete(host);
     this.hosts.delete(host);
   }
 
@@ -115,7 +122,7 @@ export class ProgramBook {
   }
 
   hostsWith(segmentId: string): string[] {
-    return [...this.hosts].filter(([, b]) => b.segments.has(segmentId)).map(([h]) => h);
+    return [...(this.holders.get(segmentId) ?? [])];
   }
 
   /**

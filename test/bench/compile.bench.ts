@@ -8,7 +8,8 @@
 // Environment: BENCH_HOSTS (1000; half in site dc1, half in dc2, one plane "a", one underlay
 // address each), BENCH_NETWORKS (200), BENCH_ENDPOINTS (20000, spread evenly over the networks),
 // BENCH_HOSTS_PER_NETWORK (50), BENCH_CHANGES (200 incremental endpoint changes: add, modify,
-// delete, repeated), BENCH_FULL_RUNS (3 full compiles after the first, cold one).
+// delete, repeated), BENCH_FULL_RUNS (3 full compiles after the first, cold one),
+// BENCH_STATUS_CHANGES (50 status-only endpoint events, measured apart).
 //
 // Intent is built directly as stored resources (the planners' output shape: schema defaults
 // applied, status parsed from {}), in a view indexed like the controller's IntentCache (kind →
@@ -35,6 +36,7 @@ const N_ENDPOINTS = envInt('BENCH_ENDPOINTS', 20_000);
 const HOSTS_PER_NETWORK = Math.min(N_HOSTS, Math.max(1, envInt('BENCH_HOSTS_PER_NETWORK', 50)));
 const N_CHANGES = envInt('BENCH_CHANGES', 200);
 const FULL_RUNS = Math.max(1, envInt('BENCH_FULL_RUNS', 3));
+const STATUS_CHANGES = envInt('BENCH_STATUS_CHANGES', 50);
 const TENANT = 'bench';
 if (N_HOSTS > 2 * 65_000) throw new Error('BENCH_HOSTS must be at most 130000 (two /16 underlays)');
 if (N_NETWORKS > 16_000) throw new Error('BENCH_NETWORKS must be at most 16000 (/22s in 100.64.0.0/10)');
@@ -92,6 +94,11 @@ class IndexedView implements IntentView {
     if (before) this.pools.remove(before);
     this.pools.add(r);
     return { revision, type: before ? 'modified' : 'added', ref, resource: r, ...(before ? { previous: before } : {}) };
+  }
+
+  /** Swaps in a new object for a resource without a new revision: a status-only change. */
+  replaceQuietly(r: Resource): void {
+    this.group(r.kind, groupKey(refOf(r))).set(r.metadata.name, r);
   }
 
   delete(ref: ResourceRef): CompileEvent & { revision: number } {
@@ -342,6 +349,23 @@ function main(): number {
   }
   const mem4 = memory();
 
+  // ----- status-only endpoint changes -----
+  // The controller writes each endpoint's status (programmed on how many hosts) under its own
+  // key; the cache then emits an Endpoint 'modified' event whose spec is unchanged. Measured
+  // apart from the 200 above: what one such event costs the incremental compiler.
+  const statusSamples: ChangeSample[] = [];
+  for (let c = 0; c < STATUS_CHANGES; c++) {
+    const i = (c * 53) % N_NETWORKS;
+    const prev = view.get({ kind: 'Endpoint', tenant: TENANT, network: `n${i}`, name: 'e0' }) as Endpoint;
+    // As IntentCache.applyStatus does: a new object, same spec and resourceVersion, new status.
+    const next = { ...prev, status: { hosts: { total: HOSTS_PER_NETWORK, programmed: c % HOSTS_PER_NETWORK } } } as Endpoint;
+    const e: CompileEvent = { type: 'modified', ref: refOf(next), resource: next, previous: prev };
+    view.replaceQuietly(next);
+    const t0 = performance.now();
+    const d = inc.onChange(e);
+    statusSamples.push({ op: 'modify', ms: performance.now() - t0, ...deltaSize(d) });
+  }
+
   // ----- correctness: the incremental state must equal a full compile of the same view -----
   const check = compileAll(view);
   const got = inc.current();
@@ -381,6 +405,9 @@ function main(): number {
     const ss = by(op);
     if (!ss.length) continue;
     line(`onChange, endpoint ${op ?? 'any'}`, ss.map((s) => s.ms), { hosts: ss.map((s) => s.hosts), segs: ss.map((s) => s.segments), remotes: ss.map((s) => s.remotes) });
+  }
+  if (statusSamples.length) {
+    line('onChange, endpoint status only', statusSamples.map((x) => x.ms), { hosts: statusSamples.map((x) => x.hosts), segs: statusSamples.map((x) => x.segments), remotes: statusSamples.map((x) => x.remotes) });
   }
   console.log('  (hosts / segs / remotes: median per change of hosts given a delta, segments upserted or removed, remote entries in the upserts)');
   const all = samples.map((s) => s.ms).sort((a, b) => a - b);

@@ -25,12 +25,14 @@ export type Condition = { kind: 'mac'; mac: string } | { kind: 'segment-size'; s
 export type ToWorker =
   | { type: 'join'; controller: string; token: string; hosts: string[]; stateRoot: string; concurrency: number; attempts: number }
   | { type: 'start' }
-  | { type: 'arm'; id: number; cond: Condition }
+  /** `hosts`: the agents that must ack (those the change affects); all of this worker's when absent. */
+  | { type: 'arm'; id: number; cond: Condition; hosts?: string[] }
   | { type: 'collect'; id: number }
   | { type: 'stop-agents' }
   | { type: 'watch'; endpoint: string; prefix: string; concurrency: number }
   | { type: 'arm-watch'; id: number; key: string }
   | { type: 'collect-watch'; id: number }
+  | { type: 'stats' }
   | { type: 'exit' };
 
 export interface Stamp {
@@ -51,6 +53,8 @@ export type FromWorker =
   | { type: 'watching'; watchers: number; ms: number; errors: string[] }
   | { type: 'watch-result'; id: number; complete: boolean; stamps: { host: string; seen?: number }[] }
   | { type: 'log'; host: string; level: 'warn' | 'error'; msg: string; obj: string }
+  /** Warn/error log lines by message and reason, and sessions opened beyond each agent's first. */
+  | { type: 'stats'; logs: Record<string, number>; reconnects: number; agents: number }
   | { type: 'fatal'; message: string };
 
 const now = () => performance.timeOrigin + performance.now();
@@ -84,12 +88,18 @@ class Tracker {
   readonly segments = new Map<string, Segment>();
   readonly armed = new Map<number, Armed>();
   firstAck?: number;
+  /** Sessions the controller welcomed this agent to. */
+  welcomes = 0;
+  /** The generation of the last program or delta received, and of the last ack written. */
+  generation?: number;
+  lastAck?: number;
   onComplete: (id: number) => void = () => undefined;
   onFirstAck: () => void = () => undefined;
 
   constructor(readonly host: string) {}
 
   message(m: ControllerMessage): void {
+    if (m.welcome) this.welcomes++;
     let generation: number | undefined;
     if (m.program) {
       this.segments.clear();
@@ -101,6 +111,7 @@ class Tracker {
       generation = Number(m.delta.generation);
     }
     if (generation === undefined) return;
+    this.generation = generation;
     const t = now();
     for (const a of this.armed.values()) {
       if (a.recv === undefined && this.holds(a.cond)) {
@@ -111,6 +122,7 @@ class Tracker {
   }
 
   ack(generation: number): void {
+    this.lastAck = generation;
     const t = now();
     if (this.firstAck === undefined) {
       this.firstAck = t;
@@ -124,10 +136,20 @@ class Tracker {
     }
   }
 
-  arm(id: number, cond: Condition): void {
+  /** Returns true when the condition already held and its program was already acked. */
+  arm(id: number, cond: Condition): boolean {
     const a: Armed = { cond };
-    // Already true (e.g. armed late): it counts from now, acked with the next ack.
     this.armed.set(id, a);
+    // Already true (armed late): stamped now, against the generation the agent holds.
+    if (this.generation !== undefined && this.holds(cond)) {
+      a.recv = now();
+      a.generation = this.generation;
+      if (this.lastAck !== undefined && this.lastAck >= this.generation) {
+        a.ack = a.recv;
+        return true;
+      }
+    }
+    return false;
   }
 
   holds(c: Condition): boolean {
@@ -188,8 +210,13 @@ const agents: Agent[] = [];
 const MAX_LOGS = 30;
 let logsSent = 0;
 
+const logCounts = new Map<string, number>();
+
 function logger(host: string) {
   const fwd = (level: 'warn' | 'error') => (obj: object, msg?: string) => {
+    const reason = (obj as { reason?: unknown; err?: unknown }).reason ?? (obj as { err?: unknown }).err;
+    const key = `${level}: ${msg ?? ''}${reason !== undefined ? ` (${String(reason).replace(/\d+/g, '#')})` : ''}`;
+    logCounts.set(key, (logCounts.get(key) ?? 0) + 1);
     if (logsSent++ >= MAX_LOGS) return;
     send({ type: 'log', host, level, msg: msg ?? '', obj: JSON.stringify(obj).slice(0, 400) });
   };
@@ -245,30 +272,26 @@ async function startAll(): Promise<void> {
   send({ type: 'started', agents: agents.length, msToFirstAcks: performance.now() - t0, missing: agents.filter((a) => a.tracker.firstAck === undefined).map((a) => a.host) });
 }
 
-function arm(id: number, cond: Condition): void {
-  let remaining = agents.length;
-  let reported = false;
-  for (const a of agents) {
-    a.tracker.onComplete = (done) => {
-      const pending = pendingFor.get(done);
-      if (pending) pending();
-    };
-    a.tracker.arm(id, cond);
-  }
+function arm(id: number, cond: Condition, hosts?: string[]): void {
+  const expect = hosts ? new Set(hosts) : undefined;
+  let remaining = 0;
   pendingFor.set(id, () => {
-    if (--remaining === 0 && !reported) {
-      reported = true;
-      report(id, true);
-    }
+    if (--remaining === 0) report(id, true);
   });
-  if (!agents.length) report(id, true);
+  for (const a of agents) {
+    if (expect && !expect.has(a.host)) continue;
+    a.tracker.onComplete = (done) => pendingFor.get(done)?.();
+    if (!a.tracker.arm(id, cond)) remaining++;
+  }
+  // Everyone already had it (or nobody here is affected): the answer goes out at once.
+  if (remaining === 0) report(id, true);
 }
 
 const pendingFor = new Map<number, () => void>();
 
 function report(id: number, complete: boolean): void {
   pendingFor.delete(id);
-  const stamps = agents.map((a) => {
+  const stamps = agents.filter((a) => a.tracker.armed.has(id)).map((a) => {
     const s = a.tracker.armed.get(id);
     a.tracker.armed.delete(id);
     return { host: a.host, recv: s?.recv, ack: s?.ack, generation: s?.generation };
@@ -350,7 +373,7 @@ process.on('message', (raw) => {
       case 'start':
         return startAll();
       case 'arm':
-        arm(m.id, m.cond);
+        arm(m.id, m.cond, m.hosts);
         return send({ type: 'armed', id: m.id });
       case 'collect':
         if (pendingFor.has(m.id)) report(m.id, false);
@@ -365,6 +388,8 @@ process.on('message', (raw) => {
       case 'collect-watch':
         if (watchPending.has(m.id)) watchReport(m.id, false);
         return;
+      case 'stats':
+        return send({ type: 'stats', logs: Object.fromEntries(logCounts), reconnects: agents.reduce((n, a) => n + Math.max(0, a.tracker.welcomes - 1), 0), agents: agents.length });
       case 'exit':
         await Promise.all(agents.map((a) => a.runtime?.stop().catch(() => undefined)));
         for (const w of watchers) {
