@@ -1,6 +1,7 @@
 // The OpenAPI document, generated from the kinds registry and the zod model.
 import { z } from 'zod';
 import { KINDS, type KindDef } from '../model/index.js';
+import { TOPOLOGY_KINDS, topologyDocumentSchema } from '../topology/document.js';
 
 const problem = {
   description: 'Problem (RFC 9457); `errors` names the offending fields',
@@ -115,10 +116,13 @@ export function buildOpenApi(version: string): Record<string, unknown> {
   };
 }
 
-/** JSON Schema for one topology document (any kind), for editors via yaml-language-server. */
+/**
+ * JSON Schema for one topology document (any kind a topology holds), for editors via
+ * yaml-language-server: the same zod schemas `weft plan`/`weft apply` validate with.
+ */
 export function buildTopologySchema(): Record<string, unknown> {
-  const variants = Object.values(KINDS).map((k) => {
-    const s = z.toJSONSchema((k.input as z.ZodObject).extend({ kind: z.literal(k.kind) }), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const variants = TOPOLOGY_KINDS.map((k) => {
+    const s = z.toJSONSchema(topologyDocumentSchema(k), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
     delete s.$schema;
     return s;
   });
@@ -126,7 +130,7 @@ export function buildTopologySchema(): Record<string, unknown> {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'https://weft.dev/schemas/topology.schema.json',
     title: 'Weft topology document',
-    description: 'One resource per YAML document: kind, metadata and spec, in the REST API\'s own shape.',
+    description: 'One resource per YAML document: kind, metadata and spec, in the REST API\'s own shape. Join tokens are not managed in topology files.',
     oneOf: variants,
   };
 }

@@ -2,11 +2,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildOpenApi, buildTopologySchema } from '../api/index.js';
-import { Controller, WEFT_VERSION } from '../controller/index.js';
 import { UsageError, parseEndpoints, parseListen } from './args.js';
+import { DEFAULT_SERVER } from './fabric-support.js';
+import { DELETE_USAGE, DESCRIBE_USAGE, GET_USAGE, deleteCommand, describeCommand, getCommand } from './resource-commands.js';
+import { APPLY_USAGE, PLAN_USAGE, applyCommand, planCommand } from './topology-commands.js';
 
-const USAGE = `weft ${WEFT_VERSION} — overlay-fabric controller
+// The controller, the API and the agent are imported by the commands that run them, so that the
+// client commands (plan, apply, get, ...) start without loading the server.
+const controllerModule = () => import('../controller/index.js');
+
+const usage = (version: string) => `weft ${version} — overlay-fabric controller
 
 Usage:
   weft controller [--listen 127.0.0.1:7480] [--state-dir /var/lib/weft]
@@ -16,6 +21,16 @@ Usage:
   weft agent run --state-dir DIR
   weft gen-schemas [--out schemas]      write the OpenAPI document and topology JSON Schema
   weft version
+
+Topology files and resources (over the REST API):
+  ${PLAN_USAGE}
+  ${APPLY_USAGE}
+  ${GET_USAGE}
+  ${DESCRIBE_USAGE}
+  ${DELETE_USAGE}
+  Every one of these takes [--server URL] [--token TOKEN] (else WEFT_SERVER, WEFT_TOKEN;
+  server default ${DEFAULT_SERVER}) and exits 1 on any error; plan --detailed-exitcode
+  exits 2 when there are changes.
 
 Environment: WEFT_ADMIN_TOKEN (else generated into <state-dir>/admin.token).`;
 
@@ -40,6 +55,7 @@ async function controller(argv: string[]): Promise<void> {
   const stateDir = resolve(values['state-dir']!);
   const agentListen = values['agent-listen'];
   if (agentListen !== undefined && !agentListen.startsWith('unix:/')) parseListen(agentListen, '--agent-listen');
+  const { Controller, WEFT_VERSION } = await controllerModule();
   const c = await Controller.start({
     listen,
     stateDir,
@@ -70,10 +86,43 @@ async function controller(argv: string[]): Promise<void> {
 async function genSchemas(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { out: { type: 'string', default: 'schemas' } }, strict: true });
   const out = resolve(values.out!);
+  const { WEFT_VERSION } = await controllerModule();
+  const { buildOpenApi, buildTopologySchema } = await import('../api/openapi.js');
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'openapi.json'), `${JSON.stringify(buildOpenApi(WEFT_VERSION), null, 2)}\n`);
   await writeFile(join(out, 'topology.schema.json'), `${JSON.stringify(buildTopologySchema(), null, 2)}\n`);
   process.stdout.write(`wrote ${join(out, 'openapi.json')} and ${join(out, 'topology.schema.json')}\n`);
+}
+
+/** The API client commands exit 1 on every error, bad flags included: plan's exit code 2 means "changes". */
+async function fabricCommand(cmd: 'plan' | 'apply' | 'get' | 'describe' | 'delete', argv: string[]): Promise<number> {
+  const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+  if (argv.includes('--help') || argv.includes('-h')) {
+    const usages = { plan: PLAN_USAGE, apply: APPLY_USAGE, get: GET_USAGE, describe: DESCRIBE_USAGE, delete: DELETE_USAGE };
+    process.stdout.write(`Usage: ${usages[cmd]}\n       [--server URL (WEFT_SERVER)] [--token TOKEN (WEFT_TOKEN)]\n`);
+    return 0;
+  }
+  try {
+    switch (cmd) {
+      case 'plan':
+        return await planCommand(argv, io);
+      case 'apply':
+        return await applyCommand(argv, io);
+      case 'get':
+        return await getCommand(argv, io);
+      case 'describe':
+        return await describeCommand(argv, io);
+      case 'delete':
+        return await deleteCommand(argv, io);
+      default: {
+        const never: never = cmd;
+        throw new UsageError(`unknown command ${String(never)}`);
+      }
+    }
+  } catch (err) {
+    process.stderr.write(`weft ${cmd}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -85,15 +134,22 @@ async function main(argv: string[]): Promise<void> {
       return genSchemas(rest);
     case 'agent':
       return (await import('../../agents/cli.js')).agentMain(rest);
+    case 'plan':
+    case 'apply':
+    case 'get':
+    case 'describe':
+    case 'delete':
+      process.exitCode = await fabricCommand(cmd, rest);
+      return;
     case 'version':
     case '--version':
-      process.stdout.write(`${WEFT_VERSION}\n`);
+      process.stdout.write(`${(await controllerModule()).WEFT_VERSION}\n`);
       return;
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(`${USAGE}\n`);
+      process.stdout.write(`${usage((await controllerModule()).WEFT_VERSION)}\n`);
       return;
     default:
       throw new UsageError(`unknown command "${cmd}"; see "weft help"`);

@@ -18,6 +18,7 @@ export interface ProgramStateSource {
 }
 
 interface Programming {
+  observedVersion: string;
   hosts: { total: number; programmed: number };
   hostErrors?: { host: string; object: string; message: string }[];
 }
@@ -105,7 +106,7 @@ export class NetworkStatusReconciler {
       }
       if (ok) programmed++;
     }
-    return { hosts: { total: hosts.size, programmed }, ...(hostErrors.length ? { hostErrors } : {}) };
+    return { observedVersion: String(revision), hosts: { total: hosts.size, programmed }, ...(hostErrors.length ? { hostErrors } : {}) };
   }
 
   private async reconcile(key: string): Promise<void> {
@@ -134,8 +135,9 @@ export class NetworkStatusReconciler {
   }
 }
 
-function withProgramming<T extends { hosts?: unknown; hostErrors?: unknown }>(status: T, prog: Programming | undefined): T {
+function withProgramming<T extends { observedVersion?: unknown; hosts?: unknown; hostErrors?: unknown }>(status: T, prog: Programming | undefined): T {
   if (!prog) return status;
+  status.observedVersion = prog.observedVersion;
   status.hosts = prog.hosts;
   if (prog.hostErrors) status.hostErrors = prog.hostErrors;
   else delete status.hostErrors;

@@ -167,6 +167,7 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 
 /** Where a resource is programmed: on how many of the hosts that need it, and what failed. */
 const Programming = {
+  observedVersion: z.string().optional().describe('The resourceVersion this programming status describes; older than metadata.resourceVersion while it is being recomputed'),
   hosts: z.strictObject({ total: z.int(), programmed: z.int() }).optional().describe('Hosts that need it, and those that have applied its current version'),
   hostErrors: z.array(z.strictObject({ host: z.string(), object: z.string(), message: z.string() })).optional(),
 };

@@ -36,11 +36,16 @@ export async function startEnv(): Promise<Env> {
   return env;
 }
 
-/** Every key and value under Weft's prefix, read straight from etcd. */
-export async function etcdContents(endpoint: string): Promise<Record<string, string>> {
+/**
+ * Every key and value under Weft's prefix, read straight from etcd, except the status tree:
+ * Weft writes status asynchronously on its own, and what a test checks is that intent (and its
+ * claims and secrets) stayed as it was.
+ */
+export async function etcdContents(endpoint: string, opts: { includeStatus?: boolean } = {}): Promise<Record<string, string>> {
   const client = new Etcd3({ hosts: endpoint });
   try {
-    return await client.getAll().prefix('/weft/').strings();
+    const all = await client.getAll().prefix('/weft/').strings();
+    return opts.includeStatus ? all : Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith('/weft/v1/st/')));
   } finally {
     client.close();
   }

@@ -1,0 +1,175 @@
+// `weft get`, `weft describe` and `weft delete`: single resources and lists over the REST API.
+// Tenant- and network-scoped kinds take --tenant and --network; without them a list covers every
+// tenant (and network).
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { KINDS, formatRef, type KindName, type Resource, type ResourceRef } from '../model/index.js';
+import { ApiError, type WeftClient } from '../topology/index.js';
+import { mapLimit } from '../topology/pool.js';
+import { UsageError } from './args.js';
+import { CONNECTION_OPTIONS, clientFrom, oneOf, parseKind } from './fabric-support.js';
+import type { Io } from './topology-commands.js';
+
+export const GET_USAGE = 'weft get KIND [NAME] [--tenant T] [--network N] [-l SELECTOR] [-o table|yaml|json]';
+export const DESCRIBE_USAGE = 'weft describe KIND NAME [--tenant T] [--network N]';
+export const DELETE_USAGE = 'weft delete KIND NAME [--tenant T] [--network N] [--cascade]';
+
+const SCOPE_OPTIONS = { ...CONNECTION_OPTIONS, tenant: { type: 'string' }, network: { type: 'string' } } as const;
+
+function refFrom(kind: KindName, name: string | undefined, values: { tenant?: string; network?: string }, usage: string): ResourceRef {
+  if (!name) throw new UsageError(`a NAME is required\nUsage: ${usage}`);
+  const scope = KINDS[kind].scope;
+  if (scope !== 'cluster' && !values.tenant) throw new UsageError(`${kind} is inside a tenant: pass --tenant`);
+  if (scope === 'network' && !values.network) throw new UsageError(`${kind} is inside a network: pass --network`);
+  if (scope === 'cluster' && (values.tenant || values.network)) throw new UsageError(`${kind} is not inside a tenant: drop --tenant/--network`);
+  if (scope === 'tenant' && values.network) throw new UsageError(`${kind} is not inside a network: drop --network`);
+  return { kind, name, ...(scope !== 'cluster' ? { tenant: values.tenant } : {}), ...(scope === 'network' ? { network: values.network } : {}) };
+}
+
+/** Every resource of a kind under the given parents; all tenants (and networks) when not given. */
+async function listAll(client: WeftClient, kind: KindName, values: { tenant?: string; network?: string }, selector?: string): Promise<Resource[]> {
+  const scope = KINDS[kind].scope;
+  if (scope === 'cluster') return client.list(kind, {}, selector);
+  const tenants = values.tenant ? [values.tenant] : (await client.list('Tenant')).map((t) => t.metadata.name);
+  if (scope === 'tenant') return (await mapLimit(tenants, 16, (tenant) => client.list(kind, { tenant }, selector))).flat();
+  const networks = values.network
+    ? tenants.map((tenant) => ({ tenant, network: values.network! }))
+    : (await mapLimit(tenants, 16, (tenant) => client.list('Network', { tenant }))).flat().map((n) => ({ tenant: n.metadata.tenant!, network: n.metadata.name }));
+  return (await mapLimit(networks, 16, (p) => client.list(kind, p, selector))).flat();
+}
+
+export async function getCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { ...SCOPE_OPTIONS, output: { type: 'string', short: 'o' }, selector: { type: 'string', short: 'l' } }, strict: true, allowPositionals: true });
+  if (positionals.length > 2) throw new UsageError(`too many arguments\nUsage: ${GET_USAGE}`);
+  const kind = parseKind(positionals[0]);
+  const output = oneOf(values.output, ['table', 'yaml', 'json'] as const, '-o', 'table');
+  const client = clientFrom(values, io.env);
+  return withApiErrors(io, async () => {
+    if (positionals[1] !== undefined) {
+      const r = await client.get(refFrom(kind, positionals[1], values, GET_USAGE));
+      io.stdout.write(output === 'json' ? `${JSON.stringify(r, null, 2)}\n` : output === 'yaml' ? stringify(r) : table(kind, [r]));
+      return 0;
+    }
+    if (KINDS[kind].scope === 'cluster' && (values.tenant || values.network)) throw new UsageError(`${kind} is not inside a tenant: drop --tenant/--network`);
+    const items = await listAll(client, kind, values, values.selector);
+    if (output === 'json') io.stdout.write(`${JSON.stringify({ apiVersion: 'weft.dev/v1', kind: `${kind}List`, items }, null, 2)}\n`);
+    else if (output === 'yaml') io.stdout.write(items.map((r) => stringify(r)).join('---\n'));
+    else io.stdout.write(items.length ? table(kind, items) : `No ${KINDS[kind].plural} found.\n`);
+    return 0;
+  });
+}
+
+export async function describeCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: SCOPE_OPTIONS, strict: true, allowPositionals: true });
+  if (positionals.length !== 2) throw new UsageError(`Usage: ${DESCRIBE_USAGE}`);
+  const kind = parseKind(positionals[0]);
+  const ref = refFrom(kind, positionals[1], values, DESCRIBE_USAGE);
+  const client = clientFrom(values, io.env);
+  return withApiErrors(io, async () => {
+    const r = await client.get(ref);
+    io.stdout.write(describe(r));
+    return 0;
+  });
+}
+
+export async function deleteCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { ...SCOPE_OPTIONS, cascade: { type: 'boolean', default: false } }, strict: true, allowPositionals: true });
+  if (positionals.length !== 2) throw new UsageError(`Usage: ${DELETE_USAGE}`);
+  const kind = parseKind(positionals[0]);
+  const ref = refFrom(kind, positionals[1], values, DELETE_USAGE);
+  const client = clientFrom(values, io.env);
+  return withApiErrors(io, async () => {
+    await client.delete(ref, { cascade: values.cascade });
+    io.stdout.write(`deleted ${formatRef(ref)}\n`);
+    return 0;
+  });
+}
+
+async function withApiErrors(io: Io, run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    const issues = err.issues.map((i) => `\n  ${i.field}: ${i.message}`).join('');
+    io.stderr.write(`weft: ${err.status ? `${err.status}: ` : ''}${err.detail}${issues}\n`);
+    return 1;
+  }
+}
+
+// ---- output ----
+
+type Column = [header: string, value: (r: Resource) => string];
+
+const spec = (r: Resource) => r.spec as Record<string, any>;
+const status = (r: Resource) => r.status as Record<string, any>;
+const programmed = (r: Resource) => {
+  const h = status(r).hosts as { total: number; programmed: number } | undefined;
+  const errors = (status(r).hostErrors as unknown[] | undefined)?.length;
+  return h ? `${h.programmed}/${h.total}${errors ? ` (${errors} errors)` : ''}` : '-';
+};
+
+function columns(kind: KindName): Column[] {
+  const parents: Column[] = [
+    ...(KINDS[kind].scope !== 'cluster' ? [['TENANT', (r: Resource) => r.metadata.tenant ?? ''] as Column] : []),
+    ...(KINDS[kind].scope === 'network' ? [['NETWORK', (r: Resource) => r.metadata.network ?? ''] as Column] : []),
+  ];
+  const topology: Column = ['TOPOLOGY', (r) => r.metadata.labels['weft.dev/topology'] ?? '-'];
+  switch (kind) {
+    case 'Site':
+      return [['NAME', (r) => r.metadata.name], ['REGION', (r) => spec(r).region ?? '-'], topology];
+    case 'Plane':
+    case 'Tenant':
+      return [['NAME', (r) => r.metadata.name], ['DESCRIPTION', (r) => spec(r).description ?? '-'], topology];
+    case 'Underlay':
+      return [['NAME', (r) => r.metadata.name], ['SITE', (r) => spec(r).site], ['PLANE', (r) => spec(r).plane], ['CIDR', (r) => spec(r).cidr], ['MTU', (r) => String(spec(r).mtu)], topology];
+    case 'Host':
+      return [['NAME', (r) => r.metadata.name], ['SITE', (r) => spec(r).site], ['ADDRESSES', (r) => (spec(r).addresses as string[]).join(',') || '-'], ['STATE', (r) => status(r).state ?? '-'], ['DRAIN', (r) => String(spec(r).drain)], topology];
+    case 'JoinToken':
+      return [['NAME', (r) => r.metadata.name], ['SITE', (r) => spec(r).site ?? '-'], ['USES', (r) => `${status(r).uses ?? 0}/${spec(r).maxUses}`], ['EXPIRES', (r) => spec(r).expiresAt ?? '-']];
+    case 'Network':
+      return [
+        ...parents,
+        ['NAME', (r) => r.metadata.name],
+        ['KIND', (r) => spec(r).kind],
+        ['VNI', (r) => (spec(r).multipath?.mode === 'dual-fabric' ? (spec(r).multipath.planes as { plane: string; vni?: number }[]).map((p) => `${p.plane}:${p.vni ?? '-'}`).join(',') : String(spec(r).vni ?? '-'))],
+        ['SUBNETS', (r) => ((spec(r).subnets ?? (spec(r).multipath?.planes ?? []).flatMap((p: { subnets?: unknown[] }) => p.subnets ?? [])) as { cidr: string }[]).map((s) => s.cidr).join(',') || '-'],
+        ['MTU', (r) => String(status(r).mtu ?? spec(r).mtu ?? '-')],
+        ['PROGRAMMED', programmed],
+        topology,
+      ];
+    case 'Endpoint':
+      return [...parents, ['NAME', (r) => r.metadata.name], ['HOST', (r) => spec(r).host], ['IPS', (r) => (spec(r).ips ?? []).join(',') || '-'], ['MAC', (r) => spec(r).mac ?? '-'], ['PROGRAMMED', programmed], topology];
+    default: {
+      const never: never = kind;
+      return [['NAME', () => String(never)]];
+    }
+  }
+}
+
+export function table(kind: KindName, items: readonly Resource[]): string {
+  const cols = columns(kind);
+  const rows = [cols.map(([h]) => h), ...items.map((r) => cols.map(([, v]) => v(r)))];
+  const widths = cols.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+export function describe(r: Resource): string {
+  const m = r.metadata;
+  const labels = Object.entries(m.labels).map(([k, v]) => `${k}=${v}`).join(', ') || '-';
+  const indent = (text: string) => text.trimEnd().split('\n').map((l) => `  ${l}`).join('\n');
+  const lines = [
+    `${formatRef({ kind: r.kind, tenant: m.tenant, network: m.network, name: m.name })}`,
+    `Labels:           ${labels}`,
+    `Created:          ${m.createdAt}`,
+    `Generation:       ${m.generation}`,
+    `ResourceVersion:  ${m.resourceVersion}`,
+    `UID:              ${m.uid}`,
+  ];
+  const st = status(r);
+  if (st.hosts) lines.push(`Programmed:       on ${st.hosts.programmed} of ${st.hosts.total} hosts`);
+  if (st.state) lines.push(`State:            ${st.state}`);
+  for (const e of (st.hostErrors ?? []) as { host: string; object: string; message: string }[]) lines.push(`Host error:       ${e.host}: ${e.object}: ${e.message}`);
+  lines.push('Spec:', indent(stringify(r.spec)));
+  if (Object.keys(st).length) lines.push('Status:', indent(stringify(st)));
+  return `${lines.join('\n')}\n`;
+}
