@@ -85,7 +85,7 @@ describe('weft plan and apply in a CI flow', () => {
     // Kinds of one dependency level are written concurrently, so only the levels are ordered.
     const level: Record<string, number> = { Site: 0, Plane: 0, Tenant: 0, Underlay: 1, Network: 1, Host: 2, Endpoint: 3 };
     assert.deepEqual(new Set(created), new Set(Object.keys(level)));
-    const levels = created.map((k) => level[k]!);
+    const levels = created.map((k) => level[k ?? ""]!);
     assert.deepEqual(levels, [...levels].sort((a, b) => a - b), `written out of dependency order: ${created.join(', ')}`);
     assert.match(r.stdout, /Applied topology "lab": 9 created, 0 updated, 0 deleted, 0 unchanged/);
     const net = (await env.admin.get('/v1/tenants/red/networks/web')).body;
