@@ -14,9 +14,7 @@
 //   raw etcd txn  the same txn shape Weft commits (src/store/txn.ts compilePlan: a compare and a
 //                 failure-branch read per precondition and claim; puts of the resource and its
 //                 claims), values of the same size, pool values from a local counter.
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import type { Etcd3, ICompare, IRequestOp, ITxnRequest } from 'etcd3';
 import { callOptions, connectEtcd } from '../../src/store/etcd.js';
@@ -24,6 +22,7 @@ import { Api } from '../support/api.js';
 import { startController, type TestController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { createFabric } from '../support/fixtures.js';
+import { cpuSeconds, machine, procStatus } from './support/proc.js';
 
 const envInt = (name: string, dflt: number): number => {
   const v = process.env[name];
@@ -150,34 +149,8 @@ function quarters(r: PhaseResult): string {
 
 // ---------- process accounting (Linux /proc) ----------
 
-let clkTck = 100;
-try {
-  clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-} catch {
-  // keep the usual 100
-}
 
-/** user+system CPU seconds of a process, or NaN when it cannot be read. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clkTck;
-  } catch {
-    return NaN;
-  }
-}
 
-function procStatus(pid: number | undefined, field: string): string {
-  if (pid === undefined) return 'n/a';
-  try {
-    const m = new RegExp(`^${field}:\\s*(.+)$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? m[1]!.trim() : 'n/a';
-  } catch {
-    return 'n/a';
-  }
-}
 
 interface CpuSample {
   controller: number;
@@ -305,20 +278,6 @@ function row(phase: string, path: string, s: Summary): string {
   return [pad(phase, 17), pad(path, 13), lpad(String(s.count), 6), lpad(fmt(s.seconds, 2), 7), lpad(fmt(s.rate), 9), lpad(fmt(s.p50, 2), 8), lpad(fmt(s.p99, 2), 8), lpad(fmt(s.max, 2), 8), lpad(String(s.failed), 8)].join(' ');
 }
 
-function machine(): string[] {
-  const cpus = os.cpus();
-  let etcdVersion = 'unknown';
-  try {
-    etcdVersion = execFileSync('etcd', ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
-  } catch (err) {
-    etcdVersion = `unavailable (${String(err).split('\n')[0]})`;
-  }
-  return [
-    `cpu:    ${cpus[0]?.model ?? 'unknown'}, ${cpus.length} cores`,
-    `memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB total`,
-    `node:   ${process.version}; kernel ${os.platform()} ${os.release()}; ${etcdVersion}`,
-  ];
-}
 
 // ---------- main ----------
 

@@ -33,14 +33,14 @@
 //             performance.timeOrigin + performance.now(), comparable across processes.
 //   etcd      the agents are stopped; in the same workers, one etcd client and one watch per
 //             host on /weft/v1/r/endpoints/bench/net0/; `seen` = the put event for the new key.
-import { fork, type ChildProcess, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import { join, resolve } from 'node:path';
 import { startController, type TestController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import type { Condition, FromWorker, Stamp, ToWorker } from './fanout-worker.js';
+import { cpuSeconds, machine, procStatus } from './support/proc.js';
 
 const envInt = (name: string, dflt: number): number => {
   const v = process.env[name];
@@ -74,33 +74,8 @@ const macOf = (n: number) => `02:bb:${[(n >>> 24) & 255, (n >>> 16) & 255, (n >>
 
 // ---------- process accounting (Linux /proc) ----------
 
-let clkTck = 100;
-try {
-  clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-} catch {
-  // keep the usual 100
-}
 
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clkTck;
-  } catch {
-    return NaN;
-  }
-}
 
-function procStatus(pid: number | undefined, field: string): string {
-  if (pid === undefined) return 'n/a';
-  try {
-    const m = new RegExp(`^${field}:\\s*(.+)$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? m[1]!.trim() : 'n/a';
-  } catch {
-    return 'n/a';
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -140,20 +115,6 @@ function dist(xs: number[]): Dist {
   return { count: s.length, p50: percentile(s, 0.5), p99: percentile(s, 0.99), max: s.length ? s[s.length - 1]! : NaN };
 }
 
-function machine(): string[] {
-  const cpus = os.cpus();
-  let etcdVersion = 'unknown';
-  try {
-    etcdVersion = execFileSync('etcd', ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
-  } catch (err) {
-    etcdVersion = `unavailable (${String(err).split('\n')[0]})`;
-  }
-  return [
-    `cpu:    ${cpus[0]?.model ?? 'unknown'}, ${cpus.length} cores`,
-    `memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB total`,
-    `node:   ${process.version}; kernel ${os.platform()} ${os.release()}; ${etcdVersion}`,
-  ];
-}
 
 // ---------- workers ----------
 
