@@ -8,25 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from '../support/api.js';
 import { etcdContents, startEnv, type Env } from '../support/fixtures.js';
-import { show, weft, writeText, type Target } from './topology-cli.js';
+import { show, weft, writeText, baseFabric, type Target } from './topology-cli.js';
 
-const BASE = `kind: Site
-metadata: { name: dc1 }
----
-kind: Plane
-metadata: { name: a }
----
-kind: Underlay
-metadata: { name: dc1-a }
-spec: { site: dc1, plane: a, cidr: 198.18.0.0/24 }
----
-kind: Host
-metadata: { name: h1 }
-spec: { site: dc1, addresses: [198.18.0.11] }
----
-kind: Tenant
-metadata: { name: red }
----
+const BASE = `${baseFabric()}---
 kind: Network
 metadata: { name: web, tenant: red }
 spec: { subnets: [{ cidr: 100.64.0.0/24 }] }

@@ -114,3 +114,13 @@ export async function startGateProxy(upstream: string, gate: (req: GateRequest) 
 export function resourcesOnly(contents: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(contents).filter(([k]) => k.startsWith('/weft/v1/r/')));
 }
+
+/**
+ * The small fabric most topology tests start from: site dc1, plane a, underlay dc1-a
+ * (198.18.0.0/24), hosts h1, h2, … at .11, .12, …, and tenant red. Tests append their own
+ * documents after a `---`; line numbers in their assertions count from this text.
+ */
+export function baseFabric(hosts: string[] = ['h1']): string {
+  const hostDocs = hosts.map((h, i) => `kind: Host\nmetadata: { name: ${h} }\nspec: { site: dc1, addresses: [198.18.0.${11 + i}] }\n---\n`).join('');
+  return `kind: Site\nmetadata: { name: dc1 }\n---\nkind: Plane\nmetadata: { name: a }\n---\nkind: Underlay\nmetadata: { name: dc1-a }\nspec: { site: dc1, plane: a, cidr: 198.18.0.0/24 }\n---\n${hostDocs}kind: Tenant\nmetadata: { name: red }\n`;
+}

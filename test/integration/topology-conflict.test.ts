@@ -7,25 +7,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ApplyError, WeftClient, executePlan, failureText, loadTopology, planAgainstServer } from '../../src/topology/index.js';
 import { startEnv, type Env } from '../support/fixtures.js';
-import { show, spawnWeft, startGateProxy, weft, writeText, type Target } from './topology-cli.js';
+import { show, spawnWeft, startGateProxy, weft, writeText, baseFabric, type Target } from './topology-cli.js';
 
-const fabric = (mtu: number) => `kind: Site
-metadata: { name: dc1 }
----
-kind: Plane
-metadata: { name: a }
----
-kind: Underlay
-metadata: { name: dc1-a }
-spec: { site: dc1, plane: a, cidr: 198.18.0.0/24 }
----
-kind: Host
-metadata: { name: h1 }
-spec: { site: dc1, addresses: [198.18.0.11] }
----
-kind: Tenant
-metadata: { name: red }
----
+const fabric = (mtu: number) => `${baseFabric()}---
 kind: Network
 metadata: { name: web, tenant: red }
 spec:

@@ -14,7 +14,7 @@ import type { ObjectError, Segment } from '../../src/protocol/index.js';
 import { Api, eventually } from '../support/api.js';
 import { startController, type TestController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
-import { show, weft, writeText, type Target } from './topology-cli.js';
+import { show, weft, writeText, baseFabric, type Target } from './topology-cli.js';
 
 class RecordingDriver implements DataplaneDriver {
   errors: ObjectError[] = [];
@@ -33,27 +33,7 @@ class RecordingDriver implements DataplaneDriver {
 
 const quiet = { info() {}, warn() {}, error() {} };
 
-const topology = (endpoints: [string, string][]) => `kind: Site
-metadata: { name: dc1 }
----
-kind: Plane
-metadata: { name: a }
----
-kind: Underlay
-metadata: { name: dc1-a }
-spec: { site: dc1, plane: a, cidr: 198.18.0.0/24 }
----
-kind: Host
-metadata: { name: h1 }
-spec: { site: dc1, addresses: [198.18.0.11] }
----
-kind: Host
-metadata: { name: h2 }
-spec: { site: dc1, addresses: [198.18.0.12] }
----
-kind: Tenant
-metadata: { name: red }
----
+const topology = (endpoints: [string, string][]) => `${baseFabric(['h1', 'h2'])}---
 kind: Network
 metadata: { name: web, tenant: red }
 spec: { subnets: [{ cidr: 100.64.0.0/24 }] }
