@@ -12,10 +12,16 @@ export class Fabric {
   /** Every plane some underlay belongs to, by name: the preference of ordinary networks. */
   readonly planeNames: readonly string[];
   private readonly planes = new Map<string, ReadonlyMap<string, PlaneAddress>>();
+  private readonly underlaysByName: ReadonlyMap<string, Underlay>;
 
   constructor(private readonly view: IntentView) {
     this.underlays = view.list('Underlay') as Underlay[];
     this.planeNames = [...new Set(this.underlays.map((u) => u.spec.plane))].sort(compareText);
+    this.underlaysByName = new Map(this.underlays.map((u) => [u.metadata.name, u]));
+  }
+
+  underlay(name: string): Underlay | undefined {
+    return this.underlaysByName.get(name);
   }
 
   host(name: string): Host | undefined {

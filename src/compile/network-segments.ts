@@ -9,6 +9,7 @@ import type { Fabric } from './fabric.js';
 import { deriveNetworkMtu } from './network-mtu.js';
 import { attachmentId, bridgeName, compareText, deviceName, hostInterfaceName, networkSegmentIds, segmentId } from './names.js';
 import type { Problem } from './problem.js';
+import { missingPlaneUnderlays, probePaths, sharedVteps, underlayRoutes } from './paths.js';
 import { planePreference, vtepAddress, type PlaneAddress } from './vtep.js';
 
 export interface CompiledNetwork {
@@ -31,6 +32,8 @@ interface Shape {
   subnets: SegmentSubnet[];
   /** Dual-fabric: the plane the segment is bound to (its device has that plane's `local`). */
   plane?: string;
+  /** Multipath segments: the planes traffic spreads over, in the network's order. */
+  multipathPlanes?: string[];
   vteps: Map<string, PlaneAddress | undefined>;
   /** Every reachable endpoint of the network, by MAC; each host drops its own. */
   remotes: RemoteEndpoint[];
@@ -59,6 +62,12 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
     if (err) problems.push({ network: key, host: h, message: err });
   }
   const mtu = deriveNetworkMtu(n, view).mtu;
+  const mp = n.spec.multipath;
+  if (mp) {
+    for (const m of missingPlaneUnderlays(fabric, hosts, mp.planes.map((p) => p.plane))) {
+      problems.push({ network: key, message: `plane ${m.plane} has no underlay in site ${m.site}, where host${m.hosts.length > 1 ? 's' : ''} ${m.hosts.join(', ')} ${m.hosts.length > 1 ? 'have' : 'has'} endpoints` });
+    }
+  }
 
   const shapes: Shape[] = [];
   for (const s of segmentPlans(n, fabric, hosts)) {
@@ -79,14 +88,37 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
     if (s.plane === undefined) problems.push(...splitPlanes(key, n, vteps));
     const remotes = usable.flatMap((e) => {
       const vtep = vteps.get(e.spec.host);
-      return vtep ? [{ mac: e.spec.mac!, ips: addressesIn(e.spec.ips, s.subnets).ips, vtep: vtep.address, host: e.spec.host }] : [];
+      return vtep ? [{ mac: e.spec.mac!, ips: addressesIn(e.spec.ips, s.subnets).ips, vtep: vtep.address, host: e.spec.host, vteps: [] }] : [];
     });
     remotes.sort((a, b) => compareText(a.mac, b.mac) || compareText(a.host, b.host));
-    shapes.push({ id: s.id, vni: s.vni, subnets: s.subnets, ...(s.plane !== undefined ? { plane: s.plane } : {}), vteps, remotes });
+    const multipathPlanes = s.plane === undefined && mp ? mp.planes.map((p) => p.plane) : undefined;
+    shapes.push({ id: s.id, vni: s.vni, subnets: s.subnets, ...(s.plane !== undefined ? { plane: s.plane } : {}), ...(multipathPlanes ? { multipathPlanes } : {}), vteps, remotes });
   }
 
   const byHost = new Map<string, Endpoint[]>(hosts.map((h) => [h, []]));
   for (const e of usable) byHost.get(e.spec.host)!.push(e);
+  const peers = [...byHost].filter(([, es]) => es.length > 0).map(([h]) => h);
+  // Multipath remotes carry per-host VTEP lists that depend on the local host's planes; hosts
+  // wired to the same planes share one copy.
+  const remotesFor = new Map<string, RemoteEndpoint[]>();
+  const multipathRemotes = (s: Shape, h: string): RemoteEndpoint[] => {
+    const planes = s.multipathPlanes!;
+    const local = fabric.planesOf(h);
+    const cacheKey = `${s.id}\0${planes.filter((p) => local.has(p)).join(',')}`;
+    let all = remotesFor.get(cacheKey);
+    if (!all) {
+      all = s.remotes.map((r) => ({ ...r, vteps: sharedVteps(fabric, h, r.host, planes) }));
+      remotesFor.set(cacheKey, all);
+    }
+    return all.filter((r) => r.host !== h);
+  };
+  const pathsOf = (s: Shape, h: string) => (s.plane !== undefined ? probePaths(fabric, h, peers, [s.plane]) : s.multipathPlanes ? probePaths(fabric, h, peers, s.multipathPlanes) : []);
+  const routePlanes = (s: Shape, h: string): string[] => {
+    if (s.plane !== undefined) return [s.plane];
+    if (s.multipathPlanes) return s.multipathPlanes;
+    const v = s.vteps.get(h);
+    return v ? [v.plane] : [];
+  };
   const segmentsOn = (h: string): Segment[] => {
     const own = byHost.get(h);
     if (!own) return [];
@@ -109,9 +141,12 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
         // No broadcast flooding: remote addresses are answered locally from static neighbour
         // entries (the device's proxy mode), and every remote MAC has a static FDB entry.
         flood: [],
-        remotes: s.remotes.filter((r) => r.host !== h),
+        remotes: s.multipathPlanes ? multipathRemotes(s, h) : s.remotes.filter((r) => r.host !== h),
         attachments,
         error: errors.join('; '),
+        multipath: mp?.mode ?? '',
+        paths: pathsOf(s, h),
+        underlayRoutes: underlayRoutes(fabric, h, routePlanes(s, h)),
       };
     });
   };

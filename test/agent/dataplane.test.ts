@@ -20,10 +20,10 @@ function segment(over: Partial<Segment> = {}): Segment {
     id: 'red/web', vni: 4096, encap: 'ENCAP_VXLAN', mtu: 1450, bridge: 'wb4096', device: 'wx4096', port: 4789,
     localAddress: '198.18.0.1', flood: ['198.18.0.2', '198.18.0.3'],
     remotes: [
-      { mac: '02:00:00:00:02:01', ips: ['100.64.0.21'], vtep: '198.18.0.2', host: 'h2' },
-      { mac: '02:00:00:00:03:01', ips: ['100.64.0.31', '100.64.0.32'], vtep: '198.18.0.3', host: 'h3' },
+      { mac: '02:00:00:00:02:01', ips: ['100.64.0.21'], vtep: '198.18.0.2', host: 'h2', vteps: [] },
+      { mac: '02:00:00:00:03:01', ips: ['100.64.0.31', '100.64.0.32'], vtep: '198.18.0.3', host: 'h3', vteps: [] },
     ],
-    attachments: [], error: '', ...over,
+    attachments: [], error: '', multipath: '', paths: [], underlayRoutes: [], ...over,
   };
 }
 
@@ -352,7 +352,7 @@ describe('two hosts', () => {
     const macB = '02:00:00:00:0b:01';
     const seg = (local: string, remoteVtep: string, remoteMac: string, remoteIp: string, att: Attachment): Segment => segment({
       id: 'red/e2e', vni: 5000, bridge: 'wb5000', device: 'wx5000', localAddress: local, flood: [remoteVtep],
-      remotes: [{ mac: remoteMac, ips: [remoteIp], vtep: remoteVtep, host: 'other' }], attachments: [att],
+      remotes: [{ mac: remoteMac, ips: [remoteIp], vtep: remoteVtep, host: 'other', vteps: [] }], attachments: [att],
     });
     const attA = workload({ id: 'red/e2e/a', netns: wa, mac: macA, addresses: ['100.64.1.1/24'], gateways: [], hostInterface: 'wv1' });
     const attB = workload({ id: 'red/e2e/b', netns: wb, mac: macB, addresses: ['100.64.1.2/24'], gateways: [], hostInterface: 'wv1' });

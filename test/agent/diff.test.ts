@@ -8,12 +8,12 @@ import type { FdbEntry, NeighEntry, ObservedLink, Snapshot, WorkloadView } from 
 
 // --- fixtures ------------------------------------------------------------------------------
 
-const remote = (n: number, vtep = '198.18.0.2'): RemoteEndpoint => ({ mac: `02:00:00:00:01:0${n}`, ips: [`100.64.0.${10 + n}`], vtep, host: 'h2' });
+const remote = (n: number, vtep = '198.18.0.2'): RemoteEndpoint => ({ mac: `02:00:00:00:01:0${n}`, ips: [`100.64.0.${10 + n}`], vtep, host: 'h2', vteps: [] });
 
 function seg(over: Partial<Segment> = {}): Segment {
   return {
     id: 't/n', vni: 4096, encap: 'ENCAP_VXLAN', mtu: 1450, bridge: 'wb4096', device: 'wx4096', port: 4789,
-    localAddress: '', flood: ['198.18.0.2'], remotes: [remote(1)], attachments: [], error: '', ...over,
+    localAddress: '', flood: ['198.18.0.2'], remotes: [remote(1)], attachments: [], error: '', multipath: '', paths: [], underlayRoutes: [], ...over,
   };
 }
 
@@ -106,7 +106,7 @@ describe('diff: creating', () => {
   });
 
   test('MACs and addresses are compared in canonical form', () => {
-    const s = seg({ remotes: [{ mac: '02:00:00:00:01:01', ips: ['2001:DB8::0:b'], vtep: '2001:db8:0::2', host: 'h' }], flood: [] });
+    const s = seg({ remotes: [{ mac: '02:00:00:00:01:01', ips: ['2001:DB8::0:b'], vtep: '2001:db8:0::2', host: 'h', vteps: [] }], flood: [] });
     const snap = programmed({ fdb: [fdb('02:00:00:00:01:01', '2001:db8::2')], neighbours: [neigh('2001:db8::b', '02:00:00:00:01:01')] });
     assert.deepEqual(diff([{ ...s, remotes: [{ ...s.remotes[0]!, mac: '02:00:00:00:01:01'.toUpperCase() }] }], snap).actions, []);
   });
@@ -275,7 +275,7 @@ describe('diff: FDB entries', () => {
   });
 
   test('invalid remotes are per-object errors and do not stop the others', () => {
-    const s = seg({ flood: ['nope'], remotes: [{ mac: 'zz', ips: [], vtep: '198.18.0.2', host: '' }, { mac: '02:00:00:00:00:05', ips: ['x'], vtep: 'bad', host: '' }, remote(2)] });
+    const s = seg({ flood: ['nope'], remotes: [{ mac: 'zz', ips: [], vtep: '198.18.0.2', host: '', vteps: [] }, { mac: '02:00:00:00:00:05', ips: ['x'], vtep: 'bad', host: '', vteps: [] }, remote(2)] });
     const { actions, errors } = diff([s], snapshot());
     assert.deepEqual(errors.map((e) => e.object), ['fdb 00:00:00:00:00:00', 'fdb zz', 'fdb 02:00:00:00:00:05']);
     assert.deepEqual(find(actions, 'fdb-add').map((a) => a.mac), ['02:00:00:00:01:02']);

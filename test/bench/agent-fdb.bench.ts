@@ -51,8 +51,8 @@ const overlayIp = (i: number): string => `100.${64 + ((i >> 16) & 63)}.${(i >> 8
 function segment(remotes: number): Segment {
   return {
     id: 'bench/net', vni: 4096, encap: 'ENCAP_VXLAN', mtu: 1450, bridge: 'wb4096', device: 'wx4096', port: 4789,
-    localAddress: '', flood: [], error: '', attachments: [],
-    remotes: Array.from({ length: remotes }, (_, i) => ({ mac: mac(i), ips: [overlayIp(i)], vtep: vtep(i), host: `h${i}` })),
+    localAddress: '', flood: [], error: '', attachments: [], multipath: '', paths: [], underlayRoutes: [],
+    remotes: Array.from({ length: remotes }, (_, i) => ({ mac: mac(i), ips: [overlayIp(i)], vtep: vtep(i), host: `h${i}`, vteps: [] })),
   };
 }
 

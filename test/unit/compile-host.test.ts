@@ -52,7 +52,7 @@ describe('compileHost', () => {
     net(view, 'n', SUBNET);
     ep(view, 'n', 'e1', 'h1');
     const e2 = ep(view, 'n', 'e2', 'h2');
-    assert.deepEqual(one(view, 'h1').remotes, [{ mac: e2.spec.mac, ips: e2.spec.ips, vtep: '192.168.10.12', host: 'h2' }]);
+    assert.deepEqual(one(view, 'h1').remotes, [{ mac: e2.spec.mac, ips: e2.spec.ips, vtep: '192.168.10.12', host: 'h2', vteps: [] }]);
     assert.equal(one(view, 'h2').remotes[0]?.vtep, '192.168.10.11');
   });
 
@@ -142,8 +142,8 @@ describe('compileHost', () => {
       ['t1/d/b', n.spec.multipath!.planes[1]!.vni, '192.168.20.11'],
     ]);
     assert.notEqual(segs[0]!.device, segs[1]!.device);
-    assert.deepEqual(segs[0]!.remotes, [{ mac: e2.spec.mac, ips: [ipA], vtep: '192.168.10.12', host: 'h2' }]);
-    assert.deepEqual(segs[1]!.remotes, [{ mac: e2.spec.mac, ips: [ipB], vtep: '192.168.20.12', host: 'h2' }]);
+    assert.deepEqual(segs[0]!.remotes, [{ mac: e2.spec.mac, ips: [ipA], vtep: '192.168.10.12', host: 'h2', vteps: [] }]);
+    assert.deepEqual(segs[1]!.remotes, [{ mac: e2.spec.mac, ips: [ipB], vtep: '192.168.20.12', host: 'h2', vteps: [] }]);
     assert.deepEqual(segs[0]!.attachments.map((a) => [a.addresses, a.gateways]), [[[`${e1.spec.ips![0]}/24`], ['100.70.0.254']]]);
     assert.deepEqual(segs[1]!.attachments.map((a) => [a.addresses, a.gateways]), [[[`${e1.spec.ips![1]}/24`], []]]);
   });

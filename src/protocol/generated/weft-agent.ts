@@ -11,9 +11,14 @@ import type { HostProgram as _weft_agent_v1_HostProgram, HostProgram__Output as 
 import type { JoinRequest as _weft_agent_v1_JoinRequest, JoinRequest__Output as _weft_agent_v1_JoinRequest__Output } from './weft/agent/v1/JoinRequest.js';
 import type { JoinResponse as _weft_agent_v1_JoinResponse, JoinResponse__Output as _weft_agent_v1_JoinResponse__Output } from './weft/agent/v1/JoinResponse.js';
 import type { ObjectError as _weft_agent_v1_ObjectError, ObjectError__Output as _weft_agent_v1_ObjectError__Output } from './weft/agent/v1/ObjectError.js';
+import type { PathReport as _weft_agent_v1_PathReport, PathReport__Output as _weft_agent_v1_PathReport__Output } from './weft/agent/v1/PathReport.js';
+import type { PathStatus as _weft_agent_v1_PathStatus, PathStatus__Output as _weft_agent_v1_PathStatus__Output } from './weft/agent/v1/PathStatus.js';
+import type { PlaneVtep as _weft_agent_v1_PlaneVtep, PlaneVtep__Output as _weft_agent_v1_PlaneVtep__Output } from './weft/agent/v1/PlaneVtep.js';
+import type { ProbePath as _weft_agent_v1_ProbePath, ProbePath__Output as _weft_agent_v1_ProbePath__Output } from './weft/agent/v1/ProbePath.js';
 import type { ProgramDelta as _weft_agent_v1_ProgramDelta, ProgramDelta__Output as _weft_agent_v1_ProgramDelta__Output } from './weft/agent/v1/ProgramDelta.js';
 import type { RemoteEndpoint as _weft_agent_v1_RemoteEndpoint, RemoteEndpoint__Output as _weft_agent_v1_RemoteEndpoint__Output } from './weft/agent/v1/RemoteEndpoint.js';
 import type { Segment as _weft_agent_v1_Segment, Segment__Output as _weft_agent_v1_Segment__Output } from './weft/agent/v1/Segment.js';
+import type { UnderlayRoute as _weft_agent_v1_UnderlayRoute, UnderlayRoute__Output as _weft_agent_v1_UnderlayRoute__Output } from './weft/agent/v1/UnderlayRoute.js';
 import type { Welcome as _weft_agent_v1_Welcome, Welcome__Output as _weft_agent_v1_Welcome__Output } from './weft/agent/v1/Welcome.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -35,9 +40,15 @@ export interface ProtoGrpcType {
         JoinRequest: MessageTypeDefinition<_weft_agent_v1_JoinRequest, _weft_agent_v1_JoinRequest__Output>
         JoinResponse: MessageTypeDefinition<_weft_agent_v1_JoinResponse, _weft_agent_v1_JoinResponse__Output>
         ObjectError: MessageTypeDefinition<_weft_agent_v1_ObjectError, _weft_agent_v1_ObjectError__Output>
+        PathReport: MessageTypeDefinition<_weft_agent_v1_PathReport, _weft_agent_v1_PathReport__Output>
+        PathState: EnumTypeDefinition
+        PathStatus: MessageTypeDefinition<_weft_agent_v1_PathStatus, _weft_agent_v1_PathStatus__Output>
+        PlaneVtep: MessageTypeDefinition<_weft_agent_v1_PlaneVtep, _weft_agent_v1_PlaneVtep__Output>
+        ProbePath: MessageTypeDefinition<_weft_agent_v1_ProbePath, _weft_agent_v1_ProbePath__Output>
         ProgramDelta: MessageTypeDefinition<_weft_agent_v1_ProgramDelta, _weft_agent_v1_ProgramDelta__Output>
         RemoteEndpoint: MessageTypeDefinition<_weft_agent_v1_RemoteEndpoint, _weft_agent_v1_RemoteEndpoint__Output>
         Segment: MessageTypeDefinition<_weft_agent_v1_Segment, _weft_agent_v1_Segment__Output>
+        UnderlayRoute: MessageTypeDefinition<_weft_agent_v1_UnderlayRoute, _weft_agent_v1_UnderlayRoute__Output>
         Welcome: MessageTypeDefinition<_weft_agent_v1_Welcome, _weft_agent_v1_Welcome__Output>
       }
     }

@@ -2,15 +2,18 @@
 
 import type { Hello as _weft_agent_v1_Hello, Hello__Output as _weft_agent_v1_Hello__Output } from '../../../weft/agent/v1/Hello.js';
 import type { Ack as _weft_agent_v1_Ack, Ack__Output as _weft_agent_v1_Ack__Output } from '../../../weft/agent/v1/Ack.js';
+import type { PathReport as _weft_agent_v1_PathReport, PathReport__Output as _weft_agent_v1_PathReport__Output } from '../../../weft/agent/v1/PathReport.js';
 
 export interface AgentMessage {
   'hello'?: (_weft_agent_v1_Hello | null);
   'ack'?: (_weft_agent_v1_Ack | null);
-  'body'?: "hello"|"ack";
+  'pathReport'?: (_weft_agent_v1_PathReport | null);
+  'body'?: "hello"|"ack"|"pathReport";
 }
 
 export interface AgentMessage__Output {
   'hello'?: (_weft_agent_v1_Hello__Output | null);
   'ack'?: (_weft_agent_v1_Ack__Output | null);
-  'body'?: "hello"|"ack";
+  'pathReport'?: (_weft_agent_v1_PathReport__Output | null);
+  'body'?: "hello"|"ack"|"pathReport";
 }
