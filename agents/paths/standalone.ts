@@ -1,0 +1,49 @@
+// The path prober as a process of its own, for tests, benchmarks and trying it by hand:
+//
+//   node --import tsx agents/paths/standalone.ts '{"paths":[...], "options":{...}, "listen":[...], "statsMs":500}'
+//
+// Prints JSON lines on stdout: {"event":"change","status":{...}} at once on every state
+// change, {"event":"stats","paths":[...],"load":{...}} every `statsMs` (0: never), and reads
+// JSON lines on stdin: {"paths":[...]} replaces the paths, {"listen":[...]} the responder
+// addresses, {"stats":true} prints stats now. Exits on SIGTERM or when stdin closes.
+import { createInterface } from 'node:readline';
+import type { ProbePath } from '../../src/protocol/index.js';
+import { PathProber, type PathProberOptions } from './prober.js';
+
+interface Config {
+  paths?: ProbePath[];
+  listen?: string[];
+  options?: PathProberOptions;
+  statsMs?: number;
+}
+
+const cfg = JSON.parse(process.argv[2] ?? '{}') as Config;
+const out = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
+const log = {
+  info: (obj: object, msg?: string) => process.stderr.write(`${JSON.stringify({ level: 'info', msg, ...obj })}\n`),
+  warn: (obj: object, msg?: string) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg, ...obj })}\n`),
+};
+const prober = new PathProber({ ...cfg.options, log });
+const printStats = (): void => out({ event: 'stats', at: Date.now(), paths: prober.stats(), load: prober.loadStats() });
+prober.onChange((status) => out({ event: 'change', at: Date.now(), status }));
+if (cfg.listen) prober.setResponderAddresses(cfg.listen);
+prober.setPaths(cfg.paths ?? []);
+const timer = cfg.statsMs ? setInterval(printStats, cfg.statsMs) : undefined;
+out({ event: 'ready', pid: process.pid });
+
+const stop = (): void => {
+  clearInterval(timer);
+  prober.close();
+  process.exit(0);
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
+const rl = createInterface({ input: process.stdin });
+rl.on('line', (line) => {
+  if (line.trim() === '') return;
+  const msg = JSON.parse(line) as Config & { stats?: boolean };
+  if (msg.listen) prober.setResponderAddresses(msg.listen);
+  if (msg.paths) prober.setPaths(msg.paths);
+  if (msg.stats) printStats();
+});
+rl.on('close', stop);
