@@ -11,6 +11,8 @@ import { ApiMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { problemOf, sendProblem } from './problem.js';
 import { registerResourceRoutes, registerTokenRoutes } from './resource-routes.js';
+import { registerPathRoutes } from './path-routes.js';
+import type { PathFeed } from '../paths/index.js';
 
 export interface Health {
   /** etcd answered the last probe. */
@@ -30,6 +32,8 @@ export interface ApiOptions {
   bodyLimit?: number;
   /** Pins the controller's CA in join tokens (`<name>.<secret>@sha256:…`). */
   joinTokenCaHash?: string;
+  /** Live path health; `/v1/paths` answers from it. */
+  paths?: PathFeed;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -91,6 +95,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       });
       registerResourceRoutes(v1, opts.store, opts.joinTokenCaHash);
       registerTokenRoutes(v1, opts.store);
+      if (opts.paths) registerPathRoutes(v1, opts.paths);
     },
     { prefix: '/v1' },
   );

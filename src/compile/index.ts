@@ -1,7 +1,7 @@
 // Public surface of the compiler: pure functions from intent to what hosts must do.
 export { deriveNetworkMtu, spannedUnderlays, ENCAP_OVERHEAD, DEFAULT_UNDERLAY_MTU, type NetworkMtu } from './network-mtu.js';
 export { compileHost, compileAll } from './host-segments.js';
-export { compileProblems } from './problems.js';
+export { compileProblems, networkProblems } from './problems.js';
 export type { Problem } from './problem.js';
 export { IncrementalCompiler } from './incremental.js';
 export { applyHostDelta, type HostDelta } from './delta.js';

@@ -12,3 +12,8 @@ export function compileProblems(view: IntentView): Problem[] {
   const out = (view.list('Network') as Network[]).flatMap((n) => compileNetwork(view, n, fabric).problems);
   return out.sort((a, b) => compareText(a.network, b.network) || compareText(a.host ?? '', b.host ?? '') || compareText(a.message, b.message));
 }
+
+/** One network's problems, as its status reports them. */
+export function networkProblems(view: IntentView, n: Network): Problem[] {
+  return compileNetwork(view, n, new Fabric(view)).problems;
+}

@@ -6,7 +6,9 @@ import type { Etcd3 } from 'etcd3';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { ApiMetrics, buildApi } from '../api/index.js';
-import { IntentCache, Store, callOptions, connectEtcd } from '../store/index.js';
+import { IntentCache, PathStateStore, Store, callOptions, connectEtcd } from '../store/index.js';
+import { PathBook, PathMetrics } from '../paths/index.js';
+import { networksUsingPath } from './path-networks.js';
 import { loadAdminToken } from './admin-token.js';
 import { NetworkStatusReconciler } from './network-status.js';
 import { loadPki } from '../pki/index.js';
@@ -54,6 +56,9 @@ export class Controller {
   /** The agent server's address, when it runs. */
   agentAddress?: string;
   private agentServer?: AgentServer;
+  /** Live path health from the agents' probes. */
+  paths!: PathBook;
+  private readonly closers: (() => void)[] = [];
 
   static async start(opts: ControllerOptions): Promise<Controller> {
     const log = opts.logger ?? pino({ name: 'weft-controller' });
@@ -85,6 +90,10 @@ export class Controller {
       if (controller?.etcdUp) log.warn({ etcd: endpoints.join(',') }, 'etcd is unreachable; API answers 503');
       if (controller) controller.etcdUp = false;
     });
+    let distributorRef: ProgramDistributor | undefined;
+    const paths = new PathBook({ networksOf: (host, peer, plane) => (distributorRef ? networksUsingPath(distributorRef.book.segmentsOf(host), peer, plane) : []) });
+    const pathStates = new PathStateStore(etcd, log);
+    const pathMetrics = new PathMetrics(metrics.registry, paths);
     const app = await buildApi({
       store,
       adminToken: admin.token,
@@ -93,6 +102,7 @@ export class Controller {
       version: WEFT_VERSION,
       bodyLimit: opts.bodyLimit,
       joinTokenCaHash: pki.caHash,
+      paths,
       health: {
         etcdUp: () => controller?.etcdUp ?? false,
         ready: () => !!controller && controller.etcdUp && controller.cacheLoaded,
@@ -110,16 +120,34 @@ export class Controller {
         const site = (cache.get({ kind: 'Host', name: host }) as Host | undefined)?.spec.site ?? '';
         void hostState(host, 'ready', { agentVersion: hello.agentVersion, capabilities: hello.capabilities, addresses: hostAddressStatus(cache, site, hello.addresses) });
       },
-      onDisconnect: (host) => void hostState(host, 'unreachable'),
+      onDisconnect: (host) => {
+        void hostState(host, 'unreachable');
+        paths.hostGone(host);
+        pathStates.release(host);
+      },
     });
-    reconciler = new NetworkStatusReconciler(cache, store, log, distributor.book);
+    distributorRef = distributor;
+    reconciler = new NetworkStatusReconciler(cache, store, log, distributor.book, paths);
     controller = new Controller(address, admin.source, endpoints.join(','), app, etcd, cache, log, reconciler, distributor, supervisor);
+    controller.paths = paths;
+    controller.closers.push(() => pathMetrics.close(), () => pathStates.close(), () => paths.close());
     controller.probe(metrics);
     await controller.loadCache();
     distributor.start();
     reconciler.start();
     if (opts.agentListen) {
-      controller.agentServer = await startAgentServer({ listen: opts.agentListen, pki, store, distributor, log, version: WEFT_VERSION });
+      controller.agentServer = await startAgentServer({
+        listen: opts.agentListen,
+        pki,
+        store,
+        distributor,
+        log,
+        version: WEFT_VERSION,
+        onPathReport: (host, report) => {
+          const changed = paths.report(host, report);
+          pathStates.record(host, changed.map((p) => ({ peer: p.peer, plane: p.plane, state: p.state, since: p.since, localAddress: p.localAddress, remoteAddress: p.remoteAddress })));
+        },
+      });
       controller.agentAddress = controller.agentServer.address;
     }
     return controller;
@@ -170,6 +198,7 @@ export class Controller {
     this.reconciler.stop();
     this.distributor.stop();
     await this.agentServer?.stop();
+    for (const close of this.closers) close();
     await this.app.close();
     await this.cache.close();
     this.etcd.close();

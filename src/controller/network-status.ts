@@ -2,7 +2,8 @@
 // many of the hosts that need it the current version is programmed. Events only say which
 // networks to look at again; every pass recomputes from intent and the program book, and a
 // periodic resync repairs anything an event missed.
-import { deriveNetworkMtu, networkSegmentIds, attachmentId } from '../compile/index.js';
+import { deriveNetworkMtu, networkProblems, networkSegmentIds, attachmentId } from '../compile/index.js';
+import { summarisePlanes, type PathEvent, type PathFeed } from '../paths/index.js';
 import type { Endpoint, Network, ResourceRef } from '../model/index.js';
 import type { ObjectError } from '../protocol/index.js';
 import type { ChangeEvent, IntentCache, Logger, Store } from '../store/index.js';
@@ -33,12 +34,18 @@ export class NetworkStatusReconciler {
     private readonly store: Store,
     log: Logger,
     private readonly programs?: ProgramStateSource,
+    private readonly paths?: PathFeed,
   ) {
     this.queue = new WorkQueue((key) => this.reconcile(key), { name: 'network-status', log });
   }
 
   start(): void {
-    this.unsubscribe = this.cache.subscribe((e) => this.onChange(e));
+    const unsubscribeCache = this.cache.subscribe((e) => this.onChange(e));
+    const unsubscribePaths = this.paths?.subscribe((e) => this.onPath(e));
+    this.unsubscribe = () => {
+      unsubscribeCache();
+      unsubscribePaths?.();
+    };
     this.queue.start();
     this.resyncAll();
     this.resyncTimer = setInterval(() => this.resyncAll(), RESYNC_MS);
@@ -85,6 +92,12 @@ export class NetworkStatusReconciler {
     }
   }
 
+  /** Only state changes matter to status; statistics do not. */
+  private onPath(e: PathEvent): void {
+    if (e.type === 'path-stats') return;
+    for (const n of e.path.networks) this.queue.add(n);
+  }
+
   /** How many hosts have the segments of a network applied as of `revision`. */
   private programming(segmentIds: string[], revision: number, objectFilter?: (e: ObjectError) => boolean): Programming | undefined {
     if (!this.programs) return undefined;
@@ -109,6 +122,15 @@ export class NetworkStatusReconciler {
     return { observedVersion: String(revision), hosts: { total: hosts.size, programmed }, ...(hostErrors.length ? { hostErrors } : {}) };
   }
 
+  /** Storage networks with a multipath policy: per plane, the health of their host pairs. */
+  private planeHealth(n: Network, key: string) {
+    const mp = n.spec.multipath;
+    if (!mp || !this.paths) return undefined;
+    const hosts = [...this.cache.pools.endpointHosts(n.metadata.tenant!, n.metadata.name)];
+    const used = this.paths.list().filter((p) => p.networks.includes(key));
+    return summarisePlanes(mp.planes.map((p) => p.plane), hosts, used);
+  }
+
   private async reconcile(key: string): Promise<void> {
     const [tenant, name] = key.split('/') as [string, string];
     const ref: ResourceRef = { kind: 'Network', tenant, name };
@@ -117,10 +139,16 @@ export class NetworkStatusReconciler {
     const m = deriveNetworkMtu(n, this.cache);
     const segments = networkSegmentIds(n);
     const prog = this.programming(segments, Number(n.metadata.resourceVersion));
+    const problems = networkProblems(this.cache, n).map((p) => ({ ...(p.host ? { host: p.host } : {}), message: p.message }));
+    const planes = this.planeHealth(n, key);
     await this.store.updateStatus<'Network'>(ref, (status) => {
       const next = { ...status, mtu: m.mtu, mtuSource: m.source };
       if (m.warnings.length) next.warnings = m.warnings;
       else delete next.warnings;
+      if (problems.length) next.problems = problems.slice(0, MAX_ERRORS);
+      else delete next.problems;
+      if (planes) next.paths = planes;
+      else delete next.paths;
       return withProgramming(next, prog);
     });
     if (!this.programs) return;

@@ -177,6 +177,23 @@ export const NetworkStatus = z.strictObject({
   mtu: z.int().optional().describe('The MTU in effect: spec.mtu, or derived from the underlays the network spans'),
   mtuSource: z.enum(['spec', 'underlays', 'default']).optional(),
   warnings: z.array(z.string()).optional(),
+  problems: z
+    .array(z.strictObject({ host: z.string().optional(), message: z.string() }))
+    .optional()
+    .describe('What keeps the network from being programmed as asked, naming the hosts involved'),
+  paths: z
+    .array(
+      z.strictObject({
+        plane: z.string(),
+        state: z.enum(['healthy', 'degraded', 'down', 'unknown']),
+        up: z.int(),
+        down: z.int(),
+        unknown: z.int(),
+        downPairs: z.array(z.string()).describe('Host pairs ("h1~h3") whose path on this plane is down (at most 50)'),
+      }),
+    )
+    .optional()
+    .describe('Storage networks: per plane, the health of the paths between the network\'s hosts'),
 });
 
 export const EndpointSpec = z

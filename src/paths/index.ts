@@ -1,2 +1,6 @@
 // Public surface of path health on the controller.
 export { pathId, type PathEvent, type PathFeed, type PathHealth, type PathView } from './types.js';
+export { PathBook, healthOf, type PathBookOptions } from './path-book.js';
+export { summarisePlanes, pairName, type PlaneHealth } from './summary.js';
+export { PathMetrics } from './metrics.js';
+export { filterPaths, PathQuery, type PathFilter } from './query.js';

@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import { WeftError } from '../errors/index.js';
 import type { Pki } from '../pki/index.js';
-import { CHANNEL_OPTIONS, PROTOCOL_VERSION, negotiateProtocol, loadProtocol, type AgentMessage, type AgentServiceHandlers, type ControllerMessage } from '../protocol/index.js';
+import { CHANNEL_OPTIONS, PROTOCOL_VERSION, negotiateProtocol, loadProtocol, type AgentMessage, type AgentServiceHandlers, type ControllerMessage, type PathReport } from '../protocol/index.js';
 import type { Logger, Store } from '../store/index.js';
 import type { AgentSink, ProgramDistributor } from './distributor.js';
 import { admitHost } from './join.js';
@@ -21,6 +21,8 @@ export interface AgentServerOptions {
   version: string;
   /** How long a new session may take to say hello. */
   helloTimeoutMs?: number;
+  /** Receives the agents' path reports (after their hello). */
+  onPathReport?(host: string, report: PathReport): void;
 }
 
 export interface AgentServer {
@@ -106,6 +108,8 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
         log.info({ host, generation: program.generation, segments: program.segments.length, applied: m.hello.appliedGeneration }, 'agent connected');
       } else if (m.ack && greeted) {
         distributor.ack(host, m.ack);
+      } else if (m.pathReport && greeted) {
+        opts.onPathReport?.(host, m.pathReport);
       }
     });
     const gone = () => {

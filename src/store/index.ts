@@ -2,3 +2,4 @@
 export { Store, hashSecret, type ListOptions, type ListResult, type TenantTokenInfo, type WriteMetrics } from './store.js';
 export { IntentCache, HistoryTooOldError, type ChangeEvent, type ChangeType, type Logger } from './cache.js';
 export { connectEtcd, isUnreachable, callOptions, type EtcdConfig } from './etcd.js';
+export { PathStateStore, PATHS_ROOT, pathStateKey, type PathStateRecord } from './path-states.js';
