@@ -1,0 +1,275 @@
+// The path monitor (agents/paths/monitor.ts): a pure state machine driven by a fake clock.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { monitorConfig, PathMonitor, type MonitorConfig, type Transition } from '../../agents/paths/monitor.js';
+import { parsePing } from '../../agents/paths/mtu.js';
+import { answerInPlace, decodeProbe, encodeProbe, PROBE_SIZE } from '../../agents/paths/packet.js';
+import { TimerHeap } from '../../agents/paths/timer-heap.js';
+
+const RTT = 0.2;
+
+/** Drives a monitor at its interval: each step sends one probe, then answers or loses it. */
+class Driver {
+  t = 0;
+  readonly m: PathMonitor;
+  readonly changes: Transition[] = [];
+  constructor(readonly cfg: MonitorConfig = monitorConfig()) {
+    this.m = new PathMonitor(cfg, 0);
+  }
+  ok(n = 1, rtt = RTT): this {
+    for (let i = 0; i < n; i++) {
+      const sentAt = this.t;
+      const seq = this.m.probeSent(sentAt);
+      this.note(this.m.replyReceived(seq, sentAt, sentAt + rtt));
+      this.t += this.cfg.intervalMs;
+    }
+    return this;
+  }
+  lose(n = 1): this {
+    for (let i = 0; i < n; i++) {
+      this.m.probeSent(this.t);
+      this.note(this.m.expire(this.m.nextDeadline()!));
+      this.t += this.cfg.intervalMs;
+    }
+    return this;
+  }
+  /** Pattern of 'o' (answered) and 'x' (lost). */
+  run(pattern: string): this {
+    for (const c of pattern) c === 'o' ? this.ok() : this.lose();
+    return this;
+  }
+  private note(c: Transition | undefined): void {
+    if (c) this.changes.push(c);
+  }
+}
+
+describe('path monitor', () => {
+  test('starts unknown', () => {
+    const d = new Driver();
+    assert.equal(d.m.state, 'unknown');
+    assert.equal(d.m.since, 0);
+  });
+
+  test('unknown goes up after exactly the good run (10 by default), not one probe earlier', () => {
+    const d = new Driver().ok(9);
+    assert.equal(d.m.state, 'unknown');
+    d.ok();
+    assert.equal(d.m.state, 'up');
+    assert.deepEqual(d.changes.map((c) => [c.from, c.to]), [['unknown', 'up']]);
+  });
+
+  test('unknown goes down after 3 losses', () => {
+    const d = new Driver().lose(3);
+    assert.equal(d.m.state, 'down');
+    assert.deepEqual(d.changes.map((c) => [c.from, c.to]), [['unknown', 'down']]);
+  });
+
+  test('an up path goes down after exactly 3 consecutive losses, not 2', () => {
+    const d = new Driver().ok(10).lose(2);
+    assert.equal(d.m.state, 'up');
+    d.lose();
+    assert.equal(d.m.state, 'down');
+    assert.match(d.changes.at(-1)!.reason, /3 consecutive losses/);
+  });
+
+  test('a reply between losses restarts the count', () => {
+    const d = new Driver().ok(10).run('xxoxxoxxo');
+    assert.equal(d.m.state, 'up');
+  });
+
+  test('a down path comes back up after the good run, and a loss restarts the run', () => {
+    const d = new Driver().ok(10).lose(3).ok(9).lose().ok(9);
+    assert.equal(d.m.state, 'down');
+    d.ok();
+    assert.equal(d.m.state, 'up');
+  });
+
+  test('down and up counts are configurable', () => {
+    const d = new Driver(monitorConfig(20, { downAfter: 5, upAfter: 4 })).ok(4);
+    assert.equal(d.m.state, 'up');
+    d.lose(4);
+    assert.equal(d.m.state, 'up');
+    d.lose();
+    assert.equal(d.m.state, 'down');
+  });
+
+  test('flapping is damped: each further down within the window doubles the good run needed', () => {
+    const d = new Driver().ok(10); // up
+    d.lose(3).ok(10); // first down: plain run of 10 brings it back
+    assert.equal(d.m.state, 'up');
+    d.lose(3).ok(19);
+    assert.equal(d.m.state, 'down', 'second down in the window needs 20');
+    d.ok();
+    assert.equal(d.m.state, 'up');
+    d.lose(3);
+    assert.equal(d.m.requiredGoodRun(d.t), 40);
+    d.ok(39);
+    assert.equal(d.m.state, 'down');
+    d.ok();
+    assert.equal(d.m.state, 'up');
+  });
+
+  test('the damped run is capped', () => {
+    const d = new Driver(monitorConfig(20, { maxUpAfter: 30 })).ok(10);
+    for (let i = 0; i < 6; i++) d.lose(3).ok(30);
+    assert.equal(d.m.requiredGoodRun(d.t), 30);
+    assert.equal(d.m.state, 'up');
+  });
+
+  test('damping decays: downs older than the window no longer count', () => {
+    const d = new Driver(monitorConfig(20, { dampWindowMs: 10_000 })).ok(10).lose(3).ok(10).lose(3);
+    assert.equal(d.m.requiredGoodRun(d.t), 20);
+    assert.equal(d.m.requiredGoodRun(d.t + 10_000), 10);
+  });
+
+  test('a path alternating 3 losses and 10 good probes toggles at most a few times, not every cycle', () => {
+    const d = new Driver().ok(10);
+    for (let i = 0; i < 20; i++) d.run('xxx' + 'o'.repeat(10));
+    // Undamped this would be 40 transitions; damped: down, up (run 10), down, then 20 > 10 keeps it down.
+    assert.ok(d.changes.length <= 4, `${d.changes.length} transitions`);
+    assert.equal(d.m.state, 'down');
+  });
+
+  test('a path losing every other probe goes down once (loss ratio) and stays down', () => {
+    const d = new Driver().ok(10);
+    for (let i = 0; i < 50; i++) d.run('xo');
+    assert.deepEqual(d.changes.map((c) => c.to), ['up', 'down']);
+    assert.match(d.changes[1]!.reason, /of the last 20 probes lost/);
+  });
+
+  test('random single losses at 10% keep an up path up', () => {
+    const d = new Driver().ok(10);
+    for (let i = 0; i < 100; i++) d.run('ooooxooooo');
+    assert.deepEqual(d.changes.map((c) => c.to), ['up']);
+  });
+
+  describe('adaptive loss timeout', () => {
+    test('before any reply the timeout is the interval', () => {
+      const d = new Driver();
+      assert.equal(d.m.timeoutMs(), 50);
+    });
+
+    test('with sub-millisecond RTT it falls to the minimum, so 3 losses are decided in ~2 intervals + 12 ms', () => {
+      const d = new Driver().ok(20);
+      assert.equal(d.m.timeoutMs(), 12);
+      const cut = d.t;
+      const sent: number[] = [];
+      let change: Transition | undefined;
+      for (let i = 0; i < 3; i++) {
+        sent.push(d.t);
+        d.m.probeSent(d.t);
+        assert.equal(d.m.expire(d.t + 11.9), undefined, 'not lost before the timeout');
+        change = d.m.expire(d.t + 12);
+        d.t += 50;
+      }
+      assert.equal(change?.to, 'down');
+      assert.equal(change!.at - cut, 112);
+    });
+
+    test('it follows srtt + 4·rttvar and is capped at the interval', () => {
+      const d = new Driver().ok(30, 20);
+      const t = d.m.timeoutMs();
+      assert.ok(t > 20 && t < 25, `timeout ${t}`);
+      const slow = new Driver().ok(10, 80);
+      assert.equal(slow.m.timeoutMs(), 50);
+    });
+
+    test('a reply after the timeout does not count as received, but teaches the RTT', () => {
+      const d = new Driver().ok(10);
+      const seq = d.m.probeSent(d.t);
+      d.m.expire(d.t + 12);
+      d.m.replyReceived(seq, d.t, d.t + 30);
+      const s = d.m.stats(d.t + 31);
+      assert.equal(s.late, 1);
+      assert.equal(s.received, 10);
+      assert.ok(d.m.timeoutMs() > 12);
+    });
+
+    test('nothing is lost before its deadline; every overdue probe is lost at once', () => {
+      const m = new PathMonitor(monitorConfig(), 0);
+      m.probeSent(0);
+      m.probeSent(10);
+      assert.equal(m.nextDeadline(), 50);
+      assert.equal(m.expire(49), undefined);
+      m.expire(100);
+      assert.equal(m.nextDeadline(), undefined);
+      assert.equal(m.stats(100).loss, 1);
+    });
+  });
+
+  test('statistics cover the last second: mean RTT, jitter as mean RTT difference, loss fraction', () => {
+    const d = new Driver();
+    d.ok(20, 5); // older than a second by the time we look
+    for (let i = 0; i < 8; i++) d.ok(1, i % 2 === 0 ? 1 : 3);
+    d.lose(2);
+    // the last 20 outcomes: 10 of the old 5 ms ones fall out of the window
+    const s = d.m.stats(d.t);
+    const last = d.m.stats(d.t);
+    assert.equal(s.sent, 30);
+    assert.equal(s.received, 28);
+    assert.equal(last.loss, 2 / 20);
+    // window holds 10 × 5 ms then 1,3,1,3,1,3,1,3
+    assert.equal(last.rttMs, (10 * 5 + 4 * 1 + 4 * 3) / 18);
+    assert.equal(last.jitterMs, (4 + 7 * 2) / 17);
+  });
+
+  test('statistics are zero with nothing decided', () => {
+    const m = new PathMonitor(monitorConfig(), 0);
+    assert.deepEqual(m.stats(1000), { rttMs: 0, jitterMs: 0, loss: 0, sent: 0, received: 0, late: 0 });
+  });
+});
+
+describe('probe packet', () => {
+  test('round-trips and is answered in place', () => {
+    const b = encodeProbe({ type: 'request', pathId: 0xfffffffe, seq: 7, sentAt: 1234.5678 });
+    assert.equal(b.length, PROBE_SIZE);
+    assert.deepEqual(decodeProbe(b), { type: 'request', pathId: 0xfffffffe, seq: 7, sentAt: 1234.5678 });
+    assert.equal(answerInPlace(b), true);
+    assert.equal(decodeProbe(b)?.type, 'response');
+    assert.equal(answerInPlace(b), false, 'a response is never answered (no ping-pong loops)');
+  });
+
+  test('anything else is ignored', () => {
+    assert.equal(decodeProbe(Buffer.alloc(PROBE_SIZE)), undefined);
+    assert.equal(decodeProbe(Buffer.from('hello world, this is not a probe')), undefined);
+    const short = encodeProbe({ type: 'request', pathId: 1, seq: 1, sentAt: 0 }).subarray(0, 10);
+    assert.equal(decodeProbe(short), undefined);
+    assert.equal(answerInPlace(Buffer.from(short)), false);
+  });
+});
+
+describe('ping output (iputils 20221126)', () => {
+  const stats = (rx: number): string => `\n--- 198.18.1.10 ping statistics ---\n1 packets transmitted, ${rx} received, 0% packet loss, time 0ms\n`;
+  test('an answer means the full size gets through', () => {
+    assert.deepEqual(parsePing(1500, `1480 bytes from 198.18.1.10: icmp_seq=1 ttl=63 time=0.268 ms\n${stats(1)}`, ''), { pathMtu: 1500, problem: '' });
+  });
+  test("a router's frag needed names the path MTU", () => {
+    assert.deepEqual(parsePing(1500, `From 198.18.0.1 icmp_seq=1 Frag needed and DF set (mtu = 1400)\n${stats(0)}`, ''), {
+      pathMtu: 1400,
+      problem: 'full-size probes (1500 bytes) do not get through; path MTU 1400',
+    });
+  });
+  test('a local "message too long" names it too', () => {
+    assert.equal(parsePing(1500, stats(0), 'ping: local error: message too long, mtu=1400\n')?.pathMtu, 1400);
+  });
+  test('no answer and no ICMP is a black hole', () => {
+    assert.deepEqual(parsePing(9000, stats(0), ''), { pathMtu: 0, problem: 'black hole at 9000 bytes' });
+  });
+  test('unusable output is undefined', () => {
+    assert.equal(parsePing(1500, '', 'ping: invalid -M argument\n'), undefined);
+  });
+});
+
+describe('timer heap', () => {
+  test('pops in time order, only what is due', () => {
+    const h = new TimerHeap<number>();
+    const times = [5, 3, 9, 1, 7, 3, 8, 2, 6, 4, 0];
+    times.forEach((t) => h.push(t, t));
+    assert.equal(h.popDue(-1), undefined);
+    const out: number[] = [];
+    for (let v = h.popDue(6); v !== undefined; v = h.popDue(6)) out.push(v);
+    assert.deepEqual(out, [0, 1, 2, 3, 3, 4, 5, 6]);
+    assert.equal(h.peekTime(), 7);
+    assert.equal(h.size, 3);
+  });
+});
