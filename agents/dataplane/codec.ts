@@ -6,13 +6,14 @@
 // instead of copying the body into a new buffer.
 import { decodeLinkInfo, encodeLinkInfo, type LinkKindSpec } from './linkinfo.js';
 import { ipBytes, ipLength, ipText, macBytes, macText, nla, NLA_TYPE_MASK, nlaString, nlaU32, parseAttrs, readString, writeIp, writeMac, align4 } from './nlattr.js';
-import type { AddrEntry, FdbEntry, NeighEntry, ObservedLink } from './observed.js';
+import type { AddrEntry, FdbEntry, NeighEntry, NexthopEntry, ObservedLink, RouteEntry } from './observed.js';
 
 export const RTM = {
   NEWLINK: 16, DELLINK: 17, GETLINK: 18,
   NEWADDR: 20, DELADDR: 21, GETADDR: 22,
   NEWNEIGH: 28, DELNEIGH: 29, GETNEIGH: 30,
-  NEWNEXTHOP: 104, DELNEXTHOP: 105,
+  NEWROUTE: 24, DELROUTE: 25, GETROUTE: 26,
+  NEWNEXTHOP: 104, DELNEXTHOP: 105, GETNEXTHOP: 106,
 } as const;
 
 /** nlmsghdr flags; the `netlink` package wants them as plain numbers. */
@@ -39,12 +40,18 @@ const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, LINK: 5, MASTER: 10, LINKINFO: 18,
 const NDA = { DST: 1, LLADDR: 2, NH_ID: 13 } as const;
 const IFA = { ADDRESS: 1, LOCAL: 2 } as const;
 const IFA_F_NODAD = 0x02;
-const NHA = { ID: 1, GATEWAY: 6, FDB: 11 } as const;
+const NHA = { ID: 1, GROUP: 2, GATEWAY: 6, FDB: 11 } as const;
+const RTA = { DST: 1, OIF: 4, GATEWAY: 5, PRIORITY: 6, TABLE: 15 } as const;
+export const RT_TABLE_MAIN = 254;
+const RT_SCOPE_UNIVERSE = 0;
+const RT_SCOPE_NOWHERE = 255;
+export const RTN_UNICAST = 1;
 
 const IFINFOMSG = 16;
 const NDMSG = 12;
 const IFADDRMSG = 8;
 const NHMSG = 8;
+const RTMSG = 12;
 
 // --- links ------------------------------------------------------------------------------
 
@@ -243,21 +250,102 @@ export function parseAddrMsg(body: Buffer): AddrEntry | undefined {
   return { ifindex: body.readUInt32LE(4), cidr: `${ipText(addr)}/${body[1]}`, family: family === AF_INET ? 4 : 6, scope: body[3] ?? 0 };
 }
 
-// --- nexthops (capability probe only) ---------------------------------------------------
+// --- nexthops ----------------------------------------------------------------------------
 
-export function encodeNexthopMsg(id: number, gateway?: string, fdb = false, headroom = 0): Buffer {
+/** A gateway nexthop (`ip nexthop add id N via GW [fdb] proto P`), or a delete (no gateway). */
+export function encodeNexthopMsg(id: number, gateway?: string, fdb = false, headroom = 0, protocol = 0): Buffer {
   const gw = gateway ? ipBytes(gateway) : undefined;
   const head = Buffer.alloc(NHMSG);
   head[0] = gw && gw.length === 16 ? AF_INET6 : AF_INET;
+  head[2] = protocol;
   const parts: Buffer[] = [Buffer.alloc(headroom), head, nlaU32(NHA.ID, id)];
   if (gw) parts.push(nla(NHA.GATEWAY, gw));
   if (fdb) parts.push(nla(NHA.FDB));
   return Buffer.concat(parts);
 }
 
+/** A multipath group over `members`, equal weights (`ip nexthop add id G group A/B [fdb]`). */
+export function encodeNexthopGroupMsg(id: number, members: readonly number[], fdb: boolean, protocol: number, headroom = 0): Buffer {
+  const head = Buffer.alloc(NHMSG);
+  head[0] = AF_UNSPEC;
+  head[2] = protocol;
+  // struct nexthop_grp { u32 id; u8 weight (minus one); u8 resvd1; u16 resvd2; }
+  const grp = Buffer.alloc(8 * members.length);
+  members.forEach((m, i) => grp.writeUInt32LE(m, i * 8));
+  const parts: Buffer[] = [Buffer.alloc(headroom), head, nlaU32(NHA.ID, id), nla(NHA.GROUP, grp)];
+  if (fdb) parts.push(nla(NHA.FDB));
+  return Buffer.concat(parts);
+}
+
+export function parseNexthopMsg(body: Buffer): NexthopEntry | undefined {
+  if (body.length < NHMSG) return undefined;
+  const a = parseAttrs(body, NHMSG);
+  const id = a.get(NHA.ID)?.readUInt32LE(0);
+  if (id === undefined) return undefined;
+  const e: NexthopEntry = { id, protocol: body[2] ?? 0, fdb: a.has(NHA.FDB) };
+  const gw = a.get(NHA.GATEWAY);
+  if (gw && (gw.length === 4 || gw.length === 16)) e.gateway = ipText(gw);
+  const grp = a.get(NHA.GROUP);
+  if (grp) {
+    e.group = [];
+    for (let at = 0; at + 8 <= grp.length; at += 8) e.group.push(grp.readUInt32LE(at));
+  }
+  return e;
+}
+
+/** `bridge fdb add MAC dev IF nhid G self permanent`: no dst, the group picks the VTEP. */
+export function encodeFdbNexthopMsg(ifindex: number, mac: string, nhid: number, headroom = 0): Buffer {
+  const head = Buffer.alloc(NDMSG);
+  head[0] = AF_BRIDGE;
+  head.writeInt32LE(ifindex, 4);
+  head.writeUInt16LE(NUD_NOARP | NUD_PERMANENT, 8);
+  head[10] = NTF_SELF;
+  return Buffer.concat([Buffer.alloc(headroom), head, nla(NDA.LLADDR, macBytes(mac)), nlaU32(NDA.NH_ID, nhid)]);
+}
+
+// --- routes (main table) -------------------------------------------------------------------
+
+/**
+ * A main-table route to `to` via `via` with protocol `protocol`. For a delete the scope is
+ * RT_SCOPE_NOWHERE and the type unspecified (match any), while the protocol still has to
+ * match: the kernel never deletes a route of another protocol for us.
+ */
+export function encodeRouteMsg(to: string, via: string | undefined, protocol: number, forDelete: boolean, headroom = 0): Buffer {
+  const c = parseCidr(to);
+  const head = Buffer.alloc(RTMSG);
+  head[0] = c.family === 4 ? AF_INET : AF_INET6;
+  head[1] = c.prefix;
+  head[4] = RT_TABLE_MAIN;
+  head[5] = protocol;
+  head[6] = forDelete ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE;
+  head[7] = forDelete ? 0 : RTN_UNICAST;
+  const parts: Buffer[] = [Buffer.alloc(headroom), head, nla(RTA.DST, c.addr)];
+  if (via !== undefined) parts.push(nla(RTA.GATEWAY, ipBytes(via)));
+  return Buffer.concat(parts);
+}
+
+/** Main-table routes only; everything else (local, other tables) is undefined. */
+export function parseRouteMsg(body: Buffer): RouteEntry | undefined {
+  if (body.length < RTMSG) return undefined;
+  const family = body[0];
+  if (family !== AF_INET && family !== AF_INET6) return undefined;
+  const a = parseAttrs(body, RTMSG);
+  const table = a.get(RTA.TABLE)?.readUInt32LE(0) ?? body[4];
+  if (table !== RT_TABLE_MAIN) return undefined;
+  const len = body[1] ?? 0;
+  const dst = a.get(RTA.DST) ?? Buffer.alloc(family === AF_INET ? 4 : 16);
+  const e: RouteEntry = { family: family === AF_INET ? 4 : 6, to: `${ipText(dst)}/${len}`, protocol: body[5] ?? 0, metric: a.get(RTA.PRIORITY)?.readUInt32LE(0) ?? 0, type: body[7] ?? 0 };
+  const gw = a.get(RTA.GATEWAY);
+  if (gw && (gw.length === 4 || gw.length === 16)) e.via = ipText(gw);
+  const oif = a.get(RTA.OIF)?.readUInt32LE(0);
+  if (oif) e.oif = oif;
+  return e;
+}
+
 /** Dump request bodies: an ifinfomsg / ndmsg / ifaddrmsg with only the family set. */
-export function dumpRequest(kind: 'link' | 'neigh' | 'addr', family = AF_UNSPEC): Buffer {
-  const b = Buffer.alloc(kind === 'link' ? IFINFOMSG : kind === 'neigh' ? NDMSG : IFADDRMSG);
+export function dumpRequest(kind: 'link' | 'neigh' | 'addr' | 'nexthop' | 'route', family = AF_UNSPEC): Buffer {
+  const size = { link: IFINFOMSG, neigh: NDMSG, addr: IFADDRMSG, nexthop: NHMSG, route: RTMSG }[kind];
+  const b = Buffer.alloc(size);
   b[0] = family;
   return b;
 }

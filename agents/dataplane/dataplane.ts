@@ -9,11 +9,19 @@
 // made takes its dependents with it (an FDB entry needs its vxlan device), and its error says
 // how many were skipped. A flush with nothing to change writes nothing, which also makes a
 // fresh driver over existing owned state (an agent restart) adopt it without churn.
+//
+// Path health (multipath segments): `setPathHealth` records the prober's view, which every
+// later flush uses; `applyPathHealth` is the fast failover path: it replaces only the nexthop
+// groups whose membership changes, from what the last flush (or failover) left in the kernel,
+// without observing the kernel again. Both use the same pure rule (multipath.ts), so a flush
+// after a failover changes nothing.
 import type { ObjectError, Segment } from '../../src/protocol/index.js';
 import { applyWorkload, observeWorkload, openNetns } from './attachments.js';
 import { detectCapabilities } from './capabilities.js';
-import { diff, type Action, type LinkWant, type Plan } from './diff.js';
-import { Kernel, KernelError, type LinkChange } from './kernel.js';
+import { diff, nexthopNeed, type Action, type LinkWant, type Plan } from './diff.js';
+import { groupMembers, isMultipathMode, sameMembers, WEFT_PROTO, inNexthopRange, type GroupSpec, type HealthMap, type PathHealth } from './multipath.js';
+import { underlayLinks, wantedRoutes } from './underlay.js';
+import { Kernel, KernelError, type KernelEvent, type LinkChange } from './kernel.js';
 import type { LinkKindSpec } from './linkinfo.js';
 import type { Snapshot, WorkloadView } from './observed.js';
 
@@ -33,6 +41,15 @@ export interface DataplaneOptions {
 export interface WatchOptions {
   /** Quiet time after the last event before `onDrift` runs. Default 200 ms. */
   debounceMs?: number;
+}
+
+/** What a fast failover did. */
+export interface PathHealthResult {
+  /** Groups replaced (one `ip nexthop replace` each). */
+  replaced: number;
+  /** True when it fell back to a full flush (no fdb nexthops: `dst` entries must move). */
+  flushed: boolean;
+  errors: ObjectError[];
 }
 
 const silent: DataplaneLogger = { info: () => undefined, warn: () => undefined };
@@ -56,6 +73,13 @@ export class Dataplane {
   /** Devices whose events matter: the program's and the owned ones seen last time. */
   private watchedLinks = new Set<string>();
   private watchedEncaps = new Set<string>();
+  /** Underlay links (routes' gateways, plane addresses): a flap there deletes our routes. */
+  private watchedUnderlays = new Set<string>();
+  private health: HealthMap = new Map();
+  /** The multipath groups as the kernel has them after the last flush or failover, by id. */
+  private groups = new Map<number, { spec: GroupSpec; members: number[] }>();
+  /** The last flush programmed multipath remotes as plain `dst` entries (no fdb nexthops). */
+  private dstFallback = false;
   private closed = false;
 
   constructor(opts: DataplaneOptions = {}) {
@@ -74,6 +98,27 @@ export class Dataplane {
       this.watchedEncaps.add(s.device);
       for (const a of s.attachments) if (a.hostInterface) this.watchedLinks.add(a.hostInterface);
     }
+  }
+
+  /**
+   * Records the prober's view of the paths, keyed "peer/plane" (a missing path is 'unknown').
+   * Programs nothing: `applyPathHealth` (fast) or the next `flush` does.
+   */
+  setPathHealth(health: ReadonlyMap<string, PathHealth>): void {
+    this.health = new Map(health);
+  }
+
+  /**
+   * The fast failover path: replaces the groups whose members change under the recorded
+   * health (one `ip nexthop replace id G group …` each, pipelined), without observing the
+   * kernel. Groups the last flush did not leave in a known state are left to the next flush.
+   * Without fdb nexthops (multipath remotes as `dst` entries) it runs a full flush instead.
+   * Serialised with flushes.
+   */
+  applyPathHealth(): Promise<PathHealthResult> {
+    const next = this.flushing.then(() => this.applyHealthOnce());
+    this.flushing = next.catch(() => undefined);
+    return next;
   }
 
   /** True between `setDesired` and the next `flush`. */
@@ -95,7 +140,8 @@ export class Dataplane {
 
   /** The pure part, exposed for inspection: what a flush would do right now. */
   async plan(): Promise<Plan> {
-    return diff(this.desired, await this.observe(this.desired));
+    const snap = await this.observe(this.desired);
+    return diff(this.desired, snap, { health: this.health, fdbNexthop: await this.fdbNexthop(this.desired) });
   }
 
   /**
@@ -107,10 +153,7 @@ export class Dataplane {
     const debounceMs = opts.debounceMs ?? 200;
     let timer: NodeJS.Timeout | undefined;
     const unsubscribe = this.kernel.subscribe((e) => {
-      if (e.group !== 'overrun' && e.ifname !== undefined) {
-        const names = e.group === 'neigh' ? this.watchedEncaps : this.watchedLinks;
-        if (!names.has(e.ifname)) return;
-      }
+      if (!this.matters(e)) return;
       if (timer) return;
       timer = setTimeout(() => {
         timer = undefined;
@@ -121,6 +164,27 @@ export class Dataplane {
       if (timer) clearTimeout(timer);
       unsubscribe();
     };
+  }
+
+  /** Whether an event is about something Weft programs (see `watch`). */
+  private matters(e: KernelEvent): boolean {
+    switch (e.group) {
+      case 'overrun': return true;
+      case 'neigh': return e.ifname === undefined || this.watchedEncaps.has(e.ifname);
+      case 'link':
+      case 'addr': return e.ifname === undefined || this.watchedLinks.has(e.ifname) || this.watchedUnderlays.has(e.ifname);
+      // Ours (proto 87), or any route on an underlay link: a connected route coming back after
+      // a flap means our routes through it can be installed again.
+      case 'route': return new RegExp(`\\bproto ${WEFT_PROTO}\\b`).test(e.line) || (e.ifname !== undefined && this.watchedUnderlays.has(e.ifname));
+      case 'nexthop': {
+        const id = /\bid (\d+)/.exec(e.line)?.[1];
+        return id !== undefined && inNexthopRange(Number(id));
+      }
+      default: {
+        const never: never = e.group;
+        return Boolean(never);
+      }
+    }
   }
 
   /** Kernel features, detected once by trying (temporary devices, always removed). */
@@ -142,6 +206,8 @@ export class Dataplane {
     const fdb = await this.kernel.listFdb();
     const neighbours = await this.kernel.listNeighbours();
     const addresses = await this.kernel.listAddresses();
+    const nexthops = await this.kernel.listNexthops();
+    const routes = await this.kernel.listRoutes();
     const workloads: Record<string, WorkloadView> = {};
     const jobs: Promise<void>[] = [];
     for (const s of segments) {
@@ -160,7 +226,43 @@ export class Dataplane {
     }
     await Promise.all(jobs);
     for (const l of links) if (l.alias?.startsWith('weft:')) this.watchedLinks.add(l.name);
-    return { links, fdb, neighbours, addresses, workloads };
+    const underlay = underlayLinks(wantedRoutes(segments, []).values(), addresses);
+    for (const r of routes) if (r.protocol === WEFT_PROTO && r.oif !== undefined) underlay.add(r.oif);
+    for (const s of segments) {
+      const a = s.localAddress ? addresses.find((x) => x.cidr.split('/')[0] === s.localAddress) : undefined;
+      if (a) underlay.add(a.ifindex);
+    }
+    this.watchedUnderlays = new Set(links.filter((l) => underlay.has(l.index)).map((l) => l.name));
+    return { links, fdb, neighbours, addresses, nexthops, routes, workloads };
+  }
+
+  /** Whether to use fdb nexthop groups; detected only once a multipath segment needs it. */
+  private async fdbNexthop(segments: readonly Segment[]): Promise<boolean> {
+    if (!segments.some((s) => !s.error && isMultipathMode(s.multipath))) return false;
+    return (await this.capabilities()).fdb_nexthop === true;
+  }
+
+  private async applyHealthOnce(): Promise<PathHealthResult> {
+    if (this.closed) throw new Error('dataplane closed');
+    if (this.dstFallback) return { replaced: 0, flushed: true, errors: await this.flushOnce() };
+    const errors: ObjectError[] = [];
+    const jobs: Promise<void>[] = [];
+    for (const g of this.groups.values()) {
+      const members = groupMembers(g.spec, this.health, g.members);
+      if (sameMembers(members, g.members)) continue;
+      this.log.info({ segment: g.spec.segment, host: g.spec.host, members: members.length }, `failover: group ${g.spec.id}`);
+      jobs.push(this.kernel.setNexthopGroup(g.spec.id, members, { fdb: true, replace: true, protocol: WEFT_PROTO }).then(
+        () => { g.members = members; },
+        (e: unknown) => {
+          // Unknown state now: leave it to the next flush, which looks.
+          this.groups.delete(g.spec.id);
+          this.dirtyFlag = true;
+          errors.push({ segment: g.spec.segment, object: `group ${g.spec.id} (${g.spec.mode} to ${g.spec.host})`, message: e instanceof Error ? e.message : String(e) });
+        },
+      ));
+    }
+    await Promise.all(jobs);
+    return { replaced: jobs.length - errors.length, flushed: false, errors };
   }
 
   // --- apply --------------------------------------------------------------------------------
@@ -169,9 +271,13 @@ export class Dataplane {
     if (this.closed) throw new Error('dataplane closed');
     this.dirtyFlag = false;
     const segments = this.desired;
+    const fdbNexthop = await this.fdbNexthop(segments);
     const snap = await this.observe(segments);
-    const plan = diff(segments, snap);
+    const plan = diff(segments, snap, { health: this.health, fdbNexthop });
     const applied = await this.apply(plan, snap);
+    this.dstFallback = !fdbNexthop && segments.some((s) => !s.error && isMultipathMode(s.multipath));
+    const failedGroups = new Set(plan.actions.flatMap((a) => (a.op === 'group-set' && applied.some((e) => e.object === a.object) ? [a.id] : [])));
+    this.groups = new Map(plan.groups.filter((g) => !failedGroups.has(g.spec.id)).map((g) => [g.spec.id, { spec: g.spec, members: [...g.members] }]));
     return [...plan.errors, ...applied];
   }
 
@@ -228,7 +334,10 @@ export class Dataplane {
               broken.set(a.want.name, { error: err, skipped: 0 });
             } else if (a.op === 'delete-link' && e instanceof KernelError && GONE.has(e.code)) {
               index.delete(a.name);
-            } else if ((a.op === 'fdb-del' || a.op === 'neigh-del' || a.op === 'addr-del') && e instanceof KernelError && GONE.has(e.code)) {
+            } else if ((a.op === 'nexthop-set' || a.op === 'group-set')) {
+              // FDB entries that point at it are skipped, and counted in its error.
+              broken.set(nexthopNeed(a.id), { error: fail(a, e, e instanceof KernelError ? 'kernel refused: ' : ''), skipped: 0 });
+            } else if ((a.op === 'fdb-del' || a.op === 'neigh-del' || a.op === 'addr-del' || a.op === 'nexthop-del' || a.op === 'route-del') && e instanceof KernelError && GONE.has(e.code)) {
               // Already gone: the goal is met.
             } else {
               fail(a, e);
@@ -278,7 +387,13 @@ export class Dataplane {
     const k = this.kernel;
     switch (a.op) {
       case 'fdb-add': return k.addFdb(resolve(a.device), a.mac, a.dst, { append: a.append });
+      case 'fdb-add-nh': return k.addFdbNexthop(resolve(a.device), a.mac, a.nhid);
       case 'fdb-del': return k.deleteFdb(resolve(a.device), a.mac, a.dst);
+      case 'nexthop-set': return k.addNexthop(a.id, a.gateway, { fdb: true, replace: a.replace, protocol: WEFT_PROTO });
+      case 'group-set': return k.setNexthopGroup(a.id, a.members, { fdb: true, replace: a.replace, protocol: WEFT_PROTO });
+      case 'nexthop-del': return k.deleteNexthop(a.id);
+      case 'route-replace': return k.replaceRoute(a.to, a.via, WEFT_PROTO);
+      case 'route-del': return k.deleteRoute(a.to, a.via, WEFT_PROTO);
       case 'neigh-add': return k.addNeighbour(resolve(a.device), a.ip, a.mac, { replace: a.replace });
       case 'neigh-del': return k.deleteNeighbour(resolve(a.device), a.ip);
       case 'addr-add': return k.addAddress(resolve(a.device), a.cidr);

@@ -8,10 +8,17 @@
 // host side `wv…` is a bridge port, plus a handful of `ip -n` changes inside the workload's
 // namespace; per host attachment the bridge's MAC and addresses.
 //
+// Multipath (ecmp / active-backup) segments: per remote host one fdb nexthop per plane and one
+// group, and `nhid` FDB entries instead of `dst` ones (multipath.ts has the rule and the cost);
+// on a kernel without fdb nexthops, a plain `dst` entry at the first healthy plane's VTEP.
+// Underlay routes: one main-table route per prefix (underlay.ts).
+//
 // Write order (phases, see PHASE): stale and incompatible devices are deleted first (veth,
 // then encapsulation, then bridge: reverse of creation), as they may hold names or VNIs the
-// program needs; then stale entries on kept devices; then bridge -> vxlan (master bridge, mtu,
-// up) -> FDB / neighbours / bridge addresses -> veths -> in-namespace configuration.
+// program needs; then stale entries on kept devices (and stale owned routes); then bridge ->
+// vxlan (master bridge, mtu, up) -> nexthops -> groups -> FDB / neighbours / bridge addresses
+// -> underlay routes -> veths -> in-namespace configuration -> stale groups -> stale nexthops
+// (last: an FDB entry may point at them until it has been moved).
 //
 // Ownership: everything Weft creates carries IFLA_IFALIAS `weft:<segment id>` (`weft:<attachment
 // id>` on veths). Only owned devices and the entries on them are changed or deleted. A device
@@ -26,8 +33,13 @@
 import { isIP } from 'node:net';
 import type { Attachment, ObjectError, Segment } from '../../src/protocol/index.js';
 import { canonicalCidr } from './codec.js';
+import {
+  allocateIds, groupKey, groupMembers, inNexthopRange, isMultipathMode, nexthopKey, chooseMembers, healthOf, sameMembers, WEFT_PROTO,
+  type GroupSpec, type HealthMap, type MultipathMode,
+} from './multipath.js';
 import { canonicalIp, isMac, ZERO_MAC } from './nlattr.js';
-import type { FdbEntry, NeighEntry, ObservedLink, Snapshot, WorkloadView } from './observed.js';
+import type { FdbEntry, NeighEntry, NexthopEntry, ObservedLink, Snapshot, WorkloadView } from './observed.js';
+import { planRoutes, wantedRoutes } from './underlay.js';
 
 export const OWNER_PREFIX = 'weft:';
 export const ownerAlias = (id: string): string => `${OWNER_PREFIX}${id}`;
@@ -39,11 +51,18 @@ export const DEFAULT_VXLAN_PORT = 4789;
 export const PHASE = {
   deleteLinks: 0,
   deleteEntries: 1,
-  bridges: 2,
-  encaps: 3,
-  entries: 4,
-  veths: 5,
-  workloads: 6,
+  /** A nexthop object in the way of one of another type (group vs gateway). */
+  deleteNexthops: 2,
+  bridges: 3,
+  encaps: 4,
+  nexthops: 5,
+  groups: 6,
+  entries: 7,
+  routes: 8,
+  veths: 9,
+  workloads: 10,
+  staleGroups: 11,
+  staleNexthops: 12,
 } as const;
 export type Phase = (typeof PHASE)[keyof typeof PHASE];
 
@@ -96,7 +115,13 @@ export type Action =
   | (Base & { op: 'create-link'; want: LinkWant })
   | (Base & { op: 'set-link'; name: string; change: LinkSet; reasons: string[] })
   | (Base & { op: 'fdb-add'; device: string; mac: string; dst: string; append: boolean })
+  | (Base & { op: 'fdb-add-nh'; device: string; mac: string; nhid: number })
   | (Base & { op: 'fdb-del'; device: string; mac: string; dst?: string })
+  | (Base & { op: 'nexthop-set'; id: number; gateway: string; replace: boolean })
+  | (Base & { op: 'group-set'; id: number; members: number[]; replace: boolean })
+  | (Base & { op: 'nexthop-del'; id: number })
+  | (Base & { op: 'route-replace'; to: string; via: string })
+  | (Base & { op: 'route-del'; to: string; via?: string })
   | (Base & { op: 'neigh-add'; device: string; ip: string; mac: string; replace: boolean })
   | (Base & { op: 'neigh-del'; device: string; ip: string })
   | (Base & { op: 'addr-add'; device: string; cidr: string })
@@ -106,7 +131,19 @@ export type Action =
 export interface Plan {
   actions: Action[];
   errors: ObjectError[];
+  /** The multipath groups the program uses, with the members they have once the plan is applied. */
+  groups: { spec: GroupSpec; members: number[] }[];
 }
+
+export interface DiffOptions {
+  /** Path health by "peer/plane"; missing paths are 'unknown'. */
+  health?: HealthMap;
+  /** The kernel has fdb nexthop groups; without, multipath remotes get plain `dst` entries. */
+  fdbNexthop?: boolean;
+}
+
+/** `needs` name of a nexthop object, so FDB entries are skipped when their group failed. */
+export const nexthopNeed = (id: number): string => `nexthop ${id}`;
 
 /**
  * Whether an existing device can be kept for `want`; a reason when it must be recreated.
@@ -141,11 +178,20 @@ interface SegmentWant {
   encap?: LinkWant;
   /** mac -> dsts (a unicast MAC has exactly one; the all-zero MAC one per flood VTEP). */
   fdb: Map<string, string[]>;
+  /** mac -> the remote host's group (multipath segments on a kernel with fdb nexthops). */
+  fdbGroup: Map<string, GroupWant>;
   /** ip -> mac */
   neigh: Map<string, string>;
   /** Canonical CIDRs for the bridge (host attachments). */
   bridgeAddrs: Set<string>;
   workloads: WorkloadWant[];
+}
+
+interface GroupWant {
+  key: string;
+  mode: MultipathMode;
+  host: string;
+  vteps: { plane: string; address: string }[];
 }
 
 interface WorkloadWant {
@@ -166,7 +212,7 @@ function underlayIndex(snap: Snapshot, local: string): number | undefined {
   return snap.addresses.find((a) => a.cidr.split('/')[0] === want)?.ifindex;
 }
 
-function validateSegment(seg: Segment, snap: Snapshot, errors: ObjectError[]): SegmentWant | undefined {
+function validateSegment(seg: Segment, snap: Snapshot, errors: ObjectError[], opts: DiffOptions): SegmentWant | undefined {
   const err = (object: string, message: string): void => { errors.push({ segment: seg.id, object, message }); };
   if (!seg.id) { err('segment', 'segment without an id'); return undefined; }
   const kind = ENCAP_KIND[seg.encap];
@@ -177,7 +223,7 @@ function validateSegment(seg: Segment, snap: Snapshot, errors: ObjectError[]): S
   const mtu = seg.mtu > 0 ? seg.mtu : undefined;
   const port = seg.port > 0 ? seg.port : DEFAULT_VXLAN_PORT;
   const bridge: LinkWant = { kind: 'bridge', name: seg.bridge, alias, ...(mtu ? { mtu } : {}) };
-  const out: SegmentWant = { id: seg.id, bridge, fdb: new Map(), neigh: new Map(), bridgeAddrs: new Set(), workloads: [] };
+  const out: SegmentWant = { id: seg.id, bridge, fdb: new Map(), fdbGroup: new Map(), neigh: new Map(), bridgeAddrs: new Set(), workloads: [] };
 
   // The encapsulation device.
   const encapObject = `${kind} ${seg.device}`;
@@ -217,24 +263,32 @@ function validateSegment(seg: Segment, snap: Snapshot, errors: ObjectError[]): S
       if (!dsts.includes(dst)) dsts.push(dst);
       out.fdb.set(ZERO_MAC, dsts);
     }
+    const mode = isMultipathMode(seg.multipath) ? seg.multipath : undefined;
+    const fallback = mode && !opts.fdbNexthop ? new FallbackChooser(seg, snap, opts.health ?? new Map()) : undefined;
     for (const r of seg.remotes) {
       const mac = r.mac.toLowerCase();
       if (!isMac(mac) || mac === ZERO_MAC) { err(`fdb ${r.mac}`, `invalid remote MAC ${JSON.stringify(r.mac)}`); continue; }
-      if (!isIP(r.vtep)) { err(`fdb ${mac}`, `invalid VTEP ${JSON.stringify(r.vtep)}`); continue; }
-      const vtep = canonicalIp(r.vtep);
+      const vteps = mode ? (r.vteps ?? []).filter((v) => v.plane && isIP(v.address)).map((v) => ({ plane: v.plane, address: canonicalIp(v.address) })) : [];
+      if (mode && vteps.length !== (r.vteps ?? []).length) err(`fdb ${mac}`, `invalid plane VTEP among ${JSON.stringify(r.vteps)}; using the valid ones`);
+      const host = r.host || r.vtep;
+      if (mode && vteps.length && opts.fdbNexthop) {
+        if (out.fdb.has(mac) || out.fdbGroup.has(mac)) { err(`fdb ${mac}`, `remote MAC ${mac} listed twice; keeping the first`); continue; }
+        const planes = vteps.map((v) => v.plane);
+        out.fdbGroup.set(mac, { key: groupKey(mode, host, planes), mode, host, vteps });
+        addNeighbours(seg.id, r.ips, mac, out.neigh, err);
+        continue;
+      }
+      const chosen = fallback && vteps.length ? fallback.vtep(host, vteps) : r.vtep;
+      if (!isIP(chosen)) { err(`fdb ${mac}`, `invalid VTEP ${JSON.stringify(r.vtep)}`); continue; }
+      const vtep = canonicalIp(chosen);
+      if (out.fdbGroup.has(mac)) { err(`fdb ${mac}`, `remote MAC ${mac} listed twice; keeping the first`); continue; }
       const have = out.fdb.get(mac);
       if (have && have[0] !== vtep) {
         err(`fdb ${mac}`, `remote endpoints disagree on the VTEP of ${mac}: ${have[0]} and ${vtep}; keeping the first`);
         continue;
       }
       if (!have) out.fdb.set(mac, [vtep]);
-      for (const ipText of r.ips) {
-        if (!isIP(ipText)) { err(`neigh ${ipText}`, `invalid remote address ${JSON.stringify(ipText)}`); continue; }
-        const ip = canonicalIp(ipText);
-        const prev = out.neigh.get(ip);
-        if (prev && prev !== mac) { err(`neigh ${ip}`, `two remote endpoints claim ${ip}: ${prev} and ${mac}; keeping the first`); continue; }
-        out.neigh.set(ip, mac);
-      }
+      addNeighbours(seg.id, r.ips, mac, out.neigh, err);
     }
   }
 
@@ -279,6 +333,46 @@ function validateSegment(seg: Segment, snap: Snapshot, errors: ObjectError[]): S
   return out;
 }
 
+function addNeighbours(_segment: string, ips: readonly string[], mac: string, neigh: Map<string, string>, err: (object: string, message: string) => void): void {
+  for (const ipText of ips) {
+    if (!isIP(ipText)) { err(`neigh ${ipText}`, `invalid remote address ${JSON.stringify(ipText)}`); continue; }
+    const ip = canonicalIp(ipText);
+    const prev = neigh.get(ip);
+    if (prev && prev !== mac) { err(`neigh ${ip}`, `two remote endpoints claim ${ip}: ${prev} and ${mac}; keeping the first`); continue; }
+    neigh.set(ip, mac);
+  }
+}
+
+/**
+ * Multipath without fdb nexthops (a mixed fleet): each remote host gets one VTEP, by the
+ * active-backup rule, where "current" is the plane whose VTEP the host's MACs point at now.
+ * One choice per host, so all its MACs move together.
+ */
+class FallbackChooser {
+  private readonly dstByMac = new Map<string, string>();
+  private readonly chosen = new Map<string, string>();
+  constructor(private readonly seg: Segment, snap: Snapshot, private readonly health: HealthMap) {
+    const dev = snap.links.find((l) => l.name === seg.device);
+    if (dev) for (const e of snap.fdb) if (e.ifindex === dev.index && e.self && e.dst && e.nhid === undefined) this.dstByMac.set(e.mac, e.dst);
+  }
+
+  vtep(host: string, vteps: { plane: string; address: string }[]): string {
+    const done = this.chosen.get(host);
+    if (done) return done;
+    let current: Set<string> | undefined;
+    for (const r of this.seg.remotes) {
+      if ((r.host || r.vtep) !== host) continue;
+      const dst = this.dstByMac.get(r.mac.toLowerCase());
+      const plane = dst !== undefined ? vteps.find((v) => v.address === dst)?.plane : undefined;
+      if (plane !== undefined) { current = new Set([plane]); break; }
+    }
+    const [plane] = chooseMembers('active-backup', vteps.map((v) => v.plane), healthOf(this.health, host), current);
+    const address = vteps.find((v) => v.plane === plane)?.address ?? vteps[0]!.address;
+    this.chosen.set(host, address);
+    return address;
+  }
+}
+
 /** The in-namespace changes that bring `view` to `w`; everything when the veth is new. */
 export function workloadSteps(w: WorkloadWant, view: WorkloadView | undefined, fresh: boolean): WorkloadStep[] {
   const steps: WorkloadStep[] = [];
@@ -309,7 +403,7 @@ const encapPhase = (k: LinkKind): Phase => (k === 'bridge' ? PHASE.bridges : k =
 const deleteRank = (kind: string | undefined): number => (kind === 'veth' ? 0 : kind === 'bridge' ? 2 : 1);
 
 /** The plan that takes the kernel from `snap` to what `segments` ask for. */
-export function diff(segments: readonly Segment[], snap: Snapshot): Plan {
+export function diff(segments: readonly Segment[], snap: Snapshot, opts: DiffOptions = {}): Plan {
   const errors: ObjectError[] = [];
   const actions: Action[] = [];
   const byName = new Map(snap.links.map((l) => [l.name, l]));
@@ -321,7 +415,7 @@ export function diff(segments: readonly Segment[], snap: Snapshot): Plan {
   const claimed = new Map<string, string>();
   for (const seg of segments) {
     if (seg.error) continue;
-    const w = validateSegment(seg, snap, errors);
+    const w = validateSegment(seg, snap, errors, opts);
     if (!w) {
       for (const n of [seg.bridge, seg.device, ...seg.attachments.map((a) => a.hostInterface)]) if (n) protectedNames.add(n);
       continue;
@@ -384,14 +478,19 @@ export function diff(segments: readonly Segment[], snap: Snapshot): Plan {
     if (w.encap) planLink(w.id, w.encap, `${w.encap.kind} ${w.encap.name}`);
   }
 
-  // 3. Entries on the encapsulation devices and addresses on the bridges.
+  // 3. Nexthops and groups of multipath segments, then the entries on the encapsulation
+  // devices and addresses on the bridges.
+  const mp = planNexthops(wants, snap, opts.health ?? new Map(), errors);
+  actions.push(...mp.actions);
   const fdbByDev = groupBy(snap.fdb.filter((e) => e.self), (e) => e.ifindex);
   const neighByDev = groupBy(snap.neighbours, (e) => e.ifindex);
   for (const w of wants) {
     if (w.encap?.kind === 'vxlan' && !blocked.has(w.encap.name)) {
       const dev = w.encap.name;
       const have = fresh.has(dev) ? undefined : byName.get(dev);
-      planFdb(w.id, dev, w.fdb, have ? fdbByDev.get(have.index) ?? [] : [], actions);
+      const nh = new Map<string, number>();
+      for (const [mac, g] of w.fdbGroup) { const id = mp.ids.get(g.key); if (id !== undefined) nh.set(mac, id); }
+      planFdb(w.id, dev, w.fdb, nh, have ? fdbByDev.get(have.index) ?? [] : [], actions);
       planNeigh(w.id, dev, w.neigh, have ? neighByDev.get(have.index) ?? [] : [], actions);
     }
     if (!blocked.has(w.bridge.name)) {
@@ -453,7 +552,11 @@ export function diff(segments: readonly Segment[], snap: Snapshot): Plan {
     }
   }
 
-  // 5. Stale owned devices: owned, and no longer named by the program.
+  // 5. Underlay routes (the union over every segment, including malformed ones: a broken
+  // program must not take away the routes working segments use).
+  actions.push(...planRoutes(wantedRoutes(segments, errors), snap.routes, PHASE.deleteEntries, PHASE.routes, errors));
+
+  // 6. Stale owned devices: owned, and no longer named by the program.
   const wanted = new Set<string>([...claimed.keys(), ...protectedNames]);
   for (const l of snap.links) {
     if (!isOwned(l) || wanted.has(l.name)) continue;
@@ -464,7 +567,65 @@ export function diff(segments: readonly Segment[], snap: Snapshot): Plan {
 
   const ordered = [...deletes, ...actions].map((a, i) => [a, i] as const);
   ordered.sort(([a, i], [b, j]) => a.phase - b.phase || i - j);
-  return { actions: ordered.map(([a]) => a), errors };
+  return { actions: ordered.map(([a]) => a), errors, groups: mp.groups };
+}
+
+/**
+ * The fdb nexthops and groups every multipath segment needs, with deterministic ids (see
+ * multipath.ts), and the actions that take Weft's nexthop objects there.
+ */
+function planNexthops(wants: readonly SegmentWant[], snap: Snapshot, health: HealthMap, errors: ObjectError[]): { actions: Action[]; ids: Map<string, number>; groups: Plan['groups'] } {
+  const groupWants = new Map<string, GroupWant & { segment: string }>();
+  const gateways = new Map<string, { address: string; segment: string }>();
+  for (const w of wants) {
+    for (const [, g] of w.fdbGroup) {
+      if (groupWants.has(g.key)) continue;
+      groupWants.set(g.key, { ...g, segment: w.id });
+      for (const v of g.vteps) {
+        const key = nexthopKey(g.host, v.plane);
+        const have = gateways.get(key);
+        if (have && have.address !== v.address) errors.push({ segment: w.id, object: `nexthop ${key}`, message: `segments disagree on the VTEP of ${g.host} on plane ${v.plane}: ${have.address} and ${v.address}; keeping the first` });
+        else if (!have) gateways.set(key, { address: v.address, segment: w.id });
+      }
+    }
+  }
+  const owned = (n: NexthopEntry): boolean => inNexthopRange(n.id) && n.protocol === WEFT_PROTO;
+  const taken = new Set(snap.nexthops.filter((n) => inNexthopRange(n.id) && !owned(n)).map((n) => n.id));
+  const ids = allocateIds([...gateways.keys(), ...groupWants.keys()], taken);
+  const byId = new Map(snap.nexthops.map((n) => [n.id, n]));
+  const actions: Action[] = [];
+  const wanted = new Set<number>();
+
+  for (const [key, { address, segment }] of gateways) {
+    const id = ids.get(key)!;
+    wanted.add(id);
+    const have = byId.get(id);
+    const object = `nexthop ${id} (${key.slice(3)} via ${address})`;
+    if (have && (have.group || !have.fdb)) {
+      actions.push({ op: 'nexthop-del', phase: PHASE.deleteNexthops, segment, object, needs: [], id });
+    } else if (have && have.gateway === address) continue;
+    actions.push({ op: 'nexthop-set', phase: PHASE.nexthops, segment, object, needs: [], id, gateway: address, replace: have !== undefined && !have.group && have.fdb });
+  }
+  const groups: Plan['groups'] = [];
+  for (const [key, g] of groupWants) {
+    const id = ids.get(key)!;
+    wanted.add(id);
+    const spec: GroupSpec = { id, key, mode: g.mode, host: g.host, segment: g.segment,
+      candidates: g.vteps.map((v) => ({ plane: v.plane, nexthop: ids.get(nexthopKey(g.host, v.plane))!, address: v.address })) };
+    const have = byId.get(id);
+    const usable = have !== undefined && have.group !== undefined && have.fdb;
+    const members = groupMembers(spec, health, usable ? have.group : undefined);
+    groups.push({ spec, members });
+    const object = `group ${id} (${g.mode} to ${g.host})`;
+    if (have && !usable) actions.push({ op: 'nexthop-del', phase: PHASE.deleteNexthops, segment: g.segment, object, needs: [], id });
+    if (usable && sameMembers(have.group!, members)) continue;
+    actions.push({ op: 'group-set', phase: PHASE.groups, segment: g.segment, object, needs: members.map(nexthopNeed), id, members, replace: usable });
+  }
+  for (const n of snap.nexthops) {
+    if (!owned(n) || wanted.has(n.id)) continue;
+    actions.push({ op: 'nexthop-del', phase: n.group ? PHASE.staleGroups : PHASE.staleNexthops, segment: '', object: `${n.group ? 'group' : 'nexthop'} ${n.id}`, needs: [], id: n.id });
+  }
+  return { actions, ids, groups };
 }
 
 function kindOfDelete(a: Action, byName: Map<string, ObservedLink>): string | undefined {
@@ -482,10 +643,18 @@ function groupBy<T, K>(xs: readonly T[], key: (x: T) => K): Map<K, T[]> {
   return out;
 }
 
-function planFdb(segment: string, device: string, want: Map<string, string[]>, have: FdbEntry[], actions: Action[]): void {
+function planFdb(segment: string, device: string, want: Map<string, string[]>, wantNh: Map<string, number>, have: FdbEntry[], actions: Action[]): void {
   const seen = new Set<string>();
+  const seenNh = new Set<string>();
   const needs = [device];
   for (const e of have) {
+    const nhid = wantNh.get(e.mac);
+    if (nhid !== undefined) {
+      if (e.nhid === nhid && e.dst === undefined && e.permanent && !seenNh.has(e.mac)) { seenNh.add(e.mac); continue; }
+      // A `dst` entry, another group or not permanent: switching needs delete + add (PLATFORM.md).
+      actions.push({ op: 'fdb-del', phase: PHASE.deleteEntries, segment, object: `fdb ${e.mac}${e.dst ? ` dst ${e.dst}` : e.nhid ? ` nhid ${e.nhid}` : ''}`, needs, device, mac: e.mac, ...(e.dst ? { dst: e.dst } : {}) });
+      continue;
+    }
     const dsts = want.get(e.mac);
     const ok = e.dst !== undefined && e.nhid === undefined && e.permanent && dsts !== undefined && dsts.includes(e.dst);
     const key = `${e.mac}|${e.dst ?? ''}`;
@@ -502,6 +671,10 @@ function planFdb(segment: string, device: string, want: Map<string, string[]>, h
       if (checkSeen && seen.has(`${mac}|${dst}`)) continue;
       actions.push({ op: 'fdb-add', phase: PHASE.entries, segment, object: `fdb ${mac} dst ${dst}`, needs, device, mac, dst, append: mac === ZERO_MAC });
     }
+  }
+  for (const [mac, nhid] of wantNh) {
+    if (seenNh.has(mac)) continue;
+    actions.push({ op: 'fdb-add-nh', phase: PHASE.entries, segment, object: `fdb ${mac} nhid ${nhid}`, needs: [device, nexthopNeed(nhid)], device, mac, nhid });
   }
 }
 

@@ -14,23 +14,25 @@
 // so no write may be in flight while a dump runs. A dump that the kernel marks interrupted
 // (NLM_F_DUMP_INTR, the table changed under it) is retried.
 //
-// Events come from a long-lived `ip -o monitor link address neigh` child instead of multicast
+// Events come from a long-lived `ip -o monitor label link address neigh route nexthop` child
+// instead of multicast
 // groups on a second socket from this package, for the same abort reason: a burst of
 // neighbour events (10^4 FDB writes produce 10^4 of them) overruns a subscriber that is busy,
 // and iproute2 survives ENOBUFS ("netlink receive error ... (105)") where the binding does not.
-// Events only ever mean "look again".
+// Events only ever mean "look again". (A link going down flushes its IPv4 routes WITHOUT a
+// route event; only the link event tells.)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { getSystemErrorMap } from 'node:util';
 import { createRtNetlink, type NetlinkMessage, type NetlinkSocket } from 'netlink';
 import {
   AF_BRIDGE, AF_UNSPEC, NLMSG_ERROR, NLM_F, NTF_SELF, NUD_NOARP, NUD_PERMANENT, RTM,
-  dumpRequest, encodeAddrMsg, encodeLinkMsg, encodeNeighMsg, encodeNexthopMsg,
-  parseAddrMsg, parseLinkMsg, parseNeighMsg, toFdbEntry, toNeighEntry, type LinkAttrs,
+  dumpRequest, encodeAddrMsg, encodeFdbNexthopMsg, encodeLinkMsg, encodeNeighMsg, encodeNexthopGroupMsg, encodeNexthopMsg, encodeRouteMsg,
+  parseAddrMsg, parseLinkMsg, parseNeighMsg, parseNexthopMsg, parseRouteMsg, toFdbEntry, toNeighEntry, type LinkAttrs,
 } from './codec.js';
 import type { LinkKindSpec } from './linkinfo.js';
 import { ipLength } from './nlattr.js';
-import type { AddrEntry, FdbEntry, NeighEntry, ObservedLink } from './observed.js';
+import type { AddrEntry, FdbEntry, NeighEntry, NexthopEntry, ObservedLink, RouteEntry } from './observed.js';
 
 const NLMSG_HDRLEN = 16;
 /** Headroom every request body is encoded with: the pipeline writes the nlmsghdr there. */
@@ -71,7 +73,7 @@ export interface LinkChange {
   name?: string;
 }
 
-export type KernelEventGroup = 'link' | 'addr' | 'neigh' | 'overrun';
+export type KernelEventGroup = 'link' | 'addr' | 'neigh' | 'route' | 'nexthop' | 'overrun';
 
 export interface KernelEvent {
   group: KernelEventGroup;
@@ -210,6 +212,35 @@ export class Kernel {
     return out;
   }
 
+  /** Every nexthop object; [] on a kernel without them (the dump is refused). */
+  async listNexthops(): Promise<NexthopEntry[]> {
+    let msgs: NetlinkMessage[];
+    try {
+      msgs = await this.dump(RTM.GETNEXTHOP, dumpRequest('nexthop'));
+    } catch {
+      return [];
+    }
+    const out: NexthopEntry[] = [];
+    for (const m of msgs) {
+      if (m.type !== RTM.NEWNEXTHOP) continue;
+      const e = parseNexthopMsg(m.data);
+      if (e) out.push(e);
+    }
+    return out;
+  }
+
+  /** Main-table routes, IPv4 and IPv6. */
+  async listRoutes(): Promise<RouteEntry[]> {
+    const msgs = await this.dump(RTM.GETROUTE, dumpRequest('route'));
+    const out: RouteEntry[] = [];
+    for (const m of msgs) {
+      if (m.type !== RTM.NEWROUTE) continue;
+      const e = parseRouteMsg(m.data);
+      if (e) out.push(e);
+    }
+    return out;
+  }
+
   // --- links ----------------------------------------------------------------------------
 
   createLink(l: CreateLink): Promise<void> {
@@ -285,20 +316,45 @@ export class Kernel {
     return this.write(RTM.DELADDR, 0, encodeAddrMsg(ifindex, cidr, H), `addr del ${cidr}`);
   }
 
-  // --- nexthops (used by the capability probe) ----------------------------------------------
+  /** `bridge fdb add MAC dev IF nhid G self permanent`. */
+  addFdbNexthop(ifindex: number, mac: string, nhid: number): Promise<void> {
+    return this.write(RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.EXCL, encodeFdbNexthopMsg(ifindex, mac, nhid, H), `fdb add ${mac} nhid ${nhid}`);
+  }
 
-  addNexthop(id: number, gateway: string, opts: { fdb?: boolean } = {}): Promise<void> {
-    return this.write(RTM.NEWNEXTHOP, NLM_F.CREATE | NLM_F.EXCL, encodeNexthopMsg(id, gateway, opts.fdb, H), `nexthop add id ${id}`);
+  // --- nexthops -------------------------------------------------------------------------------
+
+  /** `ip nexthop add|replace id N via GW [fdb] [proto P]`. */
+  addNexthop(id: number, gateway: string, opts: { fdb?: boolean; replace?: boolean; protocol?: number } = {}): Promise<void> {
+    const flags = NLM_F.CREATE | (opts.replace ? NLM_F.REPLACE : NLM_F.EXCL);
+    return this.write(RTM.NEWNEXTHOP, flags, encodeNexthopMsg(id, gateway, opts.fdb, H, opts.protocol ?? 0), `nexthop ${opts.replace ? 'replace' : 'add'} id ${id} via ${gateway}`);
+  }
+
+  /** `ip nexthop add|replace id G group A/B [fdb] proto P`: a replace swaps members atomically. */
+  setNexthopGroup(id: number, members: readonly number[], opts: { fdb: boolean; replace: boolean; protocol: number }): Promise<void> {
+    const flags = NLM_F.CREATE | (opts.replace ? NLM_F.REPLACE : NLM_F.EXCL);
+    return this.write(RTM.NEWNEXTHOP, flags, encodeNexthopGroupMsg(id, members, opts.fdb, opts.protocol, H), `nexthop ${opts.replace ? 'replace' : 'add'} id ${id} group ${members.join('/')}`);
   }
 
   deleteNexthop(id: number): Promise<void> {
     return this.write(RTM.DELNEXTHOP, 0, encodeNexthopMsg(id, undefined, false, H), `nexthop del id ${id}`);
   }
 
+  // --- routes (main table) ---------------------------------------------------------------------
+
+  /** `ip route replace TO via VIA proto P`. */
+  replaceRoute(to: string, via: string, protocol: number): Promise<void> {
+    return this.write(RTM.NEWROUTE, NLM_F.CREATE | NLM_F.REPLACE, encodeRouteMsg(to, via, protocol, false, H), `route replace ${to} via ${via}`);
+  }
+
+  /** Deletes only a route of `protocol` (the kernel matches it). */
+  deleteRoute(to: string, via: string | undefined, protocol: number): Promise<void> {
+    return this.write(RTM.DELROUTE, 0, encodeRouteMsg(to, via, protocol, true, H), `route del ${to}${via ? ` via ${via}` : ''}`);
+  }
+
   // --- events -------------------------------------------------------------------------------
 
   /**
-   * Calls `onEvent` for every link, address and neighbour change in this namespace (and an
+   * Calls `onEvent` for every link, address, neighbour, route and nexthop change in this namespace (and an
    * `overrun` when the monitor lost some). Returns the unsubscribe function.
    */
   subscribe(onEvent: (e: KernelEvent) => void): () => void {
@@ -312,7 +368,8 @@ export class Kernel {
 
   /** Starts `ip -o monitor`; it subscribes a few milliseconds after the spawn. */
   private startMonitor(): void {
-    const child = spawn(this.ipCommand, ['-o', 'monitor', 'link', 'address', 'neigh'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // `label` prefixes each line with its object ([ROUTE], …): route and neighbour lines look alike.
+    const child = spawn(this.ipCommand, ['-o', 'monitor', 'label', 'link', 'address', 'neigh', 'route', 'nexthop'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.monitor = child;
     const emit = (e: KernelEvent): void => { for (const l of [...this.listeners]) l(e); };
     createInterface({ input: child.stdout! }).on('line', (line) => emit(parseMonitorLine(line)));
@@ -525,12 +582,19 @@ function describeChange(c: LinkChange): string {
   return Object.entries(c).map(([k, v]) => `${k} ${String(v)}`).join(' ');
 }
 
+const LABEL = /^\[(LINK|ADDR|NEIGH|ROUTE|NEXTHOP)\]/;
 const LINK_LINE = /^(?:Deleted )?\d+: ([^:@\s]+)(?:@[^:\s]+)?: </;
 const ADDR_LINE = /^(?:Deleted )?\d+: ([^:@\s]+)\s+inet6? /;
 const DEV = /\bdev (\S+)/;
 
-/** Classifies one line of `ip -o monitor link address neigh`. */
-export function parseMonitorLine(line: string): KernelEvent {
+/** Classifies one line of `ip -o monitor [label] link address neigh route nexthop`. */
+export function parseMonitorLine(raw: string): KernelEvent {
+  const label = LABEL.exec(raw)?.[1];
+  const line = label ? raw.slice(label.length + 2) : raw;
+  if (label === 'ROUTE' || label === 'NEXTHOP') {
+    const dev = DEV.exec(line)?.[1];
+    return { group: label === 'ROUTE' ? 'route' : 'nexthop', ...(dev ? { ifname: dev } : {}), line };
+  }
   let m = LINK_LINE.exec(line);
   if (m?.[1]) return { group: 'link', ifname: m[1], line };
   m = ADDR_LINE.exec(line);

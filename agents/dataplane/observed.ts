@@ -67,12 +67,42 @@ export interface WorkloadView {
   defaultRoutes: { family: 4 | 6; via: string }[];
 }
 
+/** A nexthop object (`ip nexthop`): a gateway, or a group of other nexthops. */
+export interface NexthopEntry {
+  id: number;
+  /** RTPROT_*: Weft's are WEFT_PROTO (see multipath.ts). */
+  protocol: number;
+  /** NHA_FDB: usable by FDB entries only. */
+  fdb: boolean;
+  gateway?: string;
+  /** Member ids, for a group. */
+  group?: number[];
+}
+
+/** A route in the main table. */
+export interface RouteEntry {
+  family: 4 | 6;
+  /** Canonical "prefix/len". */
+  to: string;
+  via?: string;
+  oif?: number;
+  protocol: number;
+  /** RTA_PRIORITY (the metric); 0 when absent. */
+  metric: number;
+  /** RTN_*: 1 unicast. */
+  type: number;
+}
+
 /** One look at the kernel: everything the diff needs. */
 export interface Snapshot {
   links: ObservedLink[];
   fdb: FdbEntry[];
   neighbours: NeighEntry[];
   addresses: AddrEntry[];
+  /** Every nexthop object (empty on a kernel without nexthop objects). */
+  nexthops: NexthopEntry[];
+  /** Main-table routes. */
+  routes: RouteEntry[];
   /** Keyed by attachment id; only for workload attachments the program asks for. */
   workloads: Record<string, WorkloadView>;
 }

@@ -25,7 +25,7 @@ function hostAttachment(over: Partial<Attachment> = {}): Attachment {
   return { id: 't/n/host', kind: 'KIND_HOST', mac: '02:00:00:00:00:fe', addresses: ['100.64.0.1/24'], gateways: [], netns: '', interface: '', hostInterface: '', ...over };
 }
 
-const snapshot = (over: Partial<Snapshot> = {}): Snapshot => ({ links: [], fdb: [], neighbours: [], addresses: [], workloads: {}, ...over });
+const snapshot = (over: Partial<Snapshot> = {}): Snapshot => ({ links: [], fdb: [], neighbours: [], addresses: [], nexthops: [], routes: [], workloads: {}, ...over });
 
 const bridge = (over: Partial<ObservedLink> = {}): ObservedLink => ({ index: 10, name: 'wb4096', kind: 'bridge', mtu: 1450, up: true, alias: 'weft:t/n', mac: '02:00:00:00:00:77', ...over });
 const vxlan = (over: Partial<ObservedLink> = {}): ObservedLink => ({
@@ -55,7 +55,7 @@ const find = <T extends Action['op']>(actions: Action[], op: T): Extract<Action,
 
 describe('diff: creating', () => {
   test('an empty program on an empty kernel does nothing', () => {
-    assert.deepEqual(diff([], snapshot()), { actions: [], errors: [] });
+    assert.deepEqual(diff([], snapshot()), { actions: [], errors: [], groups: [] });
   });
 
   test('a new segment creates bridge, then vxlan on it, then FDB and neighbour entries', () => {
@@ -114,7 +114,7 @@ describe('diff: creating', () => {
 
 describe('diff: keeping and fixing in place', () => {
   test('a kernel that matches the program needs nothing (adoption after a restart)', () => {
-    assert.deepEqual(diff([seg()], programmed()), { actions: [], errors: [] });
+    assert.deepEqual(diff([seg()], programmed()), { actions: [], errors: [], groups: [] });
   });
 
   test('MTU, master, up, alias and MAC differences are fixed in place, never by recreation', () => {
@@ -386,7 +386,7 @@ describe('diff: workload attachments', () => {
 
   test('a workload as the program wants it needs nothing', () => {
     const snap = programmed({ links: [bridge(), vxlan(), veth()], workloads: { 't/n/a': view() } });
-    assert.deepEqual(diff([withWorkload()], snap), { actions: [], errors: [] });
+    assert.deepEqual(diff([withWorkload()], snap), { actions: [], errors: [], groups: [] });
   });
 
   test('drift inside the namespace is corrected there', () => {
