@@ -10,7 +10,8 @@ export const AGENT_VERSION = '0.1.0';
 
 const USAGE = `Usage:
   weft agent join --controller HOST:PORT|unix:PATH --token TOKEN --state-dir DIR [--host-name NAME]
-  weft agent run --state-dir DIR`;
+  weft agent run --state-dir DIR [--probe-port N] [--probe-rate PER_SECOND] [--probe-up-after N]
+                 [--mtu-probe-interval MS]`;
 
 async function openDataplane(log: pino.Logger): Promise<DataplaneDriver> {
   const { createDataplane } = await import('./dataplane/index.js');
@@ -42,11 +43,29 @@ export async function agentMain(argv: string[]): Promise<void> {
     return;
   }
   if (cmd === 'run') {
-    const { values } = parseArgs({ args: rest, options: { 'state-dir': { type: 'string' } }, strict: true });
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        'state-dir': { type: 'string' },
+        'probe-port': { type: 'string' },
+        'probe-rate': { type: 'string' },
+        'probe-up-after': { type: 'string' },
+        'mtu-probe-interval': { type: 'string' },
+      },
+      strict: true,
+    });
     if (!values['state-dir']) throw new Error(`weft agent run needs --state-dir\n${USAGE}`);
     const stateDir = resolve(values['state-dir']);
     const id = await loadIdentity(stateDir);
-    const runtime = new AgentRuntime(id, stateDir, await openDataplane(log), log, { agentVersion: AGENT_VERSION });
+    const { PathProber } = await import('./paths/index.js');
+    const prober = new PathProber({
+      log,
+      port: intFlag(values, 'probe-port', 1, 65535),
+      ratePerSecond: intFlag(values, 'probe-rate', 1, 1000),
+      upAfter: intFlag(values, 'probe-up-after', 1, 10_000),
+      mtuIntervalMs: intFlag(values, 'mtu-probe-interval', 0, 3_600_000),
+    });
+    const runtime = new AgentRuntime(id, stateDir, await openDataplane(log), log, { agentVersion: AGENT_VERSION, prober });
     await runtime.start();
     process.stderr.write(`weft agent ${AGENT_VERSION} running as host ${id.host} (controller ${id.controller})\n`);
     const stop = (signal: string) => {
@@ -61,4 +80,13 @@ export async function agentMain(argv: string[]): Promise<void> {
     return;
   }
   throw new Error(`unknown agent command "${cmd ?? ''}"\n${USAGE}`);
+}
+
+/** An optional integer flag within bounds; a bad value names the flag. */
+function intFlag(values: Record<string, string | boolean | undefined>, name: string, min: number, max: number): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: must be an integer from ${min} to ${max}, not "${String(v)}"`);
+  return n;
 }

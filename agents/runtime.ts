@@ -3,8 +3,12 @@
 // serialised and coalesced, and each is acknowledged with the generation it reflects. While the
 // controller is away the dataplane is left as it is (traffic keeps flowing); drift is still
 // repaired against the last program, on netlink events and on a timer.
+//
+// Paths: the program's segments list the paths to probe. The prober's state changes go to
+// the dataplane at once (multipath groups drop a failed plane without waiting for anyone) and
+// to the controller at once; statistics go to the controller once a second.
 import type * as grpc from '@grpc/grpc-js';
-import { PROTOCOL_VERSION, type AgentMessage, type ControllerMessage, type ObjectError, type Segment } from '../src/protocol/index.js';
+import { PROTOCOL_VERSION, type AgentMessage, type ControllerMessage, type ObjectError, type PathStatus, type ProbePath, type Segment } from '../src/protocol/index.js';
 import { discoverAddresses } from './addresses.js';
 import { agentClient } from './dial.js';
 import { loadAppliedGeneration, saveAppliedGeneration, type Identity } from './identity.js';
@@ -18,7 +22,24 @@ export interface DataplaneDriver {
   /** Calls back (debounced) when owned kernel objects change; returns an unsubscribe. */
   watch(onDrift: () => void): () => void;
   capabilities(): Promise<Record<string, boolean>>;
+  /**
+   * Path health by "peer/plane"; multipath groups follow it at once, without a full flush.
+   * Called on every path state change.
+   */
+  setPathHealth?(health: ReadonlyMap<string, PathHealth>): void | Promise<unknown>;
   close(): void | Promise<void>;
+}
+
+export type PathHealth = 'up' | 'down' | 'unknown';
+
+/** What the runtime needs from the path prober (agents/paths implements it). */
+export interface PathProbing {
+  setPaths(paths: ProbePath[]): void;
+  /** Called at once on every state change; returns an unsubscribe. */
+  onChange(listener: (s: PathStatus) => void): () => void;
+  stats(): PathStatus[];
+  state(peer: string, plane: string): PathHealth;
+  close(): void;
 }
 
 export interface RuntimeLogger {
@@ -32,6 +53,10 @@ export interface RuntimeOptions {
   /** Periodic full reconcile, repairing anything an event missed. */
   resyncMs?: number;
   backoffMs?: { initial: number; max: number };
+  /** Probes the program's paths; without one, nothing is probed. */
+  prober?: PathProbing;
+  /** Period of path statistics reports; default 1000 ms. */
+  statsIntervalMs?: number;
 }
 
 export class AgentRuntime {
@@ -48,6 +73,9 @@ export class AgentRuntime {
   private resyncTimer?: NodeJS.Timeout;
   private loop?: Promise<void>;
   private lastAck?: string;
+  private statsTimer?: NodeJS.Timeout;
+  private unprobe?: () => void;
+  private pathKeys = '';
   /** Whether a session is open (for tests and status lines). */
   connected = false;
 
@@ -64,12 +92,21 @@ export class AgentRuntime {
     this.unwatch = this.dataplane.watch(() => this.requestFlush('kernel change'));
     this.resyncTimer = setInterval(() => this.requestFlush('periodic resync'), this.opts.resyncMs ?? 30_000);
     this.resyncTimer.unref();
+    const prober = this.opts.prober;
+    if (prober) {
+      this.unprobe = prober.onChange((s) => this.onPathChange(s));
+      this.statsTimer = setInterval(() => this.sendPathStats(), this.opts.statsIntervalMs ?? 1000);
+      this.statsTimer.unref();
+    }
     this.loop = this.connectLoop();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.resyncTimer);
+    clearInterval(this.statsTimer);
+    this.unprobe?.();
+    this.opts.prober?.close();
     this.unwatch?.();
     this.call?.cancel();
     this.client?.close();
@@ -117,18 +154,55 @@ export class AgentRuntime {
     if (m.welcome) {
       this.connected = true;
       this.log.info({ controller: this.id.controller, host: m.welcome.hostName, controllerVersion: m.welcome.controllerVersion }, 'connected to the controller');
+      // A new session starts with everything the probes know.
+      this.sendPathStats();
     } else if (m.program) {
       this.desired.clear();
       for (const s of m.program.segments) this.desired.set(s.id, s);
       this.received = Number(m.program.generation);
       this.haveProgram = true;
+      this.updatePaths();
       this.requestFlush('program');
     } else if (m.delta) {
       for (const s of m.delta.upsert) this.desired.set(s.id, s);
       for (const id of m.delta.remove) this.desired.delete(id);
       this.received = Number(m.delta.generation);
+      this.updatePaths();
       this.requestFlush('delta');
     }
+  }
+
+  /** The prober follows the program: the union of its segments' paths. */
+  private updatePaths(): void {
+    const prober = this.opts.prober;
+    if (!prober) return;
+    const byKey = new Map<string, ProbePath>();
+    for (const s of this.desired.values()) if (!s.error) for (const p of s.paths) byKey.set(`${p.peer}/${p.plane}`, p);
+    const keys = JSON.stringify([...byKey.values()].map((p) => [p.peer, p.plane, p.localAddress, p.remoteAddress, p.mtu]).sort());
+    if (keys === this.pathKeys) return;
+    this.pathKeys = keys;
+    prober.setPaths([...byKey.values()]);
+    this.pushHealth();
+  }
+
+  private onPathChange(s: PathStatus): void {
+    this.pushHealth();
+    this.log.info({ peer: s.peer, plane: s.plane, state: s.state, lossRatio: s.loss, rttMs: s.rttMs }, 'path state changed');
+    this.call?.write({ pathReport: { changes: [s], stats: [], complete: false } });
+  }
+
+  /** The dataplane's multipath groups follow path health at once. */
+  private pushHealth(): void {
+    const prober = this.opts.prober;
+    if (!prober || !this.dataplane.setPathHealth) return;
+    const health = new Map<string, PathHealth>();
+    for (const s of prober.stats()) health.set(`${s.peer}/${s.plane}`, prober.state(s.peer, s.plane));
+    Promise.resolve(this.dataplane.setPathHealth(health)).catch((err: unknown) => this.log.warn({ err: String(err) }, 'cannot apply path health to the dataplane; the next flush will'));
+  }
+
+  private sendPathStats(): void {
+    if (!this.call || !this.connected || !this.opts.prober) return;
+    this.call.write({ pathReport: { changes: [], stats: this.opts.prober.stats(), complete: true } });
   }
 
   /** Coalesces: at most one flush runs, and one more follows if asked meanwhile. */

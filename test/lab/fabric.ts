@@ -41,6 +41,8 @@ export interface FabricOptions {
   lab: LabSpec;
   etcdEndpoint?: string;
   adminToken?: string;
+  /** Extra `weft agent run` flags for every agent, e.g. a faster MTU probe. */
+  agentArgs?: string[];
 }
 
 async function must(p: Promise<{ status: number; body: unknown }>, what: string): Promise<void> {
@@ -58,12 +60,12 @@ function nodeIn(lab: Lab, ns: string, args: string[]): Promise<{ code: number; o
   });
 }
 
-function startAgent(lab: Lab, host: string, stateDir: string): AgentProcess {
+function startAgent(lab: Lab, host: string, stateDir: string, extraArgs: string[] = []): AgentProcess {
   let child: ChildProcess;
   const output: string[] = [];
   let exited: Promise<void>;
   const launch = () => {
-    child = lab.spawn(lab.ns(host), [process.execPath, '--import', 'tsx', CLI, 'agent', 'run', '--state-dir', stateDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = lab.spawn(lab.ns(host), [process.execPath, '--import', 'tsx', CLI, 'agent', 'run', '--state-dir', stateDir, ...extraArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const collect = (d: Buffer) => {
       output.push(...d.toString().split('\n').filter(Boolean));
       if (output.length > 2000) output.splice(0, output.length - 2000);
@@ -122,7 +124,7 @@ export async function startFabric(opts: FabricOptions): Promise<Fabric> {
       const stateDir = join(dir, 'agents', h.name);
       const r = await nodeIn(lab, h.ns, ['agent', 'join', '--controller', `unix:${socket}`, '--token', t.body.token, '--state-dir', stateDir, '--host-name', h.name]);
       if (r.code !== 0) throw new Error(`agent join on ${h.name} failed:\n${r.out}`);
-      agents.set(h.name, startAgent(lab, h.name, stateDir));
+      agents.set(h.name, startAgent(lab, h.name, stateDir, opts.agentArgs));
     }
     await waitFor(
       'every host ready',

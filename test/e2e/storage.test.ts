@@ -1,0 +1,207 @@
+// Storage networks over planes A and B in two sites, with real packets. Four hosts (two per
+// site), every host on both planes, planes routed between the sites by their own routers.
+// The agents probe every path; multipath groups follow the probes; the controller serves what
+// they report. Plane cuts are the lab router's links going down (traffic between the sites on
+// that plane stops; each site's own segment keeps working).
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { tenant } from '../support/api.js';
+import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
+import { startFabric, type Fabric } from '../lab/fabric.js';
+import { waitFor } from '../lab/lab.js';
+
+const PROBER = resolve(import.meta.dirname, '../lab/udp-prober.ts');
+const HOSTS = ['h1', 'h2', 'h3', 'h4'];
+const PORT = 9500;
+
+interface PathItem {
+  id: string;
+  host: string;
+  peer: string;
+  plane: string;
+  state: 'up' | 'down' | 'unknown';
+  since: string;
+  pathMtu?: number;
+  mtuProblem?: string;
+  networks: string[];
+}
+
+interface FlowResult {
+  sent: number;
+  received: number;
+  lost: number;
+  maxGapMs: number;
+}
+
+describe('storage networks over two planes', () => {
+  let etcd: TestEtcd;
+  let f: Fabric;
+  const overlay = new Map<string, string>();
+  const crossSite = (p: PathItem) => (p.host <= 'h2') !== (p.peer <= 'h2');
+
+  before(async () => {
+    etcd = await startTestEtcd();
+    f = await startFabric({
+      etcdEndpoint: etcd.endpoint,
+      lab: { sites: ['dc1', 'dc2'], planes: ['a', 'b'], hosts: [{ name: 'h1', site: 'dc1' }, { name: 'h2', site: 'dc1' }, { name: 'h3', site: 'dc2' }, { name: 'h4', site: 'dc2' }] },
+      agentArgs: ['--mtu-probe-interval', '1000'],
+    });
+    assert.equal((await f.admin.post('/v1/tenants', tenant('store'))).status, 201);
+    const san = await f.admin.post('/v1/tenants/store/networks', {
+      metadata: { name: 'san' },
+      spec: { kind: 'storage', subnets: [{ cidr: '100.65.0.0/24' }], multipath: { mode: 'ecmp', planes: [{ plane: 'a' }, { plane: 'b' }] } },
+    });
+    assert.equal(san.status, 201, JSON.stringify(san.body));
+    for (const h of HOSTS) {
+      const r = await f.admin.post('/v1/tenants/store/networks/san/endpoints', { metadata: { name: `${h}-san` }, spec: { host: h, attach: 'host' } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      overlay.set(h, r.body.spec.ips[0]);
+    }
+    for (const h of HOSTS) f.lab.spawn(f.lab.ns(h), [process.execPath, '--import', 'tsx', PROBER, 'server', String(PORT)], { stdio: 'ignore' });
+  });
+  after(async () => {
+    await f?.destroy();
+    await etcd?.stop();
+  });
+
+  const paths = async (query = ''): Promise<PathItem[]> => {
+    const r = await f.admin.get(`/v1/paths${query}`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body.items;
+  };
+
+  /** Several UDP flows (each its own source port, so they hash apart) from one host to another. */
+  function flows(from: string, to: string, n: number, ratePerFlow: number, seconds: number): { done: Promise<FlowResult[]>; flowing: Promise<void> } {
+    const children: ChildProcess[] = [];
+    const results: Promise<FlowResult>[] = [];
+    const started: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) {
+      const c = f.lab.spawn(f.lab.ns(from), [process.execPath, '--import', 'tsx', PROBER, 'client', overlay.get(to)!, String(PORT), String(ratePerFlow), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      children.push(c);
+      let out = '';
+      started.push(new Promise((res) => c.stdout!.on('data', (d) => (out += d) && out.includes('flowing') && res())));
+      results.push(new Promise((res, rej) => c.on('exit', () => {
+        const line = out.split('\n').find((l) => l.startsWith('{'));
+        return line ? res(JSON.parse(line) as FlowResult) : rej(new Error(`flow ${i} printed no result: ${out}`));
+      })));
+    }
+    return { done: Promise.all(results), flowing: Promise.all(started).then(() => undefined) };
+  }
+
+  const groupsOn = async (host: string): Promise<{ id: number; group?: { id: number }[] }[]> => JSON.parse((await f.lab.exec(f.lab.ns(host), ['ip', '-j', 'nexthop', 'show'])) || '[]');
+  const groupSizes = async (host: string) => (await groupsOn(host)).filter((n) => n.group).map((n) => n.group!.length).sort();
+
+  test('every path between the four hosts on both planes is probed and reported up', async () => {
+    await waitFor('24 paths up', async () => (await paths('?network=store/san&state=up')).length === 24, { timeoutMs: 20_000 });
+    const all = await paths('?network=store/san');
+    assert.deepEqual([...new Set(all.map((p) => p.plane))].sort(), ['a', 'b']);
+    for (const h of HOSTS) assert.equal(all.filter((p) => p.host === h).length, 6, `${h} probes 3 peers on 2 planes`);
+    // Status says which planes are healthy between which hosts.
+    await waitFor('status shows both planes healthy', async () => {
+      const st = (await f.admin.get('/v1/tenants/store/networks/san')).body.status;
+      return st?.paths?.length === 2 && st.paths.every((p: { state: string; up: number }) => p.state === 'healthy' && p.up === 6);
+    }, { timeoutMs: 10_000 });
+    // Each remote host's MACs point at a group with a member per plane.
+    await waitFor('h1 has a two-member group per remote host', async () => JSON.stringify(await groupSizes('h1')) === '[2,2,2]', { timeoutMs: 10_000 });
+    const metrics = await f.admin.get('/metrics');
+    assert.match(String(metrics.body), /weft_path_up\{host="h1",peer="h3",plane="a"\} 1/);
+  });
+
+  test('cutting plane A between the sites: A paths across sites go down, traffic keeps flowing over B', async () => {
+    await waitFor('24 paths up', async () => (await paths('?network=store/san&state=up')).length === 24, { timeoutMs: 20_000 });
+    const stream = flows('h1', 'h3', 8, 40, 6);
+    await stream.flowing;
+    const cutAt = Date.now();
+    await f.lab.cutPlane('a');
+    await waitFor('the 8 A paths across sites are down', async () => {
+      const down = await paths('?network=store/san&state=down');
+      return down.length === 8 && down.every((p) => p.plane === 'a' && crossSite(p));
+    }, { timeoutMs: 5000 });
+    const detectedIn = Math.max(...(await paths('?network=store/san&plane=a&state=down')).map((p) => Date.parse(p.since) - cutAt));
+    // Within a site, plane A still works; B is untouched.
+    assert.equal((await paths('?network=store/san&plane=b&state=up')).length, 12);
+    await waitFor('h1 groups hold only plane B', async () => JSON.stringify(await groupSizes('h1')) === '[1,1,2]', { timeoutMs: 2000 });
+    const results = await stream.done;
+    const lost = results.reduce((n, r) => n + r.lost, 0);
+    const worstGap = Math.max(...results.map((r) => r.maxGapMs));
+    console.log(`plane cut: detected in ≤ ${detectedIn} ms; ${lost} of ${results.reduce((n, r) => n + r.sent, 0)} packets lost; longest gap in any flow ${worstGap} ms`);
+    for (const r of results) assert.ok(r.received > 0 && r.received >= r.sent - 40, `every flow recovers and loses well under a second of traffic: ${JSON.stringify(r)}`);
+    const st = (await f.admin.get('/v1/tenants/store/networks/san')).body.status;
+    const a = st.paths.find((p: { plane: string }) => p.plane === 'a');
+    assert.equal(a.state, 'degraded');
+    assert.deepEqual(a.downPairs, ['h1~h3', 'h1~h4', 'h2~h3', 'h2~h4']);
+  });
+
+  test('restoring plane A: its paths come back, the groups regain the member, and no packet is lost', async () => {
+    const stream = flows('h1', 'h3', 8, 40, 6);
+    await stream.flowing;
+    await f.lab.restorePlane('a');
+    await waitFor('24 paths up again', async () => (await paths('?network=store/san&state=up')).length === 24, { timeoutMs: 10_000 });
+    await waitFor('h1 groups have both planes again', async () => JSON.stringify(await groupSizes('h1')) === '[2,2,2]', { timeoutMs: 5000 });
+    const results = await stream.done;
+    assert.deepEqual(results.map((r) => r.lost), results.map(() => 0), JSON.stringify(results));
+    // Both planes carry traffic again: each router forwards some of a fresh stream.
+    const forwarded = async (plane: string) => {
+      const links: { stats64?: { tx?: { packets: number } } }[] = JSON.parse(await f.lab.exec(f.lab.routerNs(plane), ['ip', '-j', '-s', 'link', 'show']));
+      return links.reduce((n, l) => n + (l.stats64?.tx?.packets ?? 0), 0);
+    };
+    const [a0, b0] = [await forwarded('a'), await forwarded('b')];
+    await (flows('h1', 'h3', 8, 40, 2).done);
+    const [a1, b1] = [await forwarded('a'), await forwarded('b')];
+    assert.ok(a1 - a0 > 50 && b1 - b0 > 50, `both routers forward the flows: a +${a1 - a0}, b +${b1 - b0}`);
+  });
+
+  test('dual-fabric: cutting A leaves the B segment untouched and shows the A segment\'s paths down', async () => {
+    const r = await f.admin.post('/v1/tenants/store/networks', {
+      metadata: { name: 'dual' },
+      spec: { kind: 'storage', multipath: { mode: 'dual-fabric', planes: [{ plane: 'a', subnets: [{ cidr: '100.66.0.0/24' }] }, { plane: 'b', subnets: [{ cidr: '100.67.0.0/24' }] }] } },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const ipsB = new Map<string, string>();
+    for (const h of ['h1', 'h3']) {
+      const e = await f.admin.post('/v1/tenants/store/networks/dual/endpoints', { metadata: { name: `${h}-dual` }, spec: { host: h, attach: 'host' } });
+      assert.equal(e.status, 201, JSON.stringify(e.body));
+      ipsB.set(h, e.body.spec.ips.find((ip: string) => ip.startsWith('100.67.')));
+    }
+    await waitFor('the dual network\'s paths are up', async () => (await paths('?network=store/dual&state=up')).length === 2 * 2, { timeoutMs: 20_000 });
+    await waitFor('h1 reaches h3 on the B segment', async () => (await f.lab.ping(f.lab.ns('h1'), ipsB.get('h3')!, { count: 1, timeoutMs: 300 })).received === 1, { timeoutMs: 10_000 });
+    overlay.set('h3-dual-b', ipsB.get('h3')!);
+    const c = f.lab.spawn(f.lab.ns('h1'), [process.execPath, '--import', 'tsx', PROBER, 'client', ipsB.get('h3')!, String(PORT), '200', '4'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout!.on('data', (d) => (out += d));
+    const exited = new Promise((res) => c.on('exit', res));
+    await waitFor('B stream flowing', async () => out.includes('flowing'), { timeoutMs: 5000 });
+    await f.lab.cutPlane('a');
+    await waitFor('the A segment\'s cross-site paths are down', async () => {
+      const a = await paths('?network=store/dual&plane=a');
+      return a.length === 2 && a.every((p) => p.state === 'down');
+    }, { timeoutMs: 5000 });
+    assert.equal((await paths('?network=store/dual&plane=b&state=up')).length, 2);
+    await exited;
+    const result = JSON.parse(out.split('\n').find((l) => l.startsWith('{'))!) as FlowResult;
+    assert.equal(result.lost, 0, `the B segment lost nothing: ${JSON.stringify(result)}`);
+    await f.lab.restorePlane('a');
+  });
+
+  test('a path MTU lowered on one plane is reported by the don\'t-fragment probe', async () => {
+    await f.lab.setLinkMtu('b', 'dc2', 1400);
+    try {
+      await waitFor('h1 → h3 on plane b reports MTU 1400', async () => {
+        const p = (await paths('?host=h1&plane=b')).find((x) => x.host === 'h1' && x.peer === 'h3');
+        return p?.pathMtu === 1400 && !!p.mtuProblem;
+      }, { timeoutMs: 15_000 });
+      const a = (await paths('?host=h1&plane=a')).find((x) => x.host === 'h1' && x.peer === 'h3');
+      assert.equal(a?.pathMtu, 1500, 'plane a is unaffected');
+    } finally {
+      await f.lab.setLinkMtu('b', 'dc2', 1500);
+    }
+  });
+
+  test('bad queries name the field', async () => {
+    const r = await f.admin.get('/v1/paths?state=sideways');
+    assert.equal(r.status, 400);
+    assert.equal(r.body.errors[0].field, 'query.state');
+  });
+});
