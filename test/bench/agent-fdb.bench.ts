@@ -18,6 +18,11 @@
 //                    `neigh add` lines, on a second vxlan device (process start included).
 // Also shown: the no-op flush with all entries present (observation cost) and the flush that
 // removes them all.
+//
+// Multipath failover (BENCH_HOSTS, 1000 remote hosts on planes a and b, one MAC each): after an
+// ecmp segment is programmed, plane a of every host goes down and Dataplane.applyPathHealth
+// replaces every group (H `nexthop replace … group B fdb`), against `ip -batch` with the same
+// H group replaces (putting both members back).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,8 +123,53 @@ try {
 } catch (e) {
   failed = true;
   console.error(e);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+}
+
+// --- multipath failover --------------------------------------------------------------------
+const H = Number(process.env.BENCH_HOSTS ?? 1000);
+const failover = { dp: [] as number[], batch: [] as number[] };
+try {
+  const hostA = (i: number): string => `198.18.${10 + (i >> 7)}.${1 + (i & 127)}`;
+  const hostB = (i: number): string => `198.19.${10 + (i >> 7)}.${1 + (i & 127)}`;
+  const mp: Segment = { ...segment(0), id: 'bench/mp', multipath: 'ecmp',
+    remotes: Array.from({ length: H }, (_, i) => ({ mac: mac(i), ips: [overlayIp(i)], vtep: hostA(i), host: `h${i}`, vteps: [{ plane: 'a', address: hostA(i) }, { plane: 'b', address: hostB(i) }] })) };
+  const up = new Map(Array.from({ length: H }, (_, i) => [[`h${i}/a`, 'up'], [`h${i}/b`, 'up']] as const).flat());
+  const aDown = new Map(Array.from({ length: H }, (_, i) => [[`h${i}/a`, 'down'], [`h${i}/b`, 'up']] as const).flat());
+  const dp = new Dataplane();
+  for (let round = 0; round < ROUNDS; round++) {
+    dp.setPathHealth(up);
+    dp.setDesired([mp]);
+    const errors = await dp.flush();
+    if (errors.length) throw new Error(`multipath flush: ${JSON.stringify(errors.slice(0, 3))}`);
+    dp.setPathHealth(aDown);
+    const t0 = performance.now();
+    const r = await dp.applyPathHealth();
+    failover.dp.push(ms(t0));
+    if (r.replaced !== H || r.errors.length) { failed = true; console.error(`failover replaced ${r.replaced} of ${H}`, r.errors.slice(0, 3)); }
+    // Baseline: the same number of group replaces through ip -batch (both members back).
+    const groups = (JSON.parse(sh('ip', '-j', 'nexthop', 'show')) as { id: number; group?: { id: number }[] }[]).filter((n) => n.group);
+    const nhs = new Map((JSON.parse(sh('ip', '-j', 'nexthop', 'show')) as { id: number; gateway?: string }[]).filter((n) => n.gateway).map((n) => [n.gateway!, n.id]));
+    const lines = groups.map((g) => {
+      const b = g.group![0]!.id;
+      const host = [...nhs].find(([, id]) => id === b)![0];
+      const a = nhs.get(host.replace(/^198\.19\./, '198.18.'))!;
+      return `nexthop replace id ${g.id} group ${a}/${b} fdb`;
+    });
+    const file = join(dir, 'groups.batch');
+    writeFileSync(file, lines.join('\n') + '\n');
+    failover.batch.push(timed('ip', ['-batch', file]));
+  }
+  dp.setDesired([]);
+  await dp.flush();
+  dp.close();
+} catch (e) {
+  failed = true;
+  console.error(e);
+}
+if (failover.dp.length) {
+  console.log(`\nmultipath failover, ${H} remote hosts (one group replace each), median of ${failover.dp.length}:`);
+  console.log(`  Dataplane.applyPathHealth                      ${fmt(median(failover.dp))}   (${(median(failover.dp) * 1000 / H).toFixed(1)} µs per group)`);
+  console.log(`  ip -batch (${H} nexthop replace)                 ${fmt(median(failover.batch))}`);
 }
 
 if (results.flush.length) {
@@ -136,4 +186,5 @@ if (results.flush.length) {
   console.log(`  no-op flush with all entries present           ${fmt(median(results.noop))}`);
   console.log(`  flush removing all ${2 * N} entries             ${fmt(median(results.remove))}`);
 }
+rmSync(dir, { recursive: true, force: true });
 process.exit(failed ? 1 : 0);
