@@ -13,6 +13,8 @@ import { problemOf, sendProblem } from './problem.js';
 import { registerResourceRoutes, registerTokenRoutes } from './resource-routes.js';
 import { registerPathRoutes } from './path-routes.js';
 import type { PathFeed } from '../paths/index.js';
+import { attachWatch, registerLiveMetrics, registerLiveRoutes, type LiveHub } from '../live/index.js';
+import { registerPage } from '../web/index.js';
 
 export interface Health {
   /** etcd answered the last probe. */
@@ -34,6 +36,8 @@ export interface ApiOptions {
   joinTokenCaHash?: string;
   /** Live path health; `/v1/paths` answers from it. */
   paths?: PathFeed;
+  /** The live view: /v1/watch, /v1/topology and the page at `/`. */
+  live?: LiveHub;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -86,6 +90,13 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const auth = new Authenticator(opts.adminToken, opts.store);
+  if (opts.live) {
+    await registerPage(app, app.log);
+    registerLiveMetrics(opts.metrics.registry, opts.live);
+    const closeWatch = attachWatch(app.server, { hub: opts.live, principalFor: (token) => auth.principalFor(token) });
+    // Open WebSockets would keep the HTTP server from closing.
+    app.addHook('preClose', async () => closeWatch());
+  }
   await app.register(
     async (v1) => {
       v1.decorateRequest('principal', undefined as never);
@@ -96,6 +107,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       registerResourceRoutes(v1, opts.store, opts.joinTokenCaHash);
       registerTokenRoutes(v1, opts.store);
       if (opts.paths) registerPathRoutes(v1, opts.paths);
+      if (opts.live) registerLiveRoutes(v1, opts.live);
     },
     { prefix: '/v1' },
   );

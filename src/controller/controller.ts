@@ -6,6 +6,7 @@ import type { Etcd3 } from 'etcd3';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { ApiMetrics, buildApi } from '../api/index.js';
+import { LiveHub, liveLimitsFromEnv } from '../live/index.js';
 import { IntentCache, PathStateStore, Store, callOptions, connectEtcd } from '../store/index.js';
 import { PathBook, PathMetrics } from '../paths/index.js';
 import { networksUsingPath } from './path-networks.js';
@@ -94,7 +95,9 @@ export class Controller {
     const paths = new PathBook({ networksOf: (host, peer, plane) => (distributorRef ? networksUsingPath(distributorRef.book.segmentsOf(host), peer, plane) : []) });
     const pathStates = new PathStateStore(etcd, log);
     const pathMetrics = new PathMetrics(metrics.registry, paths);
+    const live = new LiveHub(cache, log, liveLimitsFromEnv());
     const app = await buildApi({
+      live,
       store,
       adminToken: admin.token,
       logger: log,
@@ -120,6 +123,7 @@ export class Controller {
         const site = (cache.get({ kind: 'Host', name: host }) as Host | undefined)?.spec.site ?? '';
         void hostState(host, 'ready', { agentVersion: hello.agentVersion, capabilities: hello.capabilities, addresses: hostAddressStatus(cache, site, hello.addresses) });
       },
+      onAck: (host, generation, errors) => live.ack(host, generation, errors),
       onDisconnect: (host) => {
         void hostState(host, 'unreachable');
         paths.hostGone(host);
@@ -133,6 +137,8 @@ export class Controller {
     controller.closers.push(() => pathMetrics.close(), () => pathStates.close(), () => paths.close());
     controller.probe(metrics);
     await controller.loadCache();
+    live.start(paths);
+    controller.closers.push(() => live.stop());
     distributor.start();
     reconciler.start();
     if (opts.agentListen) {

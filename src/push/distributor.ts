@@ -18,6 +18,8 @@ export interface DistributorEvents {
   onProgramState?(segmentIds: string[]): void;
   onConnect?(host: string, hello: Hello): void;
   onDisconnect?(host: string): void;
+  /** A host acknowledged a program generation; `errors` are the objects its kernel refused. */
+  onAck?(host: string, generation: number, errors: NonNullable<Ack['errors']>): void;
 }
 
 export class ProgramDistributor {
@@ -87,6 +89,7 @@ export class ProgramDistributor {
 
   ack(host: string, ack: Ack): void {
     this.book.ack(host, Number(ack.generation), ack.errors);
+    this.events.onAck?.(host, Number(ack.generation), ack.errors ?? []);
     this.events.onProgramState?.(this.book.segmentsOf(host).map((s) => s.id));
   }
 
