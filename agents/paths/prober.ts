@@ -97,6 +97,7 @@ export class PathProber {
   private timerAt = Infinity;
   private readonly toExpire = new Set<Entry>();
   private expireQueued = false;
+  private firing = false;
   private nextId = (Math.random() * 0xffffffff) >>> 0;
   private mtuRunning = 0;
   private readonly abort = new AbortController();
@@ -223,7 +224,8 @@ export class PathProber {
 
   private push(at: number, ev: Event): void {
     this.heap.push(at, ev);
-    if (at < this.timerAt) this.arm();
+    // While firing, one arm() at the end replaces a clearTimeout/setTimeout per event.
+    if (at < this.timerAt && !this.firing) this.arm();
   }
 
   private arm(): void {
@@ -243,23 +245,28 @@ export class PathProber {
     this.timerAt = Infinity;
     // Timers fire on whole milliseconds: take what is due within the next one.
     const t = now() + 1;
-    for (let ev = this.heap.popDue(t); ev !== undefined; ev = this.heap.popDue(t)) {
-      if (!ev.entry.alive) continue;
-      switch (ev.kind) {
-        case 'probe':
-          this.sendProbe(ev.entry);
-          break;
-        case 'expire':
-          this.toExpire.add(ev.entry);
-          break;
-        case 'mtu':
-          this.startMtuProbe(ev.entry);
-          break;
-        default: {
-          const never: never = ev.kind;
-          throw new Error(`unknown event ${String(never)}`);
+    this.firing = true;
+    try {
+      for (let ev = this.heap.popDue(t); ev !== undefined; ev = this.heap.popDue(t)) {
+        if (!ev.entry.alive) continue;
+        switch (ev.kind) {
+          case 'probe':
+            this.sendProbe(ev.entry);
+            break;
+          case 'expire':
+            this.toExpire.add(ev.entry);
+            break;
+          case 'mtu':
+            this.startMtuProbe(ev.entry);
+            break;
+          default: {
+            const never: never = ev.kind;
+            throw new Error(`unknown event ${String(never)}`);
+          }
         }
       }
+    } finally {
+      this.firing = false;
     }
     if (this.toExpire.size > 0 && !this.expireQueued) {
       this.expireQueued = true;

@@ -5,7 +5,8 @@
 // Prints JSON lines on stdout: {"event":"change","status":{...}} at once on every state
 // change, {"event":"stats","paths":[...],"load":{...}} every `statsMs` (0: never), and reads
 // JSON lines on stdin: {"paths":[...]} replaces the paths, {"listen":[...]} the responder
-// addresses, {"stats":true} prints stats now. Exits on SIGTERM or when stdin closes.
+// addresses, {"stats":true} prints stats now, {"summary":true} prints only totals (for many
+// paths). Exits on SIGTERM or when stdin closes.
 import { createInterface } from 'node:readline';
 import type { ProbePath } from '../../src/protocol/index.js';
 import { PathProber, type PathProberOptions } from './prober.js';
@@ -24,6 +25,17 @@ const log = {
   warn: (obj: object, msg?: string) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg, ...obj })}\n`),
 };
 const prober = new PathProber({ ...cfg.options, log });
+const printSummary = (): void => {
+  const byState: Record<string, number> = {};
+  let sent = 0;
+  let received = 0;
+  for (const p of prober.stats()) {
+    byState[p.state] = (byState[p.state] ?? 0) + 1;
+    sent += p.probesSent;
+    received += p.probesReceived;
+  }
+  out({ event: 'summary', at: Date.now(), byState, sent, received, load: prober.loadStats() });
+};
 const printStats = (): void => out({ event: 'stats', at: Date.now(), paths: prober.stats(), load: prober.loadStats() });
 prober.onChange((status) => out({ event: 'change', at: Date.now(), status }));
 if (cfg.listen) prober.setResponderAddresses(cfg.listen);
@@ -41,9 +53,10 @@ process.once('SIGINT', stop);
 const rl = createInterface({ input: process.stdin });
 rl.on('line', (line) => {
   if (line.trim() === '') return;
-  const msg = JSON.parse(line) as Config & { stats?: boolean };
+  const msg = JSON.parse(line) as Config & { stats?: boolean; summary?: boolean };
   if (msg.listen) prober.setResponderAddresses(msg.listen);
   if (msg.paths) prober.setPaths(msg.paths);
   if (msg.stats) printStats();
+  if (msg.summary) printSummary();
 });
 rl.on('close', stop);
