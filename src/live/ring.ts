@@ -77,7 +77,7 @@ export class Ring {
   append(e: Omit<Entry, 'cum'>): void {
     this.totalBytes += e.json.length;
     this.entries.push({ ...e, cum: this.totalBytes });
-    while (this.size > 1 && (this.size > this.limits.maxEvents || this.totalBytes - this.entries[this.off]!.cum > this.limits.maxBytes)) {
+    while (this.size > 1 && (this.size > this.limits.maxEvents || this.bytes > this.limits.maxBytes)) {
       this.floor = this.entries[this.off]!;
       this.off++;
       this.base++;
