@@ -22,11 +22,10 @@ export interface DataplaneDriver {
   /** Calls back (debounced) when owned kernel objects change; returns an unsubscribe. */
   watch(onDrift: () => void): () => void;
   capabilities(): Promise<Record<string, boolean>>;
-  /**
-   * Path health by "peer/plane"; multipath groups follow it at once, without a full flush.
-   * Called on every path state change.
-   */
-  setPathHealth?(health: ReadonlyMap<string, PathHealth>): void | Promise<unknown>;
+  /** Records path health by "peer/plane"; programs nothing (the next flush uses it). */
+  setPathHealth?(health: ReadonlyMap<string, PathHealth>): void;
+  /** Makes multipath groups follow the recorded health at once, without a full flush. */
+  applyPathHealth?(): Promise<unknown>;
   close(): void | Promise<void>;
 }
 
@@ -197,7 +196,8 @@ export class AgentRuntime {
     if (!prober || !this.dataplane.setPathHealth) return;
     const health = new Map<string, PathHealth>();
     for (const s of prober.stats()) health.set(`${s.peer}/${s.plane}`, prober.state(s.peer, s.plane));
-    Promise.resolve(this.dataplane.setPathHealth(health)).catch((err: unknown) => this.log.warn({ err: String(err) }, 'cannot apply path health to the dataplane; the next flush will'));
+    this.dataplane.setPathHealth(health);
+    this.dataplane.applyPathHealth?.().catch((err: unknown) => this.log.warn({ err: String(err) }, 'cannot apply path health to the dataplane; the next flush will'));
   }
 
   private sendPathStats(): void {

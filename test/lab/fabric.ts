@@ -98,7 +98,8 @@ function startAgent(lab: Lab, host: string, stateDir: string, extraArgs: string[
 export async function startFabric(opts: FabricOptions): Promise<Fabric> {
   const dir = await mkdtemp(join(tmpdir(), 'weft-fabric-'));
   const socket = join(dir, 'agents.sock');
-  const lab = await createLab(opts.lab);
+  // The agents own the underlay routes between sites (from the Underlays' declarations).
+  const lab = await createLab({ ...opts.lab, hostRoutes: false });
   const agents = new Map<string, AgentProcess>();
   let controller: TestController | undefined;
   const destroy = async () => {

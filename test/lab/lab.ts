@@ -158,7 +158,7 @@ class LabImpl implements Lab, Registered {
       const seg = findSegment(this.plan, h.site, p);
       const dev = h.interfaces[p] as string;
       lines.push(`link set dev ${dev} up`, `addr add ${h.addresses[p]}/24 dev ${dev}`);
-      for (const other of this.plan.segments) {
+      for (const other of this.spec.hostRoutes === false ? [] : this.plan.segments) {
         if (other.plane === p && other.site !== h.site) lines.push(`route add ${other.cidr} via ${seg.gateway} dev ${dev}`);
       }
     }

@@ -22,6 +22,11 @@ export interface LabSpec {
   hosts: LabHostSpec[];
   /** MTU per plane, applied to every link of that plane; 1500 when not given. */
   mtu?: Record<string, number>;
+  /**
+   * Whether the lab adds each host's routes to the other sites (default true). Off when Weft's
+   * agents own the underlay routes: they install them from the Underlays' declarations.
+   */
+  hostRoutes?: boolean;
 }
 
 export interface SegmentPlan {
