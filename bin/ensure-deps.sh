@@ -17,6 +17,7 @@ have curl || packages+=(curl)
 have pgrep || packages+=(procps)
 have ping || packages+=(iputils-ping)
 have ip || packages+=(iproute2)
+have chromium || packages+=(chromium)   # the live view's browser test (playwright-core drives it)
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${packages[*]}; run as root or: apt-get install ${packages[*]}" >&2

@@ -5,6 +5,7 @@ export const PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Weft · live fabric</title>
+<link rel="icon" href="data:,">
 <style>
   html, body { margin: 0; height: 100%; font: 13px system-ui, sans-serif; color: #1f2933; }
   body { display: grid; grid-template-rows: auto 1fr; }

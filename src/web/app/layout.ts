@@ -61,7 +61,9 @@ export class GridLayout {
   host(site: string, host: string): Point {
     const i = this.slot(site, host);
     const cols = this.columns(site);
-    return { x: this.siteX(site) + (i % cols) * HOST_GAP, y: Math.floor(i / cols) * HOST_GAP };
+    // Every other site sits half a row lower, so links between sites do not run along a row.
+    const dy = (this.siteOrder.indexOf(site) % 2) * (HOST_GAP / 2);
+    return { x: this.siteX(site) + (i % cols) * HOST_GAP, y: Math.floor(i / cols) * HOST_GAP + dy };
   }
 
   /** The k-th endpoint of a host, on a ring of radius 24 around it. */
@@ -94,5 +96,5 @@ export class GridLayout {
 export function hue(name: string): string {
   let h = 0;
   for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
-  return `hsl(${h % 360} 65% 45%)`;
+  return `hsl(${h % 360}, 65%, 45%)`;
 }

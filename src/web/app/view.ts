@@ -24,7 +24,7 @@ const STYLE: cytoscape.StylesheetJson = [
   { selector: 'node.plane.up', style: { 'background-color': '#3ebd93' } },
   { selector: 'node.plane.down', style: { 'background-color': '#e12d39' } },
   { selector: 'node.network', style: { shape: 'ellipse', width: 18, height: 18, 'background-color': 'data(color)' } },
-  { selector: 'edge.link', style: { 'curve-style': 'haystack', width: 2, 'line-color': '#9aa5b1', label: 'data(label)', 'font-size': 8, 'min-zoomed-font-size': 9, 'text-background-color': '#fff', 'text-background-opacity': 0.8 } },
+  { selector: 'edge.link', style: { 'curve-style': 'unbundled-bezier', 'control-point-distances': 'data(bend)', 'control-point-weights': 0.5, width: 2, 'line-color': '#9aa5b1', label: 'data(label)', 'font-size': 8, 'min-zoomed-font-size': 9, 'text-background-color': '#fff', 'text-background-opacity': 0.8 } },
   { selector: 'edge.link.up', style: { 'line-color': '#3ebd93' } },
   { selector: 'edge.link.down', style: { 'line-color': '#e12d39', width: 3 } },
   { selector: '.hidden', style: { display: 'none' } },
@@ -47,7 +47,6 @@ export class FabricView {
       pixelRatio: 1,
       minZoom: 0.05,
       maxZoom: 4,
-      wheelSensitivity: 0.3,
     });
   }
 
@@ -73,12 +72,13 @@ export class FabricView {
     this.layout = new GridLayout();
     this.cy.batch(() => {
       this.cy.elements().remove();
-      const els: ElementDefinition[] = [];
-      for (const r of this.model.resources.values()) {
-        const el = this.element(r);
-        if (el) els.push(el);
+      // Parents before children: a host may have created its site's node already.
+      const order = ['Site', 'Plane', 'Host', 'Network', 'Endpoint'];
+      const all = [...this.model.resources.values()].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+      for (const r of all) {
+        const def = this.element(r);
+        if (def && this.cy.getElementById(def.data.id!).empty()) this.cy.add(def);
       }
-      this.cy.add(els);
       for (const p of this.model.paths.values()) this.update(ids.link(p.host, p.peer, p.plane));
       for (const n of this.cy.nodes('.plane')) this.update(n.id());
       this.place();
@@ -178,7 +178,12 @@ export class FabricView {
     }
     const p = link.paths[0]!;
     if (this.cy.getElementById(ids.host(p.host)).empty() || this.cy.getElementById(ids.host(p.peer)).empty()) return false;
-    const edge = this.cy.add({ group: 'edges', data: { id, source: ids.host(p.host), target: ids.host(p.peer), label, plane: p.plane }, classes: `link ${link.state}` });
+    // Each plane's link between the same two hosts bends its own way, so both stay visible.
+    const planes = this.cy.nodes('.plane').map((n) => n.id());
+    const i = Math.max(0, planes.indexOf(ids.plane(p.plane)));
+    const bend = (i % 2 === 0 ? 1 : -1) * (18 + 12 * Math.floor(i / 2));
+    const [source, target] = [ids.host(p.host), ids.host(p.peer)].sort();
+    const edge = this.cy.add({ group: 'edges', data: { id, source, target, label, plane: p.plane, bend }, classes: `link ${link.state}` });
     this.applyFilter(edge);
     return false;
   }
