@@ -92,7 +92,7 @@ async function detection(lab: Lab, h1: LabHost, h2: LabHost, label: string, opti
   const upper: number[] = [];
   const lower: number[] = [];
   try {
-    await prober.waitState('h2', 'a', 'UP');
+    await prober.waitState('h2', 'a', 'UP', 30_000);
     for (let i = 0; i < CUTS; i++) {
       await sleep(300 + Math.random() * 200); // a random phase against the 50 ms probe cadence
       const t0 = Date.now();
@@ -102,7 +102,7 @@ async function detection(lab: Lab, h1: LabHost, h2: LabHost, label: string, opti
       upper.push(down.status.sinceMs - t0);
       lower.push(down.status.sinceMs - t1);
       await lab.restorePlane('a');
-      await prober.waitState('h2', 'a', 'UP', 20_000); // damping lengthens the good run after repeated cuts
+      await prober.waitState('h2', 'a', 'UP', 30_000); // damping lengthens the good run after repeated cuts
     }
     const bDowns = prober.changes.filter((c) => c.status.plane === 'b' && c.status.state !== 'PATH_STATE_UP').length;
     console.log(
