@@ -142,15 +142,23 @@ describe('storage networks over two planes', () => {
     await waitFor('h1 groups have both planes again', async () => JSON.stringify(await groupSizes('h1')) === '[2,2,2]', { timeoutMs: 5000 });
     const results = await stream.done;
     assert.deepEqual(results.map((r) => r.lost), results.map(() => 0), JSON.stringify(results));
-    // Both planes carry traffic again: each router forwards some of a fresh stream.
+    // Both planes carry traffic again: over the same time, each router forwards clearly more
+    // with a fresh stream running than the probes alone make it forward.
     const forwarded = async (plane: string) => {
       const links: { stats64?: { tx?: { packets: number } } }[] = JSON.parse(await f.lab.exec(f.lab.routerNs(plane), ['ip', '-j', '-s', 'link', 'show']));
       return links.reduce((n, l) => n + (l.stats64?.tx?.packets ?? 0), 0);
     };
-    const [a0, b0] = [await forwarded('a'), await forwarded('b')];
-    await (flows('h1', 'h3', 8, 40, 2).done);
-    const [a1, b1] = [await forwarded('a'), await forwarded('b')];
-    assert.ok(a1 - a0 > 50 && b1 - b0 > 50, `both routers forward the flows: a +${a1 - a0}, b +${b1 - b0}`);
+    const window = async () => {
+      const [a0, b0] = [await forwarded('a'), await forwarded('b')];
+      await new Promise((r) => setTimeout(r, 1500));
+      return { a: (await forwarded('a')) - a0, b: (await forwarded('b')) - b0 };
+    };
+    const probesOnly = await window();
+    const fresh = flows('h1', 'h3', 8, 40, 4);
+    await fresh.flowing;
+    const withFlows = await window();
+    await fresh.done;
+    assert.ok(withFlows.a - probesOnly.a > 60 && withFlows.b - probesOnly.b > 60, `both routers forward the flows: probes alone ${JSON.stringify(probesOnly)}, with flows ${JSON.stringify(withFlows)}`);
   });
 
   test('dual-fabric: cutting A leaves the B segment untouched and shows the A segment\'s paths down', async () => {
@@ -197,6 +205,16 @@ describe('storage networks over two planes', () => {
     } finally {
       await f.lab.setLinkMtu('b', 'dc2', 1500);
     }
+  });
+
+  test('a link flap deletes the underlay routes; the agent puts them back and the paths recover', async () => {
+    const h1 = f.lab.host('h1');
+    const routes = async () => JSON.parse(await f.lab.exec(h1.ns, ['ip', '-j', 'route', 'show', 'proto', '87'])) as { dst: string; gateway: string }[];
+    await waitFor('the agent installed its routes to dc2', async () => (await routes()).length === 2, { timeoutMs: 10_000 });
+    await f.lab.exec(h1.ns, ['ip', 'link', 'set', 'dev', h1.interfaces.a!, 'down']);
+    await f.lab.exec(h1.ns, ['ip', 'link', 'set', 'dev', h1.interfaces.a!, 'up']);
+    await waitFor('the route via plane a is back', async () => (await routes()).some((r) => r.gateway === '198.18.0.1'), { timeoutMs: 5000 });
+    await waitFor('h1\'s plane-a paths up again', async () => (await paths('?host=h1&plane=a&network=store/san')).filter((p) => p.host === 'h1' && p.state === 'up').length === 3, { timeoutMs: 10_000 });
   });
 
   test('bad queries name the field', async () => {
