@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { KINDS, type KindDef } from '../model/index.js';
 import { TOPOLOGY_KINDS, topologyDocumentSchema } from '../topology/document.js';
+import { PathQuery, PathViewSchema } from '../paths/index.js';
 
 const problem = {
   description: 'Problem (RFC 9457); `errors` names the offending fields',
@@ -34,6 +35,15 @@ export function collectionPath(kind: KindDef): string {
 function pathParams(kind: KindDef, withName: boolean) {
   const names = [...(kind.scope !== 'cluster' ? ['tenant'] : []), ...(kind.scope === 'network' ? ['network'] : []), ...(withName ? ['name'] : [])];
   return names.map((n) => ({ name: n, in: 'path', required: true, schema: { type: 'string' } }));
+}
+
+/** Query parameters from a flat zod object of optional strings and enums. */
+function queryParameters(schema: z.ZodObject): Record<string, unknown>[] {
+  const props = (jsonSchemaOf(schema).properties ?? {}) as Record<string, Record<string, unknown>>;
+  return Object.entries(props).map(([name, s]) => {
+    const { description, ...rest } = s;
+    return { name, in: 'query', required: false, ...(description ? { description } : {}), schema: rest };
+  });
 }
 
 export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
@@ -106,6 +116,33 @@ export function buildOpenApi(version: string): Record<string, unknown> {
   };
   paths['/v1/tenants/{tenant}/tokens/{id}'] = {
     delete: { tags: ['Tenant'], summary: 'Revoke a tenant token', parameters: [{ name: 'tenant', in: 'path', required: true, schema: { type: 'string' } }, { name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { '204': { description: 'Revoked' }, ...errors(401, 403, 404) } },
+  };
+  schemas.Path = jsonSchemaOf(PathViewSchema);
+  paths['/v1/paths'] = {
+    get: {
+      tags: ['Path'],
+      summary: 'Live path health from the agents\' probes, one entry per direction (host to peer on a plane)',
+      description: 'A tenant token sees the paths its own storage networks use.',
+      parameters: queryParameters(PathQuery),
+      responses: {
+        '200': {
+          description: 'Paths, sorted by id, and how many are in each state',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['items', 'counts'],
+                properties: {
+                  items: { type: 'array', items: { $ref: '#/components/schemas/Path' } },
+                  counts: { type: 'object', properties: { up: { type: 'integer' }, down: { type: 'integer' }, unknown: { type: 'integer' } } },
+                },
+              },
+            },
+          },
+        },
+        ...errors(400, 401, 403, 503),
+      },
+    },
   };
   return {
     openapi: '3.0.3',

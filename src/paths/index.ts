@@ -1,5 +1,5 @@
 // Public surface of path health on the controller.
-export { pathId, type PathEvent, type PathFeed, type PathHealth, type PathView } from './types.js';
+export { pathId, PathViewSchema, PathHealthSchema, type PathEvent, type PathFeed, type PathHealth, type PathView } from './types.js';
 export { PathBook, healthOf, type PathBookOptions } from './path-book.js';
 export { summarisePlanes, pairName, type PlaneHealth } from './summary.js';
 export { PathMetrics } from './metrics.js';
