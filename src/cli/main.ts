@@ -15,10 +15,11 @@ const usage = (version: string) => `weft ${version} — overlay-fabric controlle
 
 Usage:
   weft controller [--listen 127.0.0.1:7480] [--state-dir /var/lib/weft]
-                  [--agent-listen HOST:PORT|unix:PATH]
+                  [--agent-listen HOST:PORT|unix:PATH] [--path-ttl SECONDS]
                   [--etcd-endpoints URL,...] [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE]
   weft agent join --controller HOST:PORT|unix:PATH --token TOKEN --state-dir DIR [--host-name NAME]
-  weft agent run --state-dir DIR
+  weft agent run --state-dir DIR [--probe-port N] [--probe-rate PER_SECOND]
+                 [--probe-up-after N] [--mtu-probe-interval MS]
   weft gen-schemas [--out schemas]      write the OpenAPI document and topology JSON Schema
   weft version
 
@@ -40,6 +41,7 @@ async function controller(argv: string[]): Promise<void> {
     options: {
       listen: { type: 'string', default: '127.0.0.1:7480' },
       'agent-listen': { type: 'string' },
+      'path-ttl': { type: 'string', default: '15' },
       'state-dir': { type: 'string', default: '/var/lib/weft' },
       'etcd-endpoints': { type: 'string' },
       'etcd-ca': { type: 'string' },
@@ -55,6 +57,8 @@ async function controller(argv: string[]): Promise<void> {
   const stateDir = resolve(values['state-dir']!);
   const agentListen = values['agent-listen'];
   if (agentListen !== undefined && !agentListen.startsWith('unix:/')) parseListen(agentListen, '--agent-listen');
+  const pathTtl = Number(values['path-ttl']);
+  if (!Number.isInteger(pathTtl) || pathTtl < 2 || pathTtl > 3600) throw new UsageError(`--path-ttl: must be whole seconds from 2 to 3600, not "${values['path-ttl']}"`);
   const { Controller, WEFT_VERSION } = await controllerModule();
   const c = await Controller.start({
     listen,
@@ -63,6 +67,7 @@ async function controller(argv: string[]): Promise<void> {
     etcdTls: { caFile: values['etcd-ca'], certFile: values['etcd-cert'], keyFile: values['etcd-key'] },
     adminToken: process.env.WEFT_ADMIN_TOKEN,
     agentListen,
+    pathTtlSeconds: pathTtl,
   });
   const agents = c.agentAddress ? `; agents: ${c.agentAddress}` : '';
   process.stderr.write(`weft controller ${WEFT_VERSION} serving ${c.url} (etcd ${c.etcdEndpoint}; admin token: ${c.adminTokenSource}${agents})\n`);

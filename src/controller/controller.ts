@@ -31,6 +31,8 @@ export interface ControllerOptions {
   agentListen?: string;
   logger?: Logger;
   bodyLimit?: number;
+  /** How long a gone agent's paths live on (in memory as unknown, in etcd by lease). Default 15. */
+  pathTtlSeconds?: number;
 }
 
 const PROBE_INTERVAL_MS = 1000;
@@ -92,8 +94,9 @@ export class Controller {
       if (controller) controller.etcdUp = false;
     });
     let distributorRef: ProgramDistributor | undefined;
-    const paths = new PathBook({ networksOf: (host, peer, plane) => (distributorRef ? networksUsingPath(distributorRef.book.segmentsOf(host), peer, plane) : []) });
-    const pathStates = new PathStateStore(etcd, log);
+    const pathTtl = opts.pathTtlSeconds ?? 15;
+    const paths = new PathBook({ expireMs: pathTtl * 1000, networksOf: (host, peer, plane) => (distributorRef ? networksUsingPath(distributorRef.book.segmentsOf(host), peer, plane) : []) });
+    const pathStates = new PathStateStore(etcd, log, pathTtl);
     const pathMetrics = new PathMetrics(metrics.registry, paths);
     const live = new LiveHub(cache, log, liveLimitsFromEnv());
     const app = await buildApi({

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Etcd3 } from 'etcd3';
 import { tenant } from '../support/api.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { startFabric, type Fabric } from '../lab/fabric.js';
@@ -47,6 +48,7 @@ describe('storage networks over two planes', () => {
       etcdEndpoint: etcd.endpoint,
       lab: { sites: ['dc1', 'dc2'], planes: ['a', 'b'], hosts: [{ name: 'h1', site: 'dc1' }, { name: 'h2', site: 'dc1' }, { name: 'h3', site: 'dc2' }, { name: 'h4', site: 'dc2' }] },
       agentArgs: ['--mtu-probe-interval', '1000'],
+      controllerArgs: ['--path-ttl', '3'],
     });
     assert.equal((await f.admin.post('/v1/tenants', tenant('store'))).status, 201);
     const san = await f.admin.post('/v1/tenants/store/networks', {
@@ -215,6 +217,70 @@ describe('storage networks over two planes', () => {
     await f.lab.exec(h1.ns, ['ip', 'link', 'set', 'dev', h1.interfaces.a!, 'up']);
     await waitFor('the route via plane a is back', async () => (await routes()).some((r) => r.gateway === '198.18.0.1'), { timeoutMs: 5000 });
     await waitFor('h1\'s plane-a paths up again', async () => (await paths('?host=h1&plane=a&network=store/san')).filter((p) => p.host === 'h1' && p.state === 'up').length === 3, { timeoutMs: 10_000 });
+  });
+
+  test('an agent restart keeps the current groups until its probes have an opinion', async () => {
+    await f.lab.cutPlane('a');
+    try {
+      await waitFor('h1 groups hold only plane B', async () => JSON.stringify(await groupSizes('h1')) === '[1,1,2]', { timeoutMs: 5000 });
+      const agent = f.agents.get('h1')!;
+      const seen = new Set<string>();
+      await agent.restart();
+      // Until the new agent's probes report, and a while after, the reduced groups stay.
+      const until = Date.now() + 3000;
+      while (Date.now() < until) {
+        seen.add(JSON.stringify(await groupSizes('h1')));
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.deepEqual([...seen], ['[1,1,2]'], 'the groups never went back to both planes');
+      await waitFor('the restarted agent reports its A paths across sites down', async () => (await paths('?host=h1&plane=a&state=down')).some((p) => p.host === 'h1' && p.peer === 'h3'), { timeoutMs: 10_000 });
+    } finally {
+      await f.lab.restorePlane('a');
+    }
+    await waitFor('24 paths up again', async () => (await paths('?network=store/san&state=up')).length === 24, { timeoutMs: 15_000 });
+  });
+
+  test('active-backup: one plane at a time, the first healthy one in the network\'s order', async () => {
+    const r = await f.admin.post('/v1/tenants/store/networks', {
+      metadata: { name: 'ab' },
+      spec: { kind: 'storage', subnets: [{ cidr: '100.68.0.0/24' }], multipath: { mode: 'active-backup', planes: [{ plane: 'b' }, { plane: 'a' }] } },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    for (const h of ['h1', 'h3']) assert.equal((await f.admin.post('/v1/tenants/store/networks/ab/endpoints', { metadata: { name: `${h}-ab` }, spec: { host: h, attach: 'host' } })).status, 201);
+    const h3 = f.lab.host('h3');
+    // The active-backup group is the one with a single member for h3 while both planes are up.
+    const activeTo = async () => {
+      const all = await groupsOn('h1');
+      const vteps = new Map(all.filter((n) => !n.group).map((n) => [n.id, (n as { gateway?: string }).gateway]));
+      const singles = all.filter((n) => n.group?.length === 1).map((n) => vteps.get(n.group![0]!.id));
+      return singles;
+    };
+    await waitFor('h1 sends to h3 over plane b only', async () => JSON.stringify(await activeTo()) === JSON.stringify([h3.addresses.b]), { timeoutMs: 20_000 });
+    await f.lab.cutPlane('b');
+    try {
+      await waitFor('h1 moves to plane a', async () => (await activeTo()).includes(h3.addresses.a!), { timeoutMs: 5000 });
+    } finally {
+      await f.lab.restorePlane('b');
+    }
+    await waitFor('h1 goes back to plane b once it is healthy', async () => JSON.stringify(await activeTo()) === JSON.stringify([h3.addresses.b]), { timeoutMs: 15_000 });
+  });
+
+  test('path states are in etcd under a lease; a stopped agent\'s paths go unknown, then expire', async () => {
+    const client = new Etcd3({ hosts: etcd.endpoint });
+    try {
+      const stored = async (host: string) => (await client.getAll().prefix(`/weft/paths/v1/${host}/`).exec()).kvs;
+      const kvs = await stored('h4');
+      assert.ok(kvs.length >= 6, `h4's path states are stored: ${kvs.length}`);
+      assert.ok(kvs.every((kv) => kv.lease !== '0'), 'every one under a lease');
+      await f.agents.get('h4')!.stop();
+      await waitFor('h4\'s paths unknown', async () => (await paths('?host=h4')).filter((p) => p.host === 'h4').every((p) => p.state === 'unknown'), { timeoutMs: 5000 });
+      await waitFor('h4\'s paths gone from the API and from etcd', async () => (await paths('?host=h4')).filter((p) => p.host === 'h4').length === 0 && (await stored('h4')).length === 0, { timeoutMs: 15_000 });
+      // The other hosts see h4 go down through their own probes.
+      await waitFor('h1 sees h4 down on both planes', async () => (await paths('?host=h1&state=down')).filter((p) => p.host === 'h1' && p.peer === 'h4').length === 2, { timeoutMs: 5000 });
+    } finally {
+      client.close();
+      await f.agents.get('h4')!.restart();
+    }
   });
 
   test('bad queries name the field', async () => {

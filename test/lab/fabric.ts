@@ -43,6 +43,8 @@ export interface FabricOptions {
   adminToken?: string;
   /** Extra `weft agent run` flags for every agent, e.g. a faster MTU probe. */
   agentArgs?: string[];
+  /** Extra `weft controller` flags. */
+  controllerArgs?: string[];
 }
 
 async function must(p: Promise<{ status: number; body: unknown }>, what: string): Promise<void> {
@@ -110,7 +112,7 @@ export async function startFabric(opts: FabricOptions): Promise<Fabric> {
   };
   try {
     const ctlState = join(dir, 'controller');
-    const start = () => startController({ etcdEndpoint: opts.etcdEndpoint, stateDir: ctlState, adminToken: opts.adminToken ?? `fabric-admin-${process.pid}-0123456789`, extraArgs: ['--agent-listen', `unix:${socket}`] });
+    const start = () => startController({ etcdEndpoint: opts.etcdEndpoint, stateDir: ctlState, adminToken: opts.adminToken ?? `fabric-admin-${process.pid}-0123456789`, extraArgs: ['--agent-listen', `unix:${socket}`, ...(opts.controllerArgs ?? [])] });
     controller = await start();
     const admin = new Api(controller.url, controller.adminToken);
     await waitFor('controller ready', async () => (await admin.get('/readyz')).status === 200, { timeoutMs: 30_000 });
