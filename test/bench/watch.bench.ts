@@ -1,28 +1,36 @@
-// Live view benchmark. (1) Event fan-out: BENCH_CLIENTS (200) /v1/watch clients while
-// BENCH_CHANGES (1000) resource changes are committed to etcd, against the same number of plain
-// etcd watches on the same keys (the floor), in the same run on the same etcd. Latency is from
-// just before the etcd put to the client's receipt; also controller CPU and memory. (2) The
-// page with BENCH_HOSTS (500) hosts in headless Chromium: time to first draw, and frame times
-// while host changes stream in. Prints figures; exits 1 only when something failed.
+// Live view benchmark. (1) Event fan-out: BENCH_CLIENTS (200) /v1/watch clients, spread over
+// BENCH_WORKERS (4) worker processes (watch-worker.ts), while BENCH_CHANGES (1000) resource
+// changes are committed to etcd one after another; then the same number of plain etcd watches on
+// the same keys, spread the same way (the floor), in the same run on the same etcd. Latency is
+// from just before the etcd put to the client's receipt, both stamped with the wall clock
+// (performance.timeOrigin + now()); also controller CPU and memory, and the CPU of etcd and of
+// the workers, so a saturated client side shows. BENCH_PROFILE=DIR writes a CPU profile of the
+// controller there. (2) The page with BENCH_HOSTS (500) hosts in headless Chromium: time to
+// first draw, and frame times while host changes stream in. Prints figures; exits 1 only when
+// something failed.
 //
 //   node --import tsx test/bench/watch.bench.ts
 //
-// All clients run in this one process (so they share its CPU with the measurement).
+import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import WebSocket from 'ws';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Etcd3 } from 'etcd3';
 import { chromium } from 'playwright-core';
 import { Api } from '../support/api.js';
 import { startController } from '../support/controller.js';
-import { startTestEtcd } from '../support/etcd.js';
+import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { cpuSeconds, machine, procStatus } from './support/proc.js';
+import type { FromWorker, ToWorker } from './watch-worker.js';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 200);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 1000);
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 500);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
+const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' ');
+const etcdPid = (e: TestEtcd) => e.process.pid;
 const now = () => performance.timeOrigin + performance.now();
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -30,86 +38,178 @@ const pct = (xs: number[], p: number) => {
 };
 const fmt = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(1)} ms, p99 ${pct(xs, 99).toFixed(1)} ms (n=${xs.length})`;
 
+// ---------- workers ----------
+
+class Worker {
+  private readonly waiters: { pred: (m: FromWorker) => boolean; resolve: (m: FromWorker) => void; reject: (e: Error) => void }[] = [];
+  readonly stderr: string[] = [];
+
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (raw) => {
+      const m = raw as FromWorker;
+      if (m.type === 'fatal') return this.waiters.splice(0).forEach((w) => w.reject(new Error(`worker ${child.pid}: ${m.message}`)));
+      const i = this.waiters.findIndex((w) => w.pred(m));
+      if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(m);
+    });
+    child.stderr?.on('data', (c: Buffer) => this.stderr.push(...c.toString().split('\n').filter(Boolean)));
+    child.on('exit', (code, signal) => this.waiters.splice(0).forEach((w) => w.reject(new Error(`worker ${child.pid} exited with ${code ?? signal}: ${this.stderr.slice(-5).join(' | ')}`))));
+  }
+
+  send(m: ToWorker): void {
+    this.child.send(m);
+  }
+
+  next<T extends FromWorker['type']>(type: T, timeoutMs = 120_000): Promise<Extract<FromWorker, { type: T }>> {
+    return new Promise((resolveMsg, reject) => {
+      const timer = setTimeout(() => reject(new Error(`worker ${this.child.pid}: no "${type}" within ${timeoutMs} ms; stderr: ${this.stderr.slice(-5).join(' | ')}`)), timeoutMs);
+      this.waiters.push({
+        pred: (m) => m.type === type,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolveMsg(m as Extract<FromWorker, { type: T }>);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
+  }
+}
+
+function forkWorker(): Worker {
+  const child = fork(resolve(import.meta.dirname, 'watch-worker.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    cwd: resolve(import.meta.dirname, '..', '..'),
+  });
+  return new Worker(child);
+}
+
+// ---------- fan-out ----------
+
 const tenantKey = (i: number) => `/weft/v1/r/tenants/bench${i}`;
 const tenantDoc = (i: number, seq: number) =>
   JSON.stringify({ apiVersion: 'weft.dev/v1', kind: 'Tenant', metadata: { name: `bench${i}`, labels: { seq: String(seq) }, uid: `u${i}`, resourceVersion: '0', generation: 1, createdAt: new Date().toISOString() }, spec: {} });
 
-async function applyChanges(etcd: Etcd3, sentAt: Map<number, number>): Promise<void> {
+interface PathResult {
+  lat: number[];
+  /** Deliveries that arrived (of CLIENTS × CHANGES). */
+  received: number;
+  wall: number;
+  putsPerSecond: number;
+  ctlCpu: number;
+  etcdCpu: number;
+  workerCpu: number;
+  rss: string;
+  hwm: string;
+}
+
+/**
+ * Opens the clients in the workers (`open` builds each worker's order for its share), commits
+ * CHANGES sequential puts stamping each just before it goes out, and collects every receipt.
+ */
+async function measure(workers: Worker[], etcd: Etcd3, pids: { ctl: number; etcd?: number }, open: (share: number) => ToWorker): Promise<PathResult> {
+  const shares = workers.map((_, w) => Math.floor(CLIENTS / workers.length) + (w < CLIENTS % workers.length ? 1 : 0));
+  const ready = await Promise.all(workers.map((w, i) => (w.send(open(shares[i]!)), w.next('ready'))));
+  if (ready.reduce((n, r) => n + r.clients, 0) !== CLIENTS) throw new Error('not every client opened');
+  await new Promise((r) => setTimeout(r, 500));
+  const done = workers.map((w) => w.next('stamps', 60_000 + CHANGES * 100));
+  const cpu = () => ({ ctl: cpuSeconds(pids.ctl), etcd: cpuSeconds(pids.etcd), workers: workers.reduce((s, w) => s + cpuSeconds(w.child.pid), 0) });
+  const c0 = cpu();
+  const t0 = now();
+  const sentAt = new Float64Array(CHANGES);
   for (let seq = 0; seq < CHANGES; seq++) {
-    sentAt.set(seq, now());
+    sentAt[seq] = now();
     await etcd.put(tenantKey(seq % 20)).value(tenantDoc(seq % 20, seq));
   }
+  const putsPerSecond = CHANGES / ((now() - t0) / 1000);
+  // Every worker answers unasked once all its clients have every change; give stragglers 60 s.
+  const timer = setTimeout(() => workers.forEach((w) => w.send({ type: 'collect' })), 60_000);
+  const results = await Promise.all(done);
+  clearTimeout(timer);
+  const c1 = cpu();
+  let last = t0;
+  const lat: number[] = [];
+  for (const r of results)
+    r.seqs.forEach((seqs, c) =>
+      seqs.forEach((seq, i) => {
+        const t = r.times[c]![i]!;
+        lat.push(t - sentAt[seq]!);
+        if (t > last) last = t;
+      }),
+    );
+  const rss = procStatus(pids.ctl, 'VmRSS');
+  const hwm = procStatus(pids.ctl, 'VmHWM');
+  await Promise.all(workers.map((w) => (w.send({ type: 'close' }), w.next('closed'))));
+  return { lat, received: lat.length, wall: (last - t0) / 1000, putsPerSecond, ctlCpu: c1.ctl - c0.ctl, etcdCpu: c1.etcd - c0.etcd, workerCpu: c1.workers - c0.workers, rss, hwm };
+}
+
+/**
+ * Starts V8's CPU profiler in a running Node process through its inspector (SIGUSR1 opens it on
+ * 127.0.0.1:9229; --cpu-prof cannot be passed in NODE_OPTIONS, and the test harness starts the
+ * controller). The returned function stops it and writes the profile into `dir`.
+ */
+async function profileProcess(pid: number): Promise<(dir: string) => Promise<string>> {
+  process.kill(pid, 'SIGUSR1');
+  let target: { webSocketDebuggerUrl: string } | undefined;
+  for (let i = 0; i < 50 && !target; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    target = await fetch('http://127.0.0.1:9229/json/list').then((r) => r.json() as Promise<{ webSocketDebuggerUrl: string }[]>).then((l) => l[0], () => undefined);
+  }
+  if (!target) throw new Error('the inspector did not open');
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  let id = 0;
+  const call = (method: string, params: object = {}) =>
+    new Promise<any>((r) => {
+      const me = ++id;
+      const on = (data: Buffer) => {
+        const m = JSON.parse(String(data));
+        if (m.id === me) (ws.off('message', on), r(m.result));
+      };
+      ws.on('message', on);
+      ws.send(JSON.stringify({ id: me, method, params }));
+    });
+  await call('Profiler.enable');
+  await call('Profiler.setSamplingInterval', { interval: 200 });
+  await call('Profiler.start');
+  return async (dir) => {
+    const { profile } = await call('Profiler.stop');
+    ws.close();
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, `controller-${pid}.cpuprofile`);
+    await writeFile(file, JSON.stringify(profile));
+    return file;
+  };
 }
 
 async function fanout(): Promise<void> {
   const etcdProc = await startTestEtcd();
   const ctl = await startController({ etcdEndpoint: etcdProc.endpoint });
   const etcd = new Etcd3({ hosts: etcdProc.endpoint });
+  const workers = Array.from({ length: WORKERS }, () => forkWorker());
   try {
+    // The tenants exist before measuring, so every measured put is a "modified" event.
+    for (let i = 0; i < 20; i++) await etcd.put(tenantKey(i)).value(tenantDoc(i, -1));
+    const pids = { ctl: ctl.pid, etcd: etcdPid(etcdProc) };
     const wsUrl = `${ctl.url.replace(/^http/, 'ws')}/v1/watch`;
-    // Weft: CLIENTS sockets; each records its receipt time of every change.
-    const weftLat: number[] = [];
-    let sentAt = new Map<number, number>();
-    let received = 0;
-    const sockets = await Promise.all(
-      Array.from({ length: CLIENTS }, () =>
-        new Promise<WebSocket>((resolve, reject) => {
-          const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${ctl.adminToken}` } });
-          ws.on('message', (data) => {
-            const t = now();
-            const m = JSON.parse(String(data));
-            if (m.type === 'snapshot') resolve(ws);
-            if (m.type !== 'resource' || m.ref.kind !== 'Tenant') return;
-            const seq = Number(m.resource.metadata.labels.seq);
-            weftLat.push(t - sentAt.get(seq)!);
-            received++;
-          });
-          ws.once('error', reject);
-        }),
-      ),
-    );
-    const cpu0 = cpuSeconds(ctl.pid);
-    const t0 = now();
-    await applyChanges(etcd, sentAt);
-    const deadline = Date.now() + 60_000;
-    while (received < CLIENTS * CHANGES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const weftWall = (now() - t0) / 1000;
-    const cpu = cpuSeconds(ctl.pid) - cpu0;
-    const rss = procStatus(ctl.pid, 'VmRSS');
-    const hwm = procStatus(ctl.pid, 'VmHWM');
-    for (const ws of sockets) ws.close();
-    if (received < CLIENTS * CHANGES) throw new Error(`weft: ${received} of ${CLIENTS * CHANGES} deliveries arrived`);
+    const profile = process.env.BENCH_PROFILE ? await profileProcess(ctl.pid) : undefined;
+    const weft = await measure(workers, etcd, pids, (clients) => ({ type: 'ws', url: wsUrl, token: ctl.adminToken, clients, changes: CHANGES }));
+    if (profile) console.log(`controller CPU profile of the /v1/watch phase: ${await profile(process.env.BENCH_PROFILE!)}`);
+    const base = await measure(workers, etcd, pids, (clients) => ({ type: 'etcd', endpoint: etcdProc.endpoint, prefix: '/weft/v1/r/tenants/bench', clients, changes: CHANGES }));
 
-    // Baseline: CLIENTS etcd watches (one client each) on the same prefix.
-    const etcdLat: number[] = [];
-    sentAt = new Map();
-    let seen = 0;
-    const clients = Array.from({ length: CLIENTS }, () => new Etcd3({ hosts: etcdProc.endpoint }));
-    const watchers = await Promise.all(
-      clients.map(async (c) => {
-        const w = await c.watch().prefix('/weft/v1/r/tenants/bench').create();
-        w.on('put', (kv) => {
-          const t = now();
-          const seq = Number(JSON.parse(kv.value.toString()).metadata.labels.seq);
-          etcdLat.push(t - sentAt.get(seq)!);
-          seen++;
-        });
-        return w;
-      }),
-    );
-    await applyChanges(etcd, sentAt);
-    const deadline2 = Date.now() + 60_000;
-    while (seen < CLIENTS * CHANGES && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 20));
-    await Promise.all(watchers.map((w) => w.cancel()));
-    clients.forEach((c) => c.close());
-    if (seen < CLIENTS * CHANGES) throw new Error(`etcd: ${seen} of ${CLIENTS * CHANGES} deliveries arrived`);
-
-    console.log(`fan-out: ${CLIENTS} clients × ${CHANGES} changes`);
-    console.log(`  /v1/watch        ${fmt(weftLat)}`);
-    console.log(`  etcd watch       ${fmt(etcdLat)}`);
-    console.log(`  ratio            p50 ${(pct(weftLat, 50) / pct(etcdLat, 50)).toFixed(1)}×, p99 ${(pct(weftLat, 99) / pct(etcdLat, 99)).toFixed(1)}×`);
-    console.log(`  controller       ${cpu.toFixed(2)} s CPU over ${weftWall.toFixed(1)} s (${((cpu / weftWall) * 100).toFixed(0)}% of a core); RSS ${rss}, peak ${hwm}`);
+    const line = (name: string, r: PathResult) =>
+      `  ${name.padEnd(16)} ${fmt(r.lat)}; ${r.putsPerSecond.toFixed(0)} puts/s, last receipt ${r.wall.toFixed(1)} s after the first put; CPU s: controller ${r.ctlCpu.toFixed(2)}, etcd ${r.etcdCpu.toFixed(2)}, workers ${r.workerCpu.toFixed(2)}`;
+    console.log(`fan-out: ${CLIENTS} clients in ${WORKERS} worker processes × ${CHANGES} changes; load average before: ${loadBefore}, now: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(line('/v1/watch', weft));
+    console.log(line('etcd watch', base));
+    console.log(`  ratio            p50 ${(pct(weft.lat, 50) / pct(base.lat, 50)).toFixed(1)}×, p99 ${(pct(weft.lat, 99) / pct(base.lat, 99)).toFixed(1)}×`);
+    console.log(`  controller       ${weft.ctlCpu.toFixed(2)} s CPU over ${weft.wall.toFixed(1)} s (${((weft.ctlCpu / weft.wall) * 100).toFixed(0)}% of a core); RSS ${weft.rss}, peak ${weft.hwm}`);
+    const missing = [weft, base].filter((r) => r.received < CLIENTS * CHANGES);
+    if (missing.length) throw new Error(`deliveries missing: /v1/watch ${weft.received}, etcd ${base.received} of ${CLIENTS * CHANGES}`);
   } finally {
+    for (const w of workers) if (w.child.exitCode === null) w.send({ type: 'exit' });
     etcd.close();
     await ctl.stop();
     await etcdProc.stop();
@@ -179,4 +279,4 @@ async function page(): Promise<void> {
 
 console.log(machine().join('\n'));
 if (process.env.BENCH_SKIP_FANOUT !== '1') await fanout();
-await page();
+if (process.env.BENCH_SKIP_PAGE !== '1') await page();
