@@ -13,6 +13,13 @@ export interface LiveSocket {
   readonly bufferedAmount: number;
   close(code: number, reason: string): void;
   terminate(): void;
+  /**
+   * Hold writes in the socket's buffer until `uncork` (the TCP socket under the WebSocket).
+   * Optional: the hub corks every client's socket for the rest of a tick, so the events of one
+   * tick go out in one write per socket rather than one write (a syscall) per event per client.
+   */
+  cork?(): void;
+  uncork?(): void;
 }
 
 export interface ClientLimits {
@@ -35,6 +42,7 @@ export class LiveClient {
   private replayEnd: number | undefined;
   private waiting = false;
   private closed = false;
+  private corked = false;
   private readonly onWritten = (err?: Error) => {
     if (err) return this.end('closed');
     if (this.waiting && this.socket.bufferedAmount < this.limits.highWaterBytes) {
@@ -76,6 +84,20 @@ export class LiveClient {
     return !this.closed && this.caughtUp && this.socket.bufferedAmount < this.limits.highWaterBytes;
   }
 
+  /** Holds this client's writes until `uncork` (see LiveSocket.cork). */
+  cork(): void {
+    if (this.corked || this.closed || !this.socket.cork) return;
+    this.corked = true;
+    this.socket.cork();
+  }
+
+  /** Sends what was held since `cork`. Safe to call when not corked. */
+  uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork?.();
+  }
+
   /** Writes ring entries until caught up or the socket buffer is full. */
   pump(): void {
     if (this.closed) return;
@@ -106,6 +128,8 @@ export class LiveClient {
   /** The socket closed, or the hub drops the client. Idempotent. */
   end(why: ClientEnd): void {
     if (this.closed) return;
+    // Release what the hub held this tick, so a 4008 close frame written next goes out too.
+    this.uncork();
     this.closed = true;
     this.onEnd(this, why);
   }

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Principal } from '../api/auth.js';
 import { WeftError } from '../errors/index.js';
+import type { LiveSocket } from './client.js';
 import type { LiveHub, Resume } from './hub.js';
 import { CLOSE, type ClientMessage } from './protocol.js';
 import { parseCursor } from './ring.js';
@@ -45,8 +46,19 @@ export function attachWatch(server: Server, opts: WatchOptions): () => Promise<v
   const authTimeoutMs = opts.authTimeoutMs ?? 10_000;
   const alive = new WeakMap<WebSocket, boolean>();
 
-  const start = (ws: WebSocket, p: Principal, resume?: Resume) => {
-    const client = opts.hub.connect(ws, p, resume);
+  const start = (ws: WebSocket, raw: Duplex, p: Principal, resume?: Resume) => {
+    // The hub corks the TCP socket under the WebSocket to batch a tick's frames into one write.
+    const socket: LiveSocket = {
+      send: (data, cb) => ws.send(data, cb),
+      get bufferedAmount() {
+        return ws.bufferedAmount;
+      },
+      close: (code, reason) => ws.close(code, reason),
+      terminate: () => ws.terminate(),
+      cork: () => raw.cork(),
+      uncork: () => raw.uncork(),
+    };
+    const client = opts.hub.connect(socket, p, resume);
     ws.on('close', () => client.end('closed'));
     // After authentication the client has nothing more to say.
     ws.on('message', () => ws.close(CLOSE.protocol, 'no messages are expected after auth'));
@@ -75,7 +87,7 @@ export function attachWatch(server: Server, opts: WatchOptions): () => Promise<v
       ws.on('pong', () => alive.set(ws, true));
       ws.on('error', () => ws.terminate());
       const resume = resumeParam !== undefined ? { cursor: resumeParam, epoch: url.searchParams.get('epoch') ?? undefined } : undefined;
-      if (principal) return start(ws, principal, resume);
+      if (principal) return start(ws, socket, principal, resume);
       const timer = setTimeout(() => ws.close(CLOSE.unauthenticated, 'authenticate first: {"type":"auth","token":"…"}'), authTimeoutMs);
       ws.once('message', (data) => {
         clearTimeout(timer);
@@ -87,7 +99,7 @@ export function attachWatch(server: Server, opts: WatchOptions): () => Promise<v
         } catch (err) {
           return ws.close(CLOSE.unauthenticated, err instanceof WeftError ? err.message : 'the token is not valid');
         }
-        start(ws, p, msg.resume !== undefined ? { cursor: msg.resume, epoch: msg.epoch } : resume);
+        start(ws, socket, p, msg.resume !== undefined ? { cursor: msg.resume, epoch: msg.epoch } : resume);
       });
       ws.on('close', () => clearTimeout(timer));
     });
