@@ -3,11 +3,12 @@
 // changes are committed to etcd one after another; then the same number of plain etcd watches on
 // the same keys, spread the same way (the floor), in the same run on the same etcd. Latency is
 // from just before the etcd put to the client's receipt, both stamped with the wall clock
-// (performance.timeOrigin + now()); also controller CPU and memory, and the CPU of etcd and of
-// the workers, so a saturated client side shows. BENCH_PROFILE=DIR writes a CPU profile of the
-// controller there. (2) The page with BENCH_HOSTS (500) hosts in headless Chromium: time to
-// first draw, and frame times while host changes stream in. Prints figures; exits 1 only when
-// something failed.
+// (performance.timeOrigin + now()). BENCH_RATE paces the puts (default: back to back, so a
+// slower path also gets fewer puts a second). Prints controller CPU and memory, and the CPU of
+// etcd and of the workers, so a saturated client side shows; BENCH_PROFILE=DIR writes a CPU
+// profile of the controller during the /v1/watch phase there. (2) The page with BENCH_HOSTS
+// (500) hosts in headless Chromium: time to first draw, and frame times while host changes
+// stream in (BENCH_SKIP_PAGE=1 skips it). Prints figures; exits 1 only when something failed.
 //
 //   node --import tsx test/bench/watch.bench.ts
 //
@@ -29,6 +30,8 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 200);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 1000);
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 500);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
+/** Puts per second; 0 (the default): each put as soon as the previous one is committed. */
+const RATE = Number(process.env.BENCH_RATE ?? 0);
 const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' ');
 const etcdPid = (e: TestEtcd) => e.process.pid;
 const now = () => performance.timeOrigin + performance.now();
@@ -122,6 +125,9 @@ async function measure(workers: Worker[], etcd: Etcd3, pids: { ctl: number; etcd
   for (let seq = 0; seq < CHANGES; seq++) {
     sentAt[seq] = now();
     await etcd.put(tenantKey(seq % 20)).value(tenantDoc(seq % 20, seq));
+    // Paced: both paths get the same offered load (back to back, a slower path gets fewer puts/s).
+    const due = t0 + ((seq + 1) * 1000) / RATE;
+    if (RATE > 0 && due > now()) await new Promise((r) => setTimeout(r, due - now()));
   }
   const putsPerSecond = CHANGES / ((now() - t0) / 1000);
   // Every worker answers unasked once all its clients have every change; give stragglers 60 s.
