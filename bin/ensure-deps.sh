@@ -32,3 +32,7 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# The live view's page is bundled at build time (into the git-ignored .build/web), only when
+# its sources are newer than the bundle.
+node --import tsx src/web/build.ts >/dev/null

@@ -1,5 +1,6 @@
-// The quick-start demo: a lab of three hosts in two sites, the controller on its embedded
-// etcd, an agent joined in every host, and tenant red's network with a workload on each host.
+// The quick-start demo: a lab of three hosts in two sites on planes a and b, the controller on
+// its embedded etcd, an agent joined in every host, tenant red's network with a workload on
+// each host, and tenant store's storage network over both planes with every path probed.
 // It prints how to try it and cleans everything up on Ctrl-C.
 import { randomBytes } from 'node:crypto';
 import { network, tenant } from '../support/api.js';
@@ -10,8 +11,8 @@ const log = (s: string) => process.stdout.write(`${s}\n`);
 
 async function main(): Promise<void> {
   await cleanupStaleLabs();
-  log('starting a lab: hosts h1 and h2 in site dc1, h3 in site dc2, plane a routed between the sites');
-  const f = await startFabric({ adminToken: randomBytes(24).toString('base64url'), lab: { sites: ['dc1', 'dc2'], planes: ['a'], hosts: [{ name: 'h1', site: 'dc1' }, { name: 'h2', site: 'dc1' }, { name: 'h3', site: 'dc2' }] } });
+  log('starting a lab: hosts h1 and h2 in site dc1, h3 in site dc2, planes a and b each routed between the sites');
+  const f = await startFabric({ adminToken: randomBytes(24).toString('base64url'), lab: { sites: ['dc1', 'dc2'], planes: ['a', 'b'], hosts: [{ name: 'h1', site: 'dc1' }, { name: 'h2', site: 'dc1' }, { name: 'h3', site: 'dc2' }] } });
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -38,6 +39,10 @@ async function main(): Promise<void> {
         if (a !== b) await waitFor(`${a.host} → ${b.host}`, async () => (await f.lab.ping(a.ns, b.ip, { count: 1, timeoutMs: 300 })).received === 1, { timeoutMs: 10_000 });
       }
     }
+    await api.post('/v1/tenants', tenant('store'));
+    await api.post('/v1/tenants/store/networks', { metadata: { name: 'san' }, spec: { kind: 'storage', subnets: [{ cidr: '100.65.0.0/24' }], multipath: { mode: 'ecmp', planes: [{ plane: 'a' }, { plane: 'b' }] } } });
+    for (const host of ['h1', 'h2', 'h3']) await api.post('/v1/tenants/store/networks/san/endpoints', { metadata: { name: `${host}-san` }, spec: { host, attach: 'host' } });
+    await waitFor('every storage path up', async () => (await api.get('/v1/paths?network=store/san&state=up')).body.items.length === 12, { timeoutMs: 30_000 });
     const [w1, , w3] = workloads;
     const auth = `-H 'Authorization: Bearer ${f.controller.adminToken}'`;
     log(`
@@ -52,6 +57,14 @@ Try it:
   curl -s -X POST ${f.controller.url}/v1/tenants/red/networks/web/endpoints ${auth} \\
        -H 'Content-Type: application/json' -d '{"metadata":{"name":"more"},"spec":{"host":"h2","attach":"host"}}'
 
+tenant store's storage network san (ecmp over planes a and b) has a host endpoint on each host;
+every path between them is probed, 20 times a second per path and plane:
+  curl -s '${f.controller.url}/v1/paths?network=store/san' ${auth}
+  ip -n ${f.lab.routerNs('a')} link set dev s1 down    # cut plane a between the sites
+  ip -n ${f.lab.routerNs('a')} link set dev s1 up      # and restore it
+  ip netns exec ${f.lab.ns('h1')} ip nexthop show       # the groups follow the probes
+
+Live view: open ${f.controller.url}/ and sign in with the admin token ${f.controller.adminToken}
 API docs: ${f.controller.url}/docs. Press Ctrl-C to stop and clean up.`);
     await new Promise(() => undefined);
   } catch (err) {

@@ -170,7 +170,9 @@ export class FabricView {
       el.remove();
       return false;
     }
-    const label = `${link.rttMs.toFixed(1)} ms ${(link.loss * 100).toFixed(0)}%`;
+    // A down path has no round trips to time: say so rather than show 0 ms.
+    const loss = `${(link.loss * 100).toFixed(0)}% loss`;
+    const label = link.state === 'down' ? `down · ${loss}` : `${link.rttMs.toFixed(1)} ms · ${loss}`;
     if (el.nonempty()) {
       el.data('label', label);
       el.classes(`link ${link.state}`);
