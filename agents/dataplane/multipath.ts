@@ -81,8 +81,12 @@ export function allocateIds(keys: Iterable<string>, taken: ReadonlySet<number> =
  * A plane qualifies when its path is up, or when it is unknown and either the current group
  * has it or there is no group yet: an agent restart keeps the current groups until its probes
  * have an opinion, and a path nobody has probed yet is given the benefit of the doubt.
- * - ecmp: every qualifying plane; none -> every plane (nothing to lose).
- * - active-backup: the first qualifying plane in order; none -> the first plane.
+ * - ecmp: every qualifying plane.
+ * - active-backup: the first qualifying plane in order.
+ * When no plane qualifies, the planes not known to be down are used; when every plane is down,
+ * the group keeps what it has (every plane, or the first, when there is no group yet). Every path to a host failing at once is more often the host, or its agent
+ * starved of CPU and answering probes late, than every plane: re-adding a plane known dead
+ * would only send some flows into it, while the last working choice may still carry traffic.
  * The result is in `planes` order and never empty when `planes` is not.
  */
 export function chooseMembers(mode: MultipathMode, planes: readonly string[], health: (plane: string) => PathHealth, current: ReadonlySet<string> | undefined): string[] {
@@ -90,12 +94,11 @@ export function chooseMembers(mode: MultipathMode, planes: readonly string[], he
     const h = health(p);
     return h === 'up' || (h === 'unknown' && (current === undefined || current.has(p)));
   };
-  if (mode === 'ecmp') {
-    const up = planes.filter(qualifies);
-    return up.length ? up : [...planes];
-  }
-  const first = planes.find(qualifies) ?? planes[0];
-  return first === undefined ? [] : [first];
+  const up = planes.filter(qualifies);
+  const notDown = planes.filter((p) => health(p) !== 'down');
+  const kept = current === undefined ? [] : planes.filter((p) => current.has(p));
+  const chosen = up.length ? up : notDown.length ? notDown : kept.length ? kept : [...planes];
+  return mode === 'ecmp' ? chosen : chosen.slice(0, 1);
 }
 
 /** A lookup function over a health map for one peer. */

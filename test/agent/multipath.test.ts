@@ -24,22 +24,26 @@ describe('membership rule', () => {
     ['ecmp', { a: 'up', b: 'up' }, undefined, ['a', 'b']],
     ['ecmp', { a: 'down', b: 'up' }, undefined, ['b']],
     ['ecmp', { a: 'up', b: 'down' }, S('a', 'b'), ['a']],
-    ['ecmp', { a: 'down', b: 'down' }, S('a'), ['a', 'b']],
+    // Every path to the host down at once: keep the last working choice, add no dead plane back.
+    ['ecmp', { a: 'down', b: 'down' }, S('a'), ['a']],
+    ['ecmp', { a: 'down', b: 'down' }, undefined, ['a', 'b']],
     ['ecmp', {}, undefined, ['a', 'b']],
     ['ecmp', {}, S('b'), ['b']],
     ['ecmp', { a: 'up' }, S('b'), ['a', 'b']],
     ['ecmp', { a: 'down' }, S('a', 'b'), ['b']],
-    ['ecmp', { b: 'down' }, S('b'), ['a', 'b']],
+    // Nothing up: a plane nobody has an opinion on beats one known to be down.
+    ['ecmp', { b: 'down' }, S('b'), ['a']],
     ['active-backup', { a: 'up', b: 'up' }, undefined, ['a']],
     ['active-backup', { a: 'down', b: 'up' }, S('a'), ['b']],
     ['active-backup', { a: 'up', b: 'up' }, S('b'), ['a']],
-    ['active-backup', { a: 'down', b: 'down' }, S('b'), ['a']],
+    ['active-backup', { a: 'down', b: 'down' }, S('b'), ['b']],
+    ['active-backup', { a: 'down', b: 'down' }, undefined, ['a']],
     ['active-backup', {}, undefined, ['a']],
     ['active-backup', {}, S('b'), ['b']],
     ['active-backup', { b: 'up' }, S('a'), ['a']],
     ['active-backup', { b: 'up' }, undefined, ['a']],
     ['active-backup', { a: 'down' }, S('b'), ['b']],
-    ['active-backup', { a: 'down', b: 'unknown' }, S('a'), ['a']],
+    ['active-backup', { a: 'down', b: 'unknown' }, S('a'), ['b']],
   ];
   for (const [mode, health, current, want] of table) {
     test(`${mode}: health ${JSON.stringify(health)}, group ${current ? `{${[...current].join(',')}}` : 'none'} -> ${want.join(',')}`, () => {
