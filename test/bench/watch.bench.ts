@@ -210,7 +210,7 @@ async function fanout(): Promise<void> {
     console.log(`fan-out: ${CLIENTS} clients in ${WORKERS} worker processes × ${CHANGES} changes; load average before: ${loadBefore}, now: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     console.log(line('/v1/watch', weft));
     console.log(line('etcd watch', base));
-    console.log(`  ratio            p50 ${(pct(weft.lat, 50) / pct(base.lat, 50)).toFixed(1)}×, p99 ${(pct(weft.lat, 99) / pct(base.lat, 99)).toFixed(1)}×`);
+    console.log(`  ratio            p50 ${(pct(weft.lat, 50) / pct(base.lat, 50)).toFixed(2)}×, p99 ${(pct(weft.lat, 99) / pct(base.lat, 99)).toFixed(2)}×`);
     console.log(`  controller       ${weft.ctlCpu.toFixed(2)} s CPU over ${weft.wall.toFixed(1)} s (${((weft.ctlCpu / weft.wall) * 100).toFixed(0)}% of a core); RSS ${weft.rss}, peak ${weft.hwm}`);
     const missing = [weft, base].filter((r) => r.received < CLIENTS * CHANGES);
     if (missing.length) throw new Error(`deliveries missing: /v1/watch ${weft.received}, etcd ${base.received} of ${CLIENTS * CHANGES}`);
