@@ -34,6 +34,8 @@ export type PathHealth = 'up' | 'down' | 'unknown';
 /** What the runtime needs from the path prober (agents/paths implements it). */
 export interface PathProbing {
   setPaths(paths: ProbePath[]): void;
+  /** Addresses to answer peers' probes on even before the program lists a path from them. */
+  setResponderAddresses?(addresses: string[]): void;
   /** Called at once on every state change; returns an unsubscribe. */
   onChange(listener: (s: PathStatus) => void): () => void;
   stats(): PathStatus[];
@@ -137,12 +139,15 @@ export class AgentRuntime {
     this.call = call;
     this.lastAck = undefined;
     const capabilities = await this.dataplane.capabilities();
+    const addresses = discoverAddresses();
+    // Peers may get their program (and probe us) before we get ours: answer from the start.
+    this.opts.prober?.setResponderAddresses?.(addresses);
     return new Promise<string>((resolve) => {
       call.on('data', (m: ControllerMessage) => this.onMessage(m));
       call.on('error', (err: grpc.ServiceError) => resolve(err.details || err.message));
       call.on('end', () => resolve('the controller ended the session'));
       call.write({
-        hello: { protocolVersion: PROTOCOL_VERSION, agentVersion: this.opts.agentVersion, capabilities, addresses: discoverAddresses(), appliedGeneration: this.applied },
+        hello: { protocolVersion: PROTOCOL_VERSION, agentVersion: this.opts.agentVersion, capabilities, addresses, appliedGeneration: this.applied },
       });
     }).finally(() => {
       if (this.call === call) this.call = undefined;
