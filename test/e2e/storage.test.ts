@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
-import { tenant } from '../support/api.js';
+import { Api, tenant } from '../support/api.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { startFabric, type Fabric } from '../lab/fabric.js';
 import { waitFor } from '../lab/lab.js';
@@ -109,6 +109,18 @@ describe('storage networks over two planes', () => {
     await waitFor('h1 has a two-member group per remote host', async () => JSON.stringify(await groupSizes('h1')) === '[2,2,2]', { timeoutMs: 10_000 });
     const metrics = await f.admin.get('/metrics');
     assert.match(String(metrics.body), /weft_path_up\{host="h1",peer="h3",plane="a"\} 1/);
+  });
+
+  test('a tenant token sees the paths its storage networks use; another tenant sees none', async () => {
+    assert.equal((await f.admin.post('/v1/tenants', tenant('other'))).status, 201);
+    const token = async (t: string) => new Api(f.controller.url, (await f.admin.post(`/v1/tenants/${t}/tokens`, {})).body.token);
+    const store = await token('store');
+    const mine = await store.get('/v1/paths');
+    assert.equal(mine.status, 200);
+    assert.equal(mine.body.items.length, 24);
+    assert.ok(mine.body.items.every((p: PathItem) => JSON.stringify(p.networks) === '["store/san"]'));
+    const other = await token('other');
+    assert.deepEqual((await other.get('/v1/paths')).body.items, []);
   });
 
   test('cutting plane A between the sites: A paths across sites go down, traffic keeps flowing over B', async () => {

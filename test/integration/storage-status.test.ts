@@ -3,7 +3,7 @@
 // is what the controller derives from intent alone.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { eventually, tenant } from '../support/api.js';
+import { Api, eventually, tenant } from '../support/api.js';
 import { startEnv, type Env } from '../support/fixtures.js';
 
 describe('storage network status', () => {
@@ -61,5 +61,15 @@ describe('storage network status', () => {
     const bad = await env.admin.get('/v1/paths?network=nope');
     assert.equal(bad.status, 400);
     assert.equal(bad.body.errors[0].field, 'query.network');
+  });
+
+  test('a tenant token sees paths of its own networks only, and is refused another tenant\'s', async () => {
+    const t = await env.admin.post('/v1/tenants/store/tokens', { description: 'paths' });
+    assert.equal(t.status, 201);
+    const store = new Api(env.controller.url, t.body.token);
+    assert.equal((await store.get('/v1/paths?network=store/sites')).status, 200);
+    const other = await store.get('/v1/paths?network=someone/else');
+    assert.equal(other.status, 403);
+    assert.equal((await new Api(env.controller.url, 'not-a-token').get('/v1/paths')).status, 401);
   });
 });
