@@ -77,6 +77,7 @@ export class AgentRuntime {
   private statsTimer?: NodeJS.Timeout;
   private unprobe?: () => void;
   private pathKeys = '';
+  private sentEmptyStats = false;
   /** Whether a session is open (for tests and status lines). */
   connected = false;
 
@@ -159,7 +160,7 @@ export class AgentRuntime {
       this.connected = true;
       this.log.info({ controller: this.id.controller, host: m.welcome.hostName, controllerVersion: m.welcome.controllerVersion }, 'connected to the controller');
       // A new session starts with everything the probes know.
-      this.sendPathStats();
+      this.sendPathStats(true);
     } else if (m.program) {
       this.desired.clear();
       for (const s of m.program.segments) this.desired.set(s.id, s);
@@ -205,9 +206,13 @@ export class AgentRuntime {
     this.dataplane.applyPathHealth?.().catch((err: unknown) => this.log.warn({ err: String(err) }, 'cannot apply path health to the dataplane; the next flush will'));
   }
 
-  private sendPathStats(): void {
+  private sendPathStats(force = false): void {
     if (!this.call || !this.connected || !this.opts.prober) return;
-    this.call.write({ pathReport: { changes: [], stats: this.opts.prober.stats(), complete: true } });
+    const stats = this.opts.prober.stats();
+    // A host without storage paths says so once per session, not every second.
+    if (!stats.length && this.sentEmptyStats && !force) return;
+    this.sentEmptyStats = !stats.length;
+    this.call.write({ pathReport: { changes: [], stats, complete: true } });
   }
 
   /** Coalesces: at most one flush runs, and one more follows if asked meanwhile. */
