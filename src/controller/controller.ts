@@ -7,9 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { ApiMetrics, buildApi } from '../api/index.js';
 import { LiveHub, liveLimitsFromEnv } from '../live/index.js';
-import { IntentCache, PathStateStore, Store, callOptions, connectEtcd } from '../store/index.js';
-import { PathBook, PathMetrics } from '../paths/index.js';
-import { networksUsingPath } from './path-networks.js';
+import { IntentCache, Store, callOptions, connectEtcd } from '../store/index.js';
+import type { PathBook } from '../paths/index.js';
+import { PathHealth } from './path-health.js';
 import { loadAdminToken } from './admin-token.js';
 import { NetworkStatusReconciler } from './network-status.js';
 import { loadPki } from '../pki/index.js';
@@ -93,11 +93,9 @@ export class Controller {
       if (controller?.etcdUp) log.warn({ etcd: endpoints.join(',') }, 'etcd is unreachable; API answers 503');
       if (controller) controller.etcdUp = false;
     });
-    let distributorRef: ProgramDistributor | undefined;
-    const pathTtl = opts.pathTtlSeconds ?? 15;
-    const paths = new PathBook({ expireMs: pathTtl * 1000, networksOf: (host, peer, plane) => (distributorRef ? networksUsingPath(distributorRef.book.segmentsOf(host), peer, plane) : []) });
-    const pathStates = new PathStateStore(etcd, log, pathTtl);
-    const pathMetrics = new PathMetrics(metrics.registry, paths);
+    let distributor: ProgramDistributor | undefined;
+    const pathHealth = new PathHealth(etcd, log, metrics.registry, opts.pathTtlSeconds ?? 15, (host) => distributor?.book.segmentsOf(host) ?? []);
+    const paths = pathHealth.book;
     const live = new LiveHub(cache, log, liveLimitsFromEnv());
     const app = await buildApi({
       live,
@@ -120,7 +118,7 @@ export class Controller {
       store
         .updateStatus<'Host'>({ kind: 'Host', name: host }, (status, h) => ({ ...status, ...extra, state: (h as Host).spec.drain ? 'draining' : state, lastSeen: new Date().toISOString() }))
         .catch((err) => log.warn({ host, err: String(err) }, 'cannot record host state'));
-    const distributor = new ProgramDistributor(cache, log, {
+    distributor = new ProgramDistributor(cache, log, {
       onProgramState: (segments) => reconciler?.segmentsChanged(segments),
       onConnect: (host, hello) => {
         const site = (cache.get({ kind: 'Host', name: host }) as Host | undefined)?.spec.site ?? '';
@@ -129,15 +127,13 @@ export class Controller {
       onAck: (host, generation, errors) => live.ack(host, generation, errors),
       onDisconnect: (host) => {
         void hostState(host, 'unreachable');
-        paths.hostGone(host);
-        pathStates.release(host);
+        pathHealth.hostGone(host);
       },
     });
-    distributorRef = distributor;
     reconciler = new NetworkStatusReconciler(cache, store, log, distributor.book, paths);
     controller = new Controller(address, admin.source, endpoints.join(','), app, etcd, cache, log, reconciler, distributor, supervisor);
     controller.paths = paths;
-    controller.closers.push(() => pathMetrics.close(), () => pathStates.close(), () => paths.close());
+    controller.closers.push(() => pathHealth.close());
     controller.probe(metrics);
     await controller.loadCache();
     live.start(paths);
@@ -152,10 +148,7 @@ export class Controller {
         distributor,
         log,
         version: WEFT_VERSION,
-        onPathReport: (host, report) => {
-          const changed = paths.report(host, report);
-          pathStates.record(host, changed.map((p) => ({ peer: p.peer, plane: p.plane, state: p.state, since: p.since, localAddress: p.localAddress, remoteAddress: p.remoteAddress })));
-        },
+        onPathReport: (host, report) => pathHealth.report(host, report),
       });
       controller.agentAddress = controller.agentServer.address;
     }
