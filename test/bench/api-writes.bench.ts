@@ -23,14 +23,8 @@ import { startController, type TestController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { createFabric } from '../support/fixtures.js';
 import { cpuSeconds, machine, procStatus } from './support/proc.js';
+import { envInt, percentile } from './support/stats.js';
 
-const envInt = (name: string, dflt: number): number => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}=${v} is not a non-negative integer`);
-  return n;
-};
 
 const N_NETWORKS = envInt('BENCH_NETWORKS', 2000);
 const N_ENDPOINTS = envInt('BENCH_ENDPOINTS', 4000);
@@ -101,10 +95,6 @@ async function runPool(count: number, concurrency: number, op: (i: number) => Pr
   return { count, seconds: (performance.now() - started) / 1000, latencies, done, failures };
 }
 
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 interface Summary {
   count: number;

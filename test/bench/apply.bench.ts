@@ -23,17 +23,11 @@ import { join, resolve } from 'node:path';
 import { WeftClient, executePlan, loadTopology, phases, planAgainstServer, readFabric, writeBody, type WriteAction } from '../../src/topology/index.js';
 import { forEachLimit } from '../../src/topology/pool.js';
 import { startEnv, type Env } from '../support/fixtures.js';
+import { envInt } from './support/stats.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const envInt = (name: string, dflt: number): number => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name}=${v} is not a positive integer`);
-  return n;
-};
-const TOTAL = envInt('BENCH_TOPOLOGY_RESOURCES', 2000);
-const CONCURRENCY = envInt('BENCH_CONCURRENCY', 16);
+const TOTAL = envInt('BENCH_TOPOLOGY_RESOURCES', 2000, 1);
+const CONCURRENCY = envInt('BENCH_CONCURRENCY', 16, 1);
 
 // ---------- the topology ----------
 

@@ -21,14 +21,8 @@ import { setFlagsFromString } from 'node:v8';
 import { compileAll, IncrementalCompiler, type CompileEvent, type HostDelta } from '../../src/compile/index.js';
 import { KINDS, PoolIndex, type Endpoint, type IntentView, type KindName, type Resource, type ResourceRef } from '../../src/model/index.js';
 import type { Segment } from '../../src/protocol/index.js';
+import { envInt, percentile } from './support/stats.js';
 
-const envInt = (name: string, dflt: number): number => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}=${v} is not a non-negative integer`);
-  return n;
-};
 
 const N_HOSTS = Math.max(2, envInt('BENCH_HOSTS', 1000));
 const N_NETWORKS = Math.max(1, envInt('BENCH_NETWORKS', 200));
@@ -205,10 +199,6 @@ function endpoint(i: number, name: string, h: number, j: number, macSeq: number)
 
 // ---------- measurement helpers ----------
 
-function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
 const pad = (s: string, n: number) => s.padEnd(n);

@@ -17,6 +17,7 @@ import { tenant } from '../support/api.js';
 import { startFabric } from '../lab/fabric.js';
 import { waitFor } from '../lab/lab.js';
 import { machine } from './support/proc.js';
+import { pct } from './support/stats.js';
 
 const CUTS = Number(process.env.BENCH_CUTS ?? 8);
 const FLOWS = 8;
@@ -32,7 +33,6 @@ interface FlowResult {
   maxGapMs: number;
 }
 
-const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 async function main(): Promise<void> {
   for (const l of machine()) console.log(l);

@@ -41,14 +41,8 @@ import { startController, type TestController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import type { Condition, FromWorker, Stamp, ToWorker } from './fanout-worker.js';
 import { cpuSeconds, machine, procStatus } from './support/proc.js';
+import { envInt, percentile } from './support/stats.js';
 
-const envInt = (name: string, dflt: number): number => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}=${v} is not a non-negative integer`);
-  return n;
-};
 
 const N = Math.max(1, envInt('BENCH_AGENTS', 100));
 const WORKERS = Math.max(1, Math.min(N, envInt('BENCH_WORKERS', 4)));
@@ -98,10 +92,6 @@ const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) :
 const pad = (s: string, n: number) => s.padEnd(n);
 const lpad = (s: string, n: number) => s.padStart(n);
 
-function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 interface Dist {
   count: number;

@@ -17,6 +17,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createLab, waitFor, type Lab, type LabHost } from '../lab/lab.js';
 import { cpuSeconds, machine } from './support/proc.js';
+import { pct } from './support/stats.js';
 import type { PathProberOptions, ProberLoad } from '../../agents/paths/index.js';
 import type { PathStatus, ProbePath } from '../../src/protocol/index.js';
 
@@ -79,10 +80,6 @@ class Prober {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
 const f = (x: number, d = 0): string => x.toFixed(d);
 
 async function detection(lab: Lab, h1: LabHost, h2: LabHost, label: string, options: PathProberOptions): Promise<number[]> {

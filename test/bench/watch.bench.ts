@@ -24,6 +24,7 @@ import { Api } from '../support/api.js';
 import { startController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { cpuSeconds, machine, procStatus } from './support/proc.js';
+import { pct } from './support/stats.js';
 import type { FromWorker, ToWorker } from './watch-worker.js';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 200);
@@ -39,10 +40,6 @@ const RATE = Number(process.env.BENCH_RATE ?? 50);
 const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' ');
 const etcdPid = (e: TestEtcd) => e.process.pid;
 const now = () => performance.timeOrigin + performance.now();
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 const fmt = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(1)} ms, p99 ${pct(xs, 99).toFixed(1)} ms (n=${xs.length})`;
 
 // ---------- workers ----------
