@@ -12,33 +12,12 @@ import { agentClient } from '../../agents/dial.js';
 import { joinController } from '../../agents/join.js';
 import { loadPki } from '../../src/pki/index.js';
 import { loadIdentity } from '../../agents/identity.js';
-import { AgentRuntime, type DataplaneDriver } from '../../agents/runtime.js';
-import type { ObjectError, Segment } from '../../src/protocol/index.js';
+import { AgentRuntime } from '../../agents/runtime.js';
 import { Api, eventually, network, tenant } from '../support/api.js';
 import { startController, type TestController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
+import { RecordingDriver, quiet } from '../support/recording-driver.js';
 
-class RecordingDriver implements DataplaneDriver {
-  desired: Segment[] = [];
-  flushes = 0;
-  errors: ObjectError[] = [];
-  setDesired(segments: Segment[]): void {
-    this.desired = segments;
-  }
-  async flush(): Promise<ObjectError[]> {
-    this.flushes++;
-    return this.errors;
-  }
-  watch(): () => void {
-    return () => undefined;
-  }
-  async capabilities(): Promise<Record<string, boolean>> {
-    return { vxlan: true, geneve: false };
-  }
-  close(): void {}
-}
-
-const quiet = { info() {}, warn() {}, error() {} };
 
 describe('agent protocol', () => {
   let etcd: TestEtcd;

@@ -9,29 +9,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadIdentity } from '../../agents/identity.js';
 import { joinController } from '../../agents/join.js';
-import { AgentRuntime, type DataplaneDriver } from '../../agents/runtime.js';
-import type { ObjectError, Segment } from '../../src/protocol/index.js';
+import { AgentRuntime } from '../../agents/runtime.js';
 import { Api, eventually } from '../support/api.js';
 import { startController, type TestController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
+import { RecordingDriver, quiet } from '../support/recording-driver.js';
 import { show, weft, writeText, baseFabric, type Target } from './topology-cli.js';
 
-class RecordingDriver implements DataplaneDriver {
-  errors: ObjectError[] = [];
-  setDesired(_segments: Segment[]): void {}
-  async flush(): Promise<ObjectError[]> {
-    return this.errors;
-  }
-  watch(): () => void {
-    return () => undefined;
-  }
-  async capabilities(): Promise<Record<string, boolean>> {
-    return { vxlan: true, geneve: false };
-  }
-  close(): void {}
-}
-
-const quiet = { info() {}, warn() {}, error() {} };
 
 const topology = (endpoints: [string, string][]) => `${baseFabric(['h1', 'h2'])}---
 kind: Network
