@@ -27,6 +27,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeBenchResult, type Figures } from './support/results.js';
 
 const N = Number(process.env.BENCH_ENTRIES ?? 10_000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
@@ -82,6 +83,8 @@ function timed(cmd: string, args: string[]): number {
 
 const results = { flush: [] as number[], batchFdb: [] as number[], batchNeigh: [] as number[], noop: [] as number[], remove: [] as number[] };
 let failed = false;
+/** Kernel requests the first round's flush made. */
+let flushWrites = NaN;
 try {
   sh('ip', 'link', 'set', 'lo', 'up');
   for (let round = 0; round < ROUNDS; round++) {
@@ -111,7 +114,10 @@ try {
     dp.setDesired([]);
     await dp.flush();
     dp.close();
-    if (round === 0) console.log(`flush wrote ${writes} requests for ${N} FDB + ${N} neighbour entries`);
+    if (round === 0) {
+      flushWrites = writes;
+      console.log(`flush wrote ${writes} requests for ${N} FDB + ${N} neighbour entries`);
+    }
 
     // iproute2 batch on an equivalent device.
     sh('ip', 'link', 'add', 'vxref', 'type', 'vxlan', 'id', '4097', 'dstport', '4789', 'nolearning', 'proxy');
@@ -191,4 +197,24 @@ if (results.flush.length) {
   console.log(`  flush removing all ${2 * N} entries             ${fmt(median(results.remove))}`);
 }
 rmSync(dir, { recursive: true, force: true });
+
+// bench-results/agent-fdb.json: the medians printed above; a part that did not run is left out.
+const figures: Record<string, Figures | number> = { settings: { entries: N, rounds: ROUNDS, multipathHosts: H }, failed: failed ? 1 : 0 };
+const baseline: Record<string, Figures> = {};
+const ratio: Record<string, number> = {};
+if (results.flush.length) {
+  figures.entries = { flushMs: median(results.flush), flushWrites, noopFlushMs: median(results.noop), removeAllMs: median(results.remove) };
+  if (results.batchFdb.length) {
+    const fdb = median(results.batchFdb);
+    const neigh = median(results.batchNeigh);
+    baseline.entries = { bridgeBatchFdbMs: fdb, ipBatchNeighMs: neigh, batchTotalMs: fdb + neigh };
+    ratio.flushVsBatch = median(results.flush) / (fdb + neigh);
+  }
+}
+if (failover.dp.length) {
+  figures.failover = { applyPathHealthMs: median(failover.dp), usPerGroup: (median(failover.dp) * 1000) / H };
+  baseline.failover = { ipBatchReplaceMs: median(failover.batch) };
+  ratio.failover = median(failover.dp) / median(failover.batch);
+}
+writeBenchResult({ name: 'agent-fdb', figures, baseline, ratio });
 process.exit(failed ? 1 : 0);

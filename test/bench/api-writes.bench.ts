@@ -23,6 +23,7 @@ import { startController, type TestController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { createFabric } from '../support/fixtures.js';
 import { cpuSeconds, machine, procStatus } from './support/proc.js';
+import { kibOf, writeBenchResult, type Figures } from './support/results.js';
 import { envInt, percentile } from './support/stats.js';
 
 
@@ -119,11 +120,11 @@ function summarize(r: PhaseResult): Summary {
   };
 }
 
-/** writes/s and p50 latency over each quarter of the phase (by completion, by request index). */
-function quarters(r: PhaseResult): string {
+/** writes/s and p50 latency over each quarter of the phase (by completion, by request index); undefined under 8 writes. */
+function quarterFigures(r: PhaseResult): { rate: number; p50: number }[] | undefined {
   const n = r.count;
-  if (n < 8) return 'too few writes';
-  const parts: string[] = [];
+  if (n < 8) return undefined;
+  const out: { rate: number; p50: number }[] = [];
   let prevEnd = 0;
   for (let q = 0; q < 4; q++) {
     const lo = Math.floor((q * n) / 4);
@@ -131,10 +132,13 @@ function quarters(r: PhaseResult): string {
     const end = r.done[hi - 1]!;
     const rate = ((hi - lo) / (end - prevEnd)) * 1000;
     prevEnd = end;
-    const p50 = percentile(Float64Array.from(r.latencies.subarray(lo, hi)).sort(), 0.5);
-    parts.push(`${fmt(rate, 0)}/s p50 ${fmt(p50, 1)}`);
+    out.push({ rate, p50: percentile(Float64Array.from(r.latencies.subarray(lo, hi)).sort(), 0.5) });
   }
-  return parts.join(' | ');
+  return out;
+}
+
+function quarters(r: PhaseResult): string {
+  return quarterFigures(r)?.map((q) => `${fmt(q.rate, 0)}/s p50 ${fmt(q.p50, 1)}`).join(' | ') ?? 'too few writes';
 }
 
 // ---------- process accounting (Linux /proc) ----------
@@ -159,8 +163,9 @@ const cpuDelta = (a: CpuSample, b: CpuSample): CpuSample => ({ controller: b.con
 
 type Metrics = { name: string; labels: Record<string, string>; value: number }[];
 
-async function scrape(url: string): Promise<Metrics> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+async function scrape(url: string, token: string): Promise<Metrics> {
+  // /metrics needs the admin token (it names hosts and planes).
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
   const out: Metrics = [];
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
@@ -293,11 +298,11 @@ async function main(): Promise<number> {
     client = connectEtcd({ endpoints: [etcd.endpoint] });
     const raw = client;
 
-    const results: { phase: string; path: string; s: Summary; failures: Failure[] }[] = [];
+    const results: { phase: string; path: string; s: Summary; failures: Failure[]; cpu: CpuSample; quarters: ReturnType<typeof quarterFigures> }[] = [];
     const notes: string[] = [];
     const quarterNotes: string[] = [];
     const record = (phase: string, path: string, r: PhaseResult, cpu: CpuSample) => {
-      results.push({ phase, path, s: summarize(r), failures: r.failures });
+      results.push({ phase, path, s: summarize(r), failures: r.failures, cpu, quarters: quarterFigures(r) });
       quarterNotes.push(`${pad(phase, 17)} ${pad(path, 13)} ${quarters(r)}`);
       notes.push(`cpu ${phase} ${path}: controller ${fmt(cpu.controller, 2)} s, etcd ${fmt(cpu.etcd, 2)} s, bench process ${fmt(cpu.bench, 2)} s (of ${fmt(r.seconds * os.cpus().length, 2)} s available)`);
     };
@@ -305,11 +310,11 @@ async function main(): Promise<number> {
     // ----- network creates: Weft -----
     const netBody = (name: string, cidr: string) => ({ metadata: { name }, spec: { subnets: [{ cidr }] } });
     await runPool(WARMUP, CONCURRENCY, (i) => post(admin, `/v1/tenants/warm/networks`, netBody(`w${i}`, net24(N_NETWORKS + i))));
-    let m0 = await scrape(ctl.url);
+    let m0 = await scrape(ctl.url, ctl.adminToken);
     let c0 = sampleCpu(ctl, etcd);
     const weftNets = await runPool(N_NETWORKS, CONCURRENCY, (i) => post(admin, `/v1/tenants/${TENANT}/networks`, netBody(`n${i}`, net24(i))));
     record('network creates', 'weft API', weftNets, cpuDelta(c0, sampleCpu(ctl, etcd)));
-    const netServer = serverSide(m0, await scrape(ctl.url), 'Network', '/networks');
+    const netServer = serverSide(m0, await scrape(ctl.url, ctl.adminToken), 'Network', '/networks');
 
     // The raw values are as large as what Weft stored.
     const storedNet = (await raw.get(`/weft/v1/r/networks/${TENANT}/n0`).buffer()) ?? Buffer.alloc(0);
@@ -340,11 +345,11 @@ async function main(): Promise<number> {
     for (let k = 0; k < EP_NETWORKS; k++) await must(`endpoint network ${k}`, post(admin, `/v1/tenants/${TENANT}/networks`, netBody(`ep${k}`, net20(k))));
     const epBody = (name: string, i: number) => ({ metadata: { name }, spec: { host: HOSTS[i % HOSTS.length] } });
     await runPool(WARMUP, CONCURRENCY, (i) => post(admin, '/v1/tenants/warm/networks/wep/endpoints', epBody(`w${i}`, i)));
-    m0 = await scrape(ctl.url);
+    m0 = await scrape(ctl.url, ctl.adminToken);
     c0 = sampleCpu(ctl, etcd);
     const weftEps = await runPool(N_ENDPOINTS, CONCURRENCY, (i) => post(admin, `/v1/tenants/${TENANT}/networks/ep${i % EP_NETWORKS}/endpoints`, epBody(`e${i}`, i)));
     record('endpoint creates', 'weft API', weftEps, cpuDelta(c0, sampleCpu(ctl, etcd)));
-    const epServer = serverSide(m0, await scrape(ctl.url), 'Endpoint', '/endpoints');
+    const epServer = serverSide(m0, await scrape(ctl.url, ctl.adminToken), 'Endpoint', '/endpoints');
 
     const storedEp = (await raw.get(`/weft/v1/r/endpoints/${TENANT}/ep0/e0`).buffer()) ?? Buffer.alloc(0);
     const epSize = storedEp.length || 300;
@@ -405,6 +410,7 @@ async function main(): Promise<number> {
     for (const n of quarterNotes) console.log(`  ${n}`);
     for (const n of notes) console.log(n);
     console.log(`controller pid ${ctl.pid}: VmRSS ${rss} (peak VmHWM ${hwm}); etcd VmRSS ${etcdRss}`);
+    recordResults(results, { net: netServer, ep: epServer }, { netSize, epSize, netStatus, epStatus }, { rss, hwm, etcdRss });
 
     const failed = results.filter((r) => r.failures.length);
     if (failed.length) {
@@ -424,6 +430,59 @@ async function main(): Promise<number> {
     await controller?.stop().catch((err) => console.error(`stopping the controller: ${String(err)}`));
     await etcd.stop().catch((err) => console.error(`stopping etcd: ${String(err)}`));
   }
+}
+
+// ---------- bench-results/api-writes.json ----------
+
+function recordResults(
+  results: { phase: string; path: string; s: Summary; cpu: CpuSample; quarters: ReturnType<typeof quarterFigures> }[],
+  server: { net: ServerSide; ep: ServerSide },
+  sizes: { netSize: number; epSize: number; netStatus: Buffer | null; epStatus: Buffer | null },
+  mem: { rss: string; hwm: string; etcdRss: string },
+): void {
+  const phaseKey = { 'network creates': 'networkCreates', 'endpoint creates': 'endpointCreates' } as Record<string, string>;
+  const of = (path: string): Figures =>
+    Object.fromEntries(
+      results
+        .filter((r) => r.path === path)
+        .map((r) => [
+          phaseKey[r.phase]!,
+          {
+            writes: r.s.count,
+            seconds: r.s.seconds,
+            writesPerSecond: r.s.rate,
+            p50Ms: r.s.p50,
+            p99Ms: r.s.p99,
+            maxMs: r.s.max,
+            failedWrites: r.s.failed,
+            cpuSeconds: { controller: r.cpu.controller, etcd: r.cpu.etcd, bench: r.cpu.bench },
+            ...(r.quarters ? { byQuarter: Object.fromEntries(r.quarters.map((q, i) => [`q${i + 1}`, { writesPerSecond: q.rate, p50Ms: q.p50 }])) } : {}),
+          },
+        ]),
+    );
+  const serverFigures = (x: ServerSide): Figures => ({ posts: x.httpCount, httpMeanMs: x.httpMeanMs, storeWrites: x.storeCount, storeWriteMeanMs: x.storeMeanMs, conflictRetries: x.retries });
+  const weft = of('weft API');
+  const raw = of('raw etcd txn');
+  const ratio: Record<string, number> = {};
+  for (const k of Object.values(phaseKey)) {
+    const w = weft[k] as Record<string, number> | undefined;
+    const r = raw[k] as Record<string, number> | undefined;
+    if (!w || !r) continue;
+    ratio[`${k}Throughput`] = w.writesPerSecond! / r.writesPerSecond!;
+    ratio[`${k}P50`] = w.p50Ms! / r.p50Ms!;
+  }
+  writeBenchResult({
+    name: 'api-writes',
+    figures: {
+      settings: { networks: N_NETWORKS, endpoints: N_ENDPOINTS, endpointNetworks: EP_NETWORKS, concurrency: CONCURRENCY, warmupWrites: WARMUP },
+      ...weft,
+      serverSide: { networkCreates: serverFigures(server.net), endpointCreates: serverFigures(server.ep) },
+      valueBytes: { network: sizes.netSize, networkStatus: sizes.netStatus?.length ?? 0, endpoint: sizes.epSize, endpointStatus: sizes.epStatus?.length ?? 0 },
+      memoryKiB: { controllerRss: kibOf(mem.rss), controllerPeakRss: kibOf(mem.hwm), etcdRss: kibOf(mem.etcdRss) },
+    },
+    baseline: raw,
+    ratio,
+  });
 }
 
 function ip4ToNum(s: string): number {

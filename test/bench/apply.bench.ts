@@ -23,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { WeftClient, executePlan, loadTopology, phases, planAgainstServer, readFabric, writeBody, type WriteAction } from '../../src/topology/index.js';
 import { forEachLimit } from '../../src/topology/pool.js';
 import { startEnv, type Env } from '../support/fixtures.js';
+import { writeBenchResult, type Figures } from './support/results.js';
 import { envInt } from './support/stats.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -77,6 +78,8 @@ function generate(total: number): { text: string; counts: Record<string, number>
 // ---------- measurement ----------
 
 interface Row {
+  /** Its key in bench-results/apply.json. */
+  key: string;
   what: string;
   resources: number;
   seconds: number;
@@ -129,13 +132,13 @@ async function main(): Promise<void> {
     const loaded = await loadTopology([file]);
     check(loaded.problems.length === 0, 'the generated topology is valid', JSON.stringify(loaded.problems.slice(0, 5)));
 
-    for (const [what, concurrency] of [[`REST direct, ${CONCURRENCY} concurrent per level`, CONCURRENCY], ['REST direct, sequential', 1]] as const) {
+    for (const [key, what, concurrency] of [['restConcurrent', `REST direct, ${CONCURRENCY} concurrent per level`, CONCURRENCY], ['restSequential', 'REST direct, sequential', 1]] as const) {
       const env = await startEnv();
       try {
         const client = new WeftClient({ server: env.controller.url, token: env.controller.adminToken });
         const plan = await planAgainstServer(client, loaded.docs, { topology: 'bench', prune: false });
         const seconds = await restDirect(env, phases(plan), concurrency);
-        rows.push({ what, resources: TOTAL, seconds, writes: TOTAL });
+        rows.push({ key, what, resources: TOTAL, seconds, writes: TOTAL });
       } finally {
         await env.close();
       }
@@ -147,35 +150,35 @@ async function main(): Promise<void> {
       check(startup.code === 1, 'CLI start-up probe exits 1', startup.stderr);
       const apply = runCli(['apply', '-f', file, '--concurrency', String(CONCURRENCY)], env);
       check(apply.code === 0 && apply.stdout.includes(`${TOTAL} created`), 'weft apply on an empty fabric', apply.stdout.slice(-2000) + apply.stderr);
-      rows.push({ what: `weft apply, empty fabric (CLI, ${CONCURRENCY} per level)`, resources: TOTAL, seconds: apply.seconds, writes: TOTAL });
+      rows.push({ key: 'applyEmptyFabric', what: `weft apply, empty fabric (CLI, ${CONCURRENCY} per level)`, resources: TOTAL, seconds: apply.seconds, writes: TOTAL });
       const plan = runCli(['plan', '-f', file, '--detailed-exitcode'], env);
       check(plan.code === 0, 'weft plan on the unchanged fabric shows no changes', plan.stdout.slice(-2000) + plan.stderr);
-      rows.push({ what: 'weft plan, unchanged fabric (CLI)', resources: TOTAL, seconds: plan.seconds, writes: 0 });
+      rows.push({ key: 'planUnchangedFabric', what: 'weft plan, unchanged fabric (CLI)', resources: TOTAL, seconds: plan.seconds, writes: 0 });
       const again = runCli(['apply', '-f', file], env);
       check(again.code === 0 && again.stdout.includes('No changes'), 'a second weft apply changes nothing', again.stdout.slice(-2000) + again.stderr);
-      rows.push({ what: 'weft apply, unchanged fabric (CLI)', resources: TOTAL, seconds: again.seconds, writes: 0 });
-      rows.push({ what: 'CLI start-up alone (exits at the first check)', resources: 0, seconds: startup.seconds, writes: 0 });
+      rows.push({ key: 'applyUnchangedFabric', what: 'weft apply, unchanged fabric (CLI)', resources: TOTAL, seconds: again.seconds, writes: 0 });
+      rows.push({ key: 'cliStartup', what: 'CLI start-up alone (exits at the first check)', resources: 0, seconds: startup.seconds, writes: 0 });
 
       // Where a plan's time goes, in this process (no start-up).
       const client = new WeftClient({ server: env.controller.url, token: env.controller.adminToken });
       let t = performance.now();
       const reloaded = await loadTopology([file]);
-      rows.push({ what: 'in process: read and validate the file', resources: TOTAL, seconds: (performance.now() - t) / 1000, writes: 0 });
+      rows.push({ key: 'inProcessLoadFile', what: 'in process: read and validate the file', resources: TOTAL, seconds: (performance.now() - t) / 1000, writes: 0 });
       t = performance.now();
       const fabric = await readFabric(client, CONCURRENCY);
       const listCalls = 6 + TENANTS + TENANTS * NETWORKS_PER_TENANT;
-      rows.push({ what: `in process: read the fabric (${listCalls} list requests)`, resources: fabric.length, seconds: (performance.now() - t) / 1000, writes: 0 });
+      rows.push({ key: 'inProcessReadFabric', what: `in process: read the fabric (${listCalls} list requests)`, resources: fabric.length, seconds: (performance.now() - t) / 1000, writes: 0 });
       t = performance.now();
       const { planTopology } = await import('../../src/topology/index.js');
       const { randomBytes, randomUUID } = await import('node:crypto');
       const p = planTopology(reloaded.docs, fabric, { topology: 'bench', prune: false }, { now: new Date(), newUid: randomUUID, randomBytes: (n) => randomBytes(n) });
-      rows.push({ what: 'in process: plan and check every write (pure)', resources: TOTAL, seconds: (performance.now() - t) / 1000, writes: 0 });
+      rows.push({ key: 'inProcessPlan', what: 'in process: plan and check every write (pure)', resources: TOTAL, seconds: (performance.now() - t) / 1000, writes: 0 });
       check(p.actions.every((a) => a.op === 'unchanged'), 'the in-process plan is empty', '');
       await executePlan(p, client, { concurrency: CONCURRENCY }); // nothing to write: checks the no-op path
       // Right after the big apply the controller is still busy recomputing status; once more later.
       const later = runCli(['plan', '-f', file, '--detailed-exitcode'], env);
       check(later.code === 0, 'weft plan again shows no changes', later.stdout.slice(-2000) + later.stderr);
-      rows.push({ what: 'weft plan, unchanged fabric, once more after the above (CLI)', resources: TOTAL, seconds: later.seconds, writes: 0 });
+      rows.push({ key: 'planUnchangedFabricAgain', what: 'weft plan, unchanged fabric, once more after the above (CLI)', resources: TOTAL, seconds: later.seconds, writes: 0 });
     } finally {
       await env.close();
     }
@@ -193,6 +196,20 @@ async function main(): Promise<void> {
   const rest = rows[0]!.seconds;
   const apply = rows.find((r) => r.what.startsWith('weft apply, empty'))?.seconds;
   if (apply) process.stdout.write(`\nweft apply / REST direct (${CONCURRENCY} concurrent): ${(apply / rest).toFixed(2)}× the time\n`);
+
+  // The REST rows are the baseline; everything else is Weft's CLI or its parts.
+  const figuresOf = (r: Row): Figures => ({ resources: r.resources, seconds: r.seconds, ...(r.resources && r.seconds ? { resourcesPerSecond: r.resources / r.seconds } : {}) });
+  const isBaseline = (r: Row) => r.key.startsWith('rest');
+  writeBenchResult({
+    name: 'apply',
+    figures: {
+      settings: { resources: TOTAL, concurrency: CONCURRENCY, byKind: counts },
+      failed: failed ? 1 : 0,
+      ...Object.fromEntries(rows.filter((r) => !isBaseline(r)).map((r) => [r.key, figuresOf(r)])),
+    },
+    baseline: Object.fromEntries(rows.filter(isBaseline).map((r) => [r.key, figuresOf(r)])),
+    ratio: apply ? { applyVsRestConcurrentTime: apply / rest } : {},
+  });
   if (failed) process.exit(1);
 }
 

@@ -21,6 +21,7 @@ import { setFlagsFromString } from 'node:v8';
 import { compileAll, IncrementalCompiler, type CompileEvent, type HostDelta } from '../../src/compile/index.js';
 import { KINDS, PoolIndex, type Endpoint, type IntentView, type KindName, type Resource, type ResourceRef } from '../../src/model/index.js';
 import type { Segment } from '../../src/protocol/index.js';
+import { writeBenchResult, type Figures } from './support/results.js';
 import { envInt, percentile } from './support/stats.js';
 
 
@@ -416,6 +417,39 @@ function main(): number {
   memLine(`after ${N_CHANGES} incremental changes`, mem4);
   console.log(`  peak rss ${mib(process.resourceUsage().maxRSS * 1024)}`);
   console.log('');
+
+  // bench-results/compile.json. There is no outside baseline for the compiler: the comparison it
+  // prints, incremental against a full compile of the same view, is recorded as the baseline.
+  const dist = (ms: number[]): Figures => {
+    const s = [...ms].sort((a, b) => a - b);
+    return { count: s.length, p50Ms: percentile(s, 0.5), p99Ms: percentile(s, 0.99), maxMs: s.length ? s[s.length - 1]! : NaN };
+  };
+  const perChange = (ss: ChangeSample[]): Figures => {
+    const med = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 0.5);
+    return { ...dist(ss.map((x) => x.ms)), hostsP50: med(ss.map((x) => x.hosts)), segmentsP50: med(ss.map((x) => x.segments)), remotesP50: med(ss.map((x) => x.remotes)) };
+  };
+  const memFigures = (m: Mem): Figures => ({ rssMiB: m.rss / 2 ** 20, heapUsedMiB: m.heapUsed / 2 ** 20, heapTotalMiB: m.heapTotal / 2 ** 20 });
+  writeBenchResult({
+    name: 'compile',
+    figures: {
+      settings: { hosts: N_HOSTS, networks: N_NETWORKS, endpoints: N_ENDPOINTS, hostsPerNetwork: HOSTS_PER_NETWORK, changes: N_CHANGES, fullRuns: FULL_RUNS, statusChanges: STATUS_CHANGES },
+      mismatchedHosts: mismatches,
+      output: { segments: size.segments, hostsWithSegments: N_HOSTS - size.emptyHosts, remotes: size.remotes, attachments: size.attachments },
+      incrementalFull: dist(incFullRuns),
+      onChange: {
+        any: perChange(samples),
+        ...Object.fromEntries((['add', 'modify', 'delete'] as const).filter((op) => by(op).length).map((op) => [op, perChange(by(op))])),
+        ...(statusSamples.length ? { statusOnly: perChange(statusSamples) } : {}),
+      },
+      memory: { beforeIntent: memFigures(mem0), intentBuilt: memFigures(mem1), afterCompileAll: memFigures(mem2), afterIncrementalFull: memFigures(mem3), afterChanges: memFigures(mem4), peakRssMiB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20 },
+    },
+    baseline: { compileAllColdMs: coldMs, compileAllWarm: dist(warm) },
+    ratio: {
+      incrementalP50VsFull: percentile(all, 0.5) / fullMs,
+      incrementalP99VsFull: percentile(all, 0.99) / fullMs,
+      incrementalFullVsCompileAll: incFullMs / fullMs,
+    },
+  });
   if (mismatches) {
     console.log(`FAILED: after the changes, the incremental compiler's output differs from a full compile on ${mismatches} hosts`);
     return 1;

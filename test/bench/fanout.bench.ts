@@ -41,6 +41,7 @@ import { startController, type TestController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import type { Condition, FromWorker, Stamp, ToWorker } from './fanout-worker.js';
 import { cpuSeconds, machine, procStatus } from './support/proc.js';
+import { kibOf, writeBenchResult, type Figures } from './support/results.js';
 import { envInt, percentile } from './support/stats.js';
 
 
@@ -325,7 +326,8 @@ async function main(): Promise<number> {
     const joinSeconds = Math.max(...joined.map((j) => j.ms)) / 1000;
     const joinErrors = joined.flatMap((j) => j.errors);
     const joinedOk = joined.reduce((x, j) => x + j.ok, 0);
-    console.log(`joins: ${joinedOk}/${N} hosts joined in ${fmt(joinSeconds, 1)} s (${fmt(joinedOk / joinSeconds, 0)}/s, ${JOIN_CONCURRENCY * WORKERS} at a time; controller CPU ${fmt(cpuSeconds(pid) - c0, 1)} s); ${joinErrors.length} failed attempts (each host retried up to 5 times)`);
+    const joinCpu = cpuSeconds(pid) - c0;
+    console.log(`joins: ${joinedOk}/${N} hosts joined in ${fmt(joinSeconds, 1)} s (${fmt(joinedOk / joinSeconds, 0)}/s, ${JOIN_CONCURRENCY * WORKERS} at a time; controller CPU ${fmt(joinCpu, 1)} s); ${joinErrors.length} failed attempts (each host retried up to 5 times)`);
     if (joinErrors.length) {
       const byMsg = new Map<string, number>();
       for (const e of joinErrors) byMsg.set(e.message.replace(/\d+/g, '#'), (byMsg.get(e.message.replace(/\d+/g, '#')) ?? 0) + 1);
@@ -347,7 +349,9 @@ async function main(): Promise<number> {
       }),
     );
     const missingFirst = started.flatMap((x) => x.missing);
-    console.log(`sessions: ${started.reduce((x, y) => x + y.agents, 0)} agents started; all had acked their first program after ${fmt((performance.now() - t) / 1000, 1)} s (controller CPU ${fmt(cpuSeconds(pid) - c0, 1)} s)${missingFirst.length ? `; ${missingFirst.length} never acked: ${missingFirst.slice(0, 10).join(', ')}` : ''}`);
+    const sessionsSeconds = (performance.now() - t) / 1000;
+    const sessionsCpu = cpuSeconds(pid) - c0;
+    console.log(`sessions: ${started.reduce((x, y) => x + y.agents, 0)} agents started; all had acked their first program after ${fmt(sessionsSeconds, 1)} s (controller CPU ${fmt(sessionsCpu, 1)} s)${missingFirst.length ? `; ${missingFirst.length} never acked: ${missingFirst.slice(0, 10).join(', ')}` : ''}`);
     if (missingFirst.length) problems.push(`${missingFirst.length} agents never acked their first program`);
     let s = await settle(pid, SETTLE_MS * 2);
     console.log(`  controller ${s.idle ? 'idle after' : 'still busy after'} ${fmt(s.ms / 1000, 1)} s; VmRSS ${procStatus(pid, 'VmRSS')}`);
@@ -413,11 +417,12 @@ async function main(): Promise<number> {
     const fillMissing = fillAcks.filter((x) => x === undefined).length;
     const fillAll = Math.max(...fillAcks.map((x) => x ?? NaN));
     const fa = dist(fillApi);
+    const fillCpu = cpuSeconds(pid) - c0;
     console.log(
       `network fill: ${N} endpoint creates (16 at a time, retrying 503/409) took ${fmt(fillPostsS, 1)} s (each p50 ${fmt(fa.p50, 0)} ms, p99 ${fmt(fa.p99, 0)} ms; controller CPU ${fmt(cpuAtPosts, 1)} s)${fillRetries.size ? `; retried: ${[...fillRetries].map(([k, n]) => `${k} ×${n}`).join(', ')}` : ''}`,
     );
     console.log(
-      `  every agent in the network acked a program with all ${inNetwork.size} endpoints: ${full.complete ? `${fmt(fillAll / 1000, 1)} s after the first POST` : `NO, ${fillMissing} of ${full.stamps.length} agents had not ${fmt(FILL_MS / 1000, 0)} s after the last POST`} (controller CPU ${fmt(cpuSeconds(pid) - c0, 1)} s since the first POST)`,
+      `  every agent in the network acked a program with all ${inNetwork.size} endpoints: ${full.complete ? `${fmt(fillAll / 1000, 1)} s after the first POST` : `NO, ${fillMissing} of ${full.stamps.length} agents had not ${fmt(FILL_MS / 1000, 0)} s after the last POST`} (controller CPU ${fmt(fillCpu, 1)} s since the first POST)`,
     );
     if (fillFailures) problems.push(`${fillFailures} endpoint creates failed while filling the network, after retries`);
     if (!full.complete) problems.push(`network fill: ${fillMissing} of ${full.stamps.length} agents had not acked the full network ${fmt(FILL_MS / 1000, 0)} s after the last POST`);
@@ -486,6 +491,7 @@ async function main(): Promise<number> {
       }),
     );
     const nWatchers = watching.reduce((x, w) => x + w.watchers, 0);
+    const stopMs = Math.max(...stopped.map((x) => x.ms));
     const watchErrors = watching.flatMap((w) => w.errors);
     console.log(`watchers: ${nWatchers} etcd clients, each with a watch on ${prefix}, opened in ${fmt(Math.max(...watching.map((w) => w.ms)) / 1000, 1)} s${watchErrors.length ? `; errors: ${watchErrors.slice(0, 5).join(' | ')}` : ''}`);
     if (watchErrors.length) problems.push(`${watchErrors.length} watch errors`);
@@ -567,7 +573,8 @@ async function main(): Promise<number> {
     console.log('');
     console.log(`agents/etcd: all-acked vs all-seen p50 ${fmt(A.lastAck.p50 / W.lastAck.p50, 2)}x, p99 ${fmt(A.lastAck.p99 / W.lastAck.p99, 2)}x; per-recipient receipt p50 ${fmt(A.recv.p50 / W.recv.p50, 2)}x, p99 ${fmt(A.recv.p99 / W.recv.p99, 2)}x`);
     console.log('');
-    console.log(`controller pid ${pid}: VmRSS ${rssAfterAgents} after the agent phase (peak VmHWM ${hwmAfterAgents}); VmRSS ${procStatus(pid, 'VmRSS')} at the end`);
+    const rssAtEnd = procStatus(pid, 'VmRSS');
+    console.log(`controller pid ${pid}: VmRSS ${rssAfterAgents} after the agent phase (peak VmHWM ${hwmAfterAgents}); VmRSS ${rssAtEnd} at the end`);
     console.log(
       `controller CPU, agent phase: ${fmt(cpuAgents, 1)} s over ${fmt(agentsWall, 1)} s wall; per change (POST until idle, or ${fmt(SETTLE_MS / 1000, 0)} s after everyone acked) p50 ${fmt(A.cpu.p50, 2)} s, max ${fmt(A.cpu.max, 2)} s; ${A.notIdle} of ${A.n} changes left it busy past the idle wait`,
     );
@@ -630,6 +637,52 @@ async function main(): Promise<number> {
     const unready = probe.samples.filter((x) => x.readyStatus === 503);
     const etcdBad = probe.samples.filter((x) => !x.etcdOk);
     if (unready.length) problems.push(`the controller answered /readyz 503 (etcd unreachable) ${unready.length} times while etcd's own /health failed ${etcdBad.length} times`);
+
+    // bench-results/fanout.json: the agents path against the etcd-watch path, as in the table.
+    const d = (x: Dist): Figures => ({ count: x.count, p50Ms: x.p50, p99Ms: x.p99, maxMs: x.max });
+    const perChange = (x: ReturnType<typeof summarize>, cpuS: number, wallS: number): Figures => ({
+      changes: x.n,
+      missingDeliveries: x.missing,
+      incompleteChanges: x.incomplete,
+      controllerCpuSeconds: cpuS,
+      wallSeconds: wallS,
+      controllerCpuPerChangeSeconds: { p50: x.cpu.p50, max: x.cpu.max },
+      changesLeavingControllerBusy: x.notIdle,
+    });
+    writeBenchResult({
+      name: 'fanout',
+      figures: {
+        settings: { agents: N, workers: WORKERS, changes: CHANGES, joinConcurrency: JOIN_CONCURRENCY },
+        problems: problems.length,
+        joins: { joined: joinedOk, seconds: joinSeconds, failedAttempts: joinErrors.length, controllerCpuSeconds: joinCpu },
+        sessions: { firstProgramAckedSeconds: sessionsSeconds, controllerCpuSeconds: sessionsCpu, neverAcked: missingFirst.length },
+        networkFill: { postsSeconds: fillPostsS, postP50Ms: fa.p50, postP99Ms: fa.p99, allAckedSeconds: fillAll / 1000, agentsMissing: fillMissing, controllerCpuSeconds: fillCpu },
+        agentsStoppedMs: stopMs,
+        postAnswered: d(A.api),
+        firstReceived: d(A.firstRecv),
+        perRecipientReceipt: d(A.recv),
+        perAgentAck: d(A.ack),
+        allReached: d(A.lastAck),
+        phase: perChange(A, cpuAgents, agentsWall),
+        controllerMemoryKiB: { rssAfterAgents: kibOf(rssAfterAgents), peakRssAfterAgents: kibOf(hwmAfterAgents), rssAtEnd: kibOf(rssAtEnd) },
+        agentSessionsReopened: reconnects,
+      },
+      // The same change seen by as many plain etcd watches; "per-recipient receipt" is the watch event.
+      baseline: {
+        watchers: nWatchers,
+        postAnswered: d(W.api),
+        firstReceived: d(W.firstRecv),
+        perRecipientReceipt: d(W.recv),
+        allReached: d(W.lastAck),
+        phase: { ...perChange(W, cpuWatch, watchWall), etcdCpuSeconds: etcdCpuWatch },
+      },
+      ratio: {
+        allReachedP50: A.lastAck.p50 / W.lastAck.p50,
+        allReachedP99: A.lastAck.p99 / W.lastAck.p99,
+        receiptP50: A.recv.p50 / W.recv.p50,
+        receiptP99: A.recv.p99 / W.recv.p99,
+      },
+    });
 
     if (problems.length) {
       console.log('');

@@ -17,6 +17,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createLab, waitFor, type Lab, type LabHost } from '../lab/lab.js';
 import { cpuSeconds, machine } from './support/proc.js';
+import { writeBenchResult, type Figures } from './support/results.js';
 import { pct } from './support/stats.js';
 import type { PathProberOptions, ProberLoad } from '../../agents/paths/index.js';
 import type { PathStatus, ProbePath } from '../../src/protocol/index.js';
@@ -82,12 +83,21 @@ class Prober {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const f = (x: number, d = 0): string => x.toFixed(d);
 
-async function detection(lab: Lab, h1: LabHost, h2: LabHost, label: string, options: PathProberOptions): Promise<number[]> {
+interface Detection {
+  /** From the start of each cut command to DOWN, ms. */
+  upper: number[];
+  /** From the end of each cut command to DOWN, ms. */
+  lower: number[];
+  planeBChanges: number;
+}
+
+async function detection(lab: Lab, h1: LabHost, h2: LabHost, label: string, options: PathProberOptions): Promise<Detection> {
   const paths: ProbePath[] = ['a', 'b'].map((plane) => ({ peer: 'h2', plane, localAddress: h1.addresses[plane]!, remoteAddress: h2.addresses[plane]!, mtu: 1500 }));
   const prober = new Prober(lab, h1, { paths, options: { mtuIntervalMs: 0, ...options } });
   const responder = new Prober(lab, h2, { listen: Object.values(h2.addresses), options: { mtuIntervalMs: 0, ...options } });
   const upper: number[] = [];
   const lower: number[] = [];
+  let bDowns = NaN;
   try {
     await prober.waitState('h2', 'a', 'UP', 30_000);
     for (let i = 0; i < CUTS; i++) {
@@ -101,7 +111,7 @@ async function detection(lab: Lab, h1: LabHost, h2: LabHost, label: string, opti
       await lab.restorePlane('a');
       await prober.waitState('h2', 'a', 'UP', 30_000); // damping lengthens the good run after repeated cuts
     }
-    const bDowns = prober.changes.filter((c) => c.status.plane === 'b' && c.status.state !== 'PATH_STATE_UP').length;
+    bDowns = prober.changes.filter((c) => c.status.plane === 'b' && c.status.state !== 'PATH_STATE_UP').length;
     console.log(
       `${label.padEnd(34)} p50 ${f(pct(upper, 50)).padStart(4)} ms  p95 ${f(pct(upper, 95)).padStart(4)} ms  max ${f(Math.max(...upper)).padStart(4)} ms` +
         `   (from the end of the cut command: p50 ${f(pct(lower, 50))}, max ${f(Math.max(...lower))}; plane b changes: ${bDowns})`,
@@ -110,7 +120,7 @@ async function detection(lab: Lab, h1: LabHost, h2: LabHost, label: string, opti
     prober.send({});
     await stop(lab, [prober, responder]);
   }
-  return upper;
+  return { upper, lower, planeBChanges: bDowns };
 }
 
 async function stop(_lab: Lab, ps: Prober[]): Promise<void> {
@@ -127,7 +137,8 @@ async function stop(_lab: Lab, ps: Prober[]): Promise<void> {
 /** Other work on the machine skews every figure here: say how busy it was. */
 const load = (): string => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
 
-async function capacity(lab: Lab, h1: LabHost, h2: LabHost): Promise<void> {
+async function capacity(lab: Lab, h1: LabHost, h2: LabHost): Promise<Figures> {
+  const out: Record<string, Figures> = {};
   const prober = new Prober(lab, h1, { options: { mtuIntervalMs: 0 } });
   const responder = new Prober(lab, h2, { listen: [h2.addresses.a!], options: { mtuIntervalMs: 0 } });
   console.log(`\ncapacity: N paths at 20/s from one process (plane a, one responder process), over ${SECONDS} s after 2 s warm-up`);
@@ -157,14 +168,28 @@ async function capacity(lab: Lab, h1: LabHost, h2: LabHost): Promise<void> {
           `${(f((100 * lost) / Math.max(1, sent), 2) + ' %').padStart(8)} ${(f((100 * late) / Math.max(1, sent), 1) + ' %').padStart(10)} ${String(skipped).padStart(8)} ${(f(s1.load.maxLateMs) + ' ms').padStart(9)}   ` +
           `${st.PATH_STATE_UP ?? 0}/${st.PATH_STATE_DOWN ?? 0}/${st.PATH_STATE_UNKNOWN ?? 0}`,
       );
+      out[`paths${n}`] = {
+        probesPerSecond: sent / secs,
+        proberCpuPercent: cpuP * 100,
+        cpuUsPerProbe: (cpuP * 1e6) / (sent / secs),
+        responderCpuPercent: cpuR * 100,
+        lossPercent: (100 * lost) / Math.max(1, sent),
+        latePercent: (100 * late) / Math.max(1, sent),
+        skippedProbes: skipped,
+        maxLateMs: s1.load.maxLateMs,
+        pathsUp: st.PATH_STATE_UP ?? 0,
+        pathsDown: st.PATH_STATE_DOWN ?? 0,
+        pathsUnknown: st.PATH_STATE_UNKNOWN ?? 0,
+      };
       if (cpuP > 0.97 && (lost > sent * 0.05 || skipped > sent * 0.05)) break;
     }
   } finally {
     await stop(lab, [prober, responder]);
   }
+  return out;
 }
 
-async function overhead(lab: Lab, h1: LabHost, h2: LabHost): Promise<void> {
+async function overhead(lab: Lab, h1: LabHost, h2: LabHost): Promise<Figures> {
   // 200 paths, each side probing the other: per-path cost of a full agent (prober + responder).
   const n = 200;
   const mk = (from: LabHost, to: LabHost): ProbePath[] => Array.from({ length: n }, (_, i) => ({ peer: `${to.name}-${i}`, plane: 'a', localAddress: from.addresses.a!, remoteAddress: to.addresses.a!, mtu: 1500 }));
@@ -185,6 +210,7 @@ async function overhead(lab: Lab, h1: LabHost, h2: LabHost): Promise<void> {
     console.log(`\noverhead per path (one agent probing ${n} paths and answering its peer's ${n}):`);
     console.log(`  ${f(sent, 1)} probes/s out + ${f(sent, 1)} replies in + ${f(answered, 1)} requests answered (in + out) = ${f(pps, 1)} packets/s, 24-byte payloads (66 bytes on the wire each)`);
     console.log(`  CPU ${f((cpu * 1000) / n, 2)} ms/s per path (process total ${f(cpu * 100, 1)} % of a core)`);
+    return { paths: n, probesPerSecondPerPath: sent, requestsAnsweredPerSecondPerPath: answered, packetsPerSecondPerPath: pps, cpuMsPerSecondPerPath: (cpu * 1000) / n, processCpuPercent: cpu * 100 };
   } finally {
     await stop(lab, [p1, p2]);
   }
@@ -193,18 +219,45 @@ async function overhead(lab: Lab, h1: LabHost, h2: LabHost): Promise<void> {
 console.log('path prober benchmark');
 for (const l of machine()) console.log(l);
 console.log(`start: ${load()}`);
+const loadAtStart = loadavg()[0]!;
 const lab = await createLab({ sites: ['dc1', 'dc2'], planes: ['a', 'b'], hosts: [{ name: 'h1', site: 'dc1' }, { name: 'h2', site: 'dc2' }] });
 let failed = false;
 try {
   const h1 = lab.host('h1');
   const h2 = lab.host('h2');
   console.log(`\ndetection after a cut of plane a, ${CUTS} cuts at 20 probes/s, 3 losses (time from the start of the cut command to DOWN):`);
-  const adaptive = await detection(lab, h1, h2, 'adaptive timeout (default)', {});
-  const naive = await detection(lab, h1, h2, 'whole-interval timeout (baseline)', { monitor: { minTimeoutMs: 50, maxTimeoutMs: 50 } });
+  const adaptiveRun = await detection(lab, h1, h2, 'adaptive timeout (default)', {});
+  const naiveRun = await detection(lab, h1, h2, 'whole-interval timeout (baseline)', { monitor: { minTimeoutMs: 50, maxTimeoutMs: 50 } });
+  const adaptive = adaptiveRun.upper;
+  const naive = naiveRun.upper;
   console.log(`  ratio p50: adaptive / whole-interval = ${(pct(adaptive, 50) / pct(naive, 50)).toFixed(2)}; adaptive / BFD 3×300 ms = ${(pct(adaptive, 50) / BFD_MS).toFixed(2)} (p95 ${(pct(adaptive, 95) / BFD_MS).toFixed(2)})`);
-  await overhead(lab, h1, h2);
-  await capacity(lab, h1, h2);
+  const overheadFigures = await overhead(lab, h1, h2);
+  const capacityFigures = await capacity(lab, h1, h2);
   console.log(`end: ${load()}`);
+  const detectionFigures = (d: Detection): Figures => ({
+    p50Ms: pct(d.upper, 50),
+    p95Ms: pct(d.upper, 95),
+    maxMs: Math.max(...d.upper),
+    fromCommandEnd: { p50Ms: pct(d.lower, 50), maxMs: Math.max(...d.lower) },
+    planeBChanges: d.planeBChanges,
+  });
+  writeBenchResult({
+    name: 'paths',
+    figures: {
+      settings: { cuts: CUTS, seconds: SECONDS },
+      loadAverage1m: { start: loadAtStart, end: loadavg()[0]! },
+      detection: detectionFigures(adaptiveRun),
+      overhead: overheadFigures,
+      capacity: capacityFigures,
+    },
+    // The whole-interval timeout is measured in this run; BFD's 3 × 300 ms is a fixed reference.
+    baseline: { detectionWholeInterval: detectionFigures(naiveRun), bfdDetectionMs: BFD_MS },
+    ratio: {
+      detectionP50VsWholeInterval: pct(adaptive, 50) / pct(naive, 50),
+      detectionP50VsBfd: pct(adaptive, 50) / BFD_MS,
+      detectionP95VsBfd: pct(adaptive, 95) / BFD_MS,
+    },
+  });
 } catch (e) {
   failed = true;
   console.error(e);

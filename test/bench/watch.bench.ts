@@ -24,6 +24,7 @@ import { Api } from '../support/api.js';
 import { startController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { cpuSeconds, machine, procStatus } from './support/proc.js';
+import { kibOf, writeBenchResult, type Figures } from './support/results.js';
 import { pct } from './support/stats.js';
 import type { FromWorker, ToWorker } from './watch-worker.js';
 
@@ -191,7 +192,25 @@ async function profileProcess(pid: number): Promise<(dir: string) => Promise<str
   };
 }
 
-async function fanout(): Promise<void> {
+/** One path's fan-out figures for bench-results/watch.json. */
+function pathFigures(r: PathResult): Figures {
+  return {
+    deliveries: r.received,
+    p50Ms: pct(r.lat, 50),
+    p99Ms: pct(r.lat, 99),
+    putsPerSecond: r.putsPerSecond,
+    lastReceiptSeconds: r.wall,
+    cpuSeconds: { controller: r.ctlCpu, etcd: r.etcdCpu, workers: r.workerCpu },
+  };
+}
+
+interface FanoutFigures {
+  weft: Figures;
+  etcd: Figures;
+  ratio: { p50: number; p99: number };
+}
+
+async function fanout(): Promise<FanoutFigures> {
   const etcdProc = await startTestEtcd();
   const ctl = await startController({ etcdEndpoint: etcdProc.endpoint });
   const etcd = new Etcd3({ hosts: etcdProc.endpoint });
@@ -215,6 +234,11 @@ async function fanout(): Promise<void> {
     console.log(`  controller       ${weft.ctlCpu.toFixed(2)} s CPU over ${weft.wall.toFixed(1)} s (${((weft.ctlCpu / weft.wall) * 100).toFixed(0)}% of a core); RSS ${weft.rss}, peak ${weft.hwm}`);
     const missing = [weft, base].filter((r) => r.received < CLIENTS * CHANGES);
     if (missing.length) throw new Error(`deliveries missing: /v1/watch ${weft.received}, etcd ${base.received} of ${CLIENTS * CHANGES}`);
+    return {
+      weft: { ...pathFigures(weft), controller: { cpuPercentOfCore: (weft.ctlCpu / weft.wall) * 100, rssKiB: kibOf(weft.rss), peakRssKiB: kibOf(weft.hwm) } },
+      etcd: pathFigures(base),
+      ratio: { p50: pct(weft.lat, 50) / pct(base.lat, 50), p99: pct(weft.lat, 99) / pct(base.lat, 99) },
+    };
   } finally {
     for (const w of workers) if (w.child.exitCode === null) w.send({ type: 'exit' });
     etcd.close();
@@ -223,10 +247,10 @@ async function fanout(): Promise<void> {
   }
 }
 
-async function page(): Promise<void> {
+async function page(): Promise<Figures | undefined> {
   if (!existsSync('/usr/bin/chromium')) {
     console.log('page: skipped (no /usr/bin/chromium)');
-    return;
+    return undefined;
   }
   const etcdProc = await startTestEtcd();
   const ctl = await startController({ etcdEndpoint: etcdProc.endpoint });
@@ -276,6 +300,7 @@ async function page(): Promise<void> {
     const frames = ((await pg.evaluate('window.frames_')) as number[]).slice(1);
     console.log(`page: ${HOSTS} hosts, first full draw ${firstDraw} ms after navigation; ${n} host changes in 5 s`);
     console.log(`  frame interval   ${fmt(frames)}, longest ${Math.max(...frames).toFixed(1)} ms`);
+    return { hosts: HOSTS, firstDrawMs: firstDraw, hostChanges: n, frameInterval: { count: frames.length, p50Ms: pct(frames, 50), p99Ms: pct(frames, 99), maxMs: Math.max(...frames) } };
   } finally {
     await ctx.close();
     await rm(profile, { recursive: true, force: true });
@@ -285,5 +310,16 @@ async function page(): Promise<void> {
 }
 
 console.log(machine().join('\n'));
-if (process.env.BENCH_SKIP_FANOUT !== '1') await fanout();
-if (process.env.BENCH_SKIP_PAGE !== '1') await page();
+const fanoutFigures = process.env.BENCH_SKIP_FANOUT !== '1' ? await fanout() : undefined;
+const pageFigures = process.env.BENCH_SKIP_PAGE !== '1' ? await page() : undefined;
+// The page has no baseline; a skipped part is left out.
+writeBenchResult({
+  name: 'watch',
+  figures: {
+    settings: { clients: CLIENTS, changes: CHANGES, workers: WORKERS, putsPerSecondTarget: RATE, hosts: HOSTS },
+    ...(fanoutFigures ? { fanout: fanoutFigures.weft } : {}),
+    ...(pageFigures ? { page: pageFigures } : {}),
+  },
+  baseline: fanoutFigures ? { fanout: fanoutFigures.etcd } : {},
+  ratio: fanoutFigures ? { fanoutP50: fanoutFigures.ratio.p50, fanoutP99: fanoutFigures.ratio.p99 } : {},
+});
