@@ -32,6 +32,7 @@
 // devices are kept: a broken program must not tear down working state.
 import { isIP } from 'node:net';
 import type { Attachment, ObjectError, Segment } from '../../src/protocol/index.js';
+import { interfaceNameProblem, netnsNameProblem } from '../../src/protocol/names.js';
 import { canonicalCidr } from './codec.js';
 import {
   allocateIds, groupKey, groupMembers, inNexthopRange, isMultipathMode, nexthopKey, chooseMembers, healthOf, sameMembers, WEFT_PROTO,
@@ -167,8 +168,9 @@ export function linkIncompatibility(want: LinkWant, have: ObservedLink): string 
   return undefined;
 }
 
-const IFNAME_RE = /^[^\s/:]{1,15}$/;
-const NETNS_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+// The same rules the controller validates endpoints with (src/protocol/names.ts).
+const validIfname = (name: string): boolean => interfaceNameProblem(name) === undefined;
+const validNetns = (name: string): boolean => netnsNameProblem(name) === undefined;
 const ENCAP_KIND: Record<string, LinkKind | undefined> = { ENCAP_VXLAN: 'vxlan', ENCAP_GENEVE: 'geneve' };
 
 /** Everything one segment wants, validated; what could not be validated is in `errors`. */
@@ -217,8 +219,8 @@ function validateSegment(seg: Segment, snap: Snapshot, errors: ObjectError[], op
   if (!seg.id) { err('segment', 'segment without an id'); return undefined; }
   const kind = ENCAP_KIND[seg.encap];
   if (!kind) { err('segment', `unsupported encapsulation ${seg.encap}`); return undefined; }
-  if (!IFNAME_RE.test(seg.bridge)) { err('segment', `invalid bridge name ${JSON.stringify(seg.bridge)}`); return undefined; }
-  if (!IFNAME_RE.test(seg.device)) { err('segment', `invalid device name ${JSON.stringify(seg.device)}`); return undefined; }
+  if (!validIfname(seg.bridge)) { err('segment', `invalid bridge name ${JSON.stringify(seg.bridge)}`); return undefined; }
+  if (!validIfname(seg.device)) { err('segment', `invalid device name ${JSON.stringify(seg.device)}`); return undefined; }
   const alias = ownerAlias(seg.id);
   const mtu = seg.mtu > 0 ? seg.mtu : undefined;
   const port = seg.port > 0 ? seg.port : DEFAULT_VXLAN_PORT;
@@ -308,9 +310,9 @@ function validateSegment(seg: Segment, snap: Snapshot, errors: ObjectError[], op
     }
     if (a.kind !== 'KIND_WORKLOAD') { err(object, `unsupported attachment kind ${a.kind}`); continue; }
     if (!a.id) { err(object, 'attachment without an id'); continue; }
-    if (!IFNAME_RE.test(a.hostInterface)) { err(object, `invalid host interface name ${JSON.stringify(a.hostInterface)}`); continue; }
-    if (!IFNAME_RE.test(a.interface)) { err(object, `invalid interface name ${JSON.stringify(a.interface)}`); continue; }
-    if (!NETNS_RE.test(a.netns) || a.netns === '.' || a.netns === '..') { err(object, `invalid network namespace name ${JSON.stringify(a.netns)}`); continue; }
+    if (!validIfname(a.hostInterface)) { err(object, `invalid host interface name ${JSON.stringify(a.hostInterface)}`); continue; }
+    if (!validIfname(a.interface)) { err(object, `invalid interface name ${JSON.stringify(a.interface)}`); continue; }
+    if (!validNetns(a.netns)) { err(object, `invalid network namespace name ${JSON.stringify(a.netns)}`); continue; }
     if (a.mac && !isMac(a.mac)) { err(object, `invalid MAC ${JSON.stringify(a.mac)}`); continue; }
     const addresses: string[] = [];
     let bad = false;

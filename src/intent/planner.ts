@@ -2,7 +2,7 @@
 import { ConflictError, NotFoundError, UnresolvedReferenceError, ValidationError, type FieldIssue } from '../errors/index.js';
 import { API_VERSION, KINDS, formatRef, type KindDef, type Network, type Resource, type ResourceRef } from '../model/index.js';
 import { claimsEqual, emptyPlan, sameJson, type WritePlan } from './plan.js';
-import { allocate, checkAgainstIntent, claimsOf, dependantsOf, references, type PlanContext } from './rules.js';
+import { allocate, checkAgainstIntent, checkJoinTokenExpiry, claimsOf, dependantsOf, references, type PlanContext } from './rules.js';
 
 /** A create or update body after schema validation. */
 export interface ResourceInput {
@@ -82,6 +82,7 @@ export function planCreate(kind: KindDef, input: ResourceInput, parents: Parents
     const spec = (resource as Resource<'JoinToken'>).spec;
     spec.expiresAt ??= new Date(ctx.now.getTime() + JOIN_TOKEN_DEFAULT_TTL_MS).toISOString();
   }
+  checkJoinTokenExpiry(resource, undefined, ctx.now);
   requireReferences(resource, ctx, plan);
   const filled = allocate(resource, ctx);
   normalize(resource);
@@ -133,6 +134,7 @@ export function planUpdate(kind: KindDef, input: ResourceInput, existing: Resour
   next.spec = structuredClone(input.spec) as Resource['spec'];
   next.metadata.labels = { ...(input.metadata.labels ?? {}) };
   keepAllocated(next, existing);
+  checkJoinTokenExpiry(next, existing, ctx.now);
   requireReferences(next, ctx, plan);
   const filled = allocate(next, ctx);
   normalize(next);

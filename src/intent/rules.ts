@@ -5,6 +5,7 @@ import {
   fieldPath,
   formatAddress,
   formatRef,
+  hostAddressProblem,
   networkSubnetPaths,
   parseCidr,
   parseIp,
@@ -22,7 +23,7 @@ import {
   type IntentView,
 } from '../model/index.js';
 import { chooseAddress, chooseVni, randomMac } from './allocate.js';
-import type { Claim, ClaimUse, Collection, Precondition } from './plan.js';
+import { claimText, type Claim, type ClaimUse, type Collection, type Precondition } from './plan.js';
 
 export interface PlanContext {
   view: IntentView;
@@ -197,10 +198,11 @@ function checkNetwork(n: Network, previous: Network | undefined, view: IntentVie
     if (vniAssignment(previous) !== vniAssignment(n)) issues.push({ field: 'spec.vni', message: `VNIs are immutable (currently ${before.join(', ')})` });
   }
   if (issues.length) throw new ValidationError(issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
-  // Explicit VNIs in use elsewhere: say which network holds them (the claim would fail anyway).
+  // Explicit VNIs in use elsewhere (the claim would fail anyway). VNIs are one pool for every
+  // tenant: the holder is named only when it is in the writer's own tenant, never another's.
   for (const c of claimsOf(n)) {
     const holder = view.list('Network').find((o) => o.metadata.uid !== n.metadata.uid && claimsOf(o).some((x) => x.claim.value === c.claim.value));
-    if (holder) throw ConflictError.field(c.field, `VNI ${c.claim.value} is in use by network ${holder.metadata.tenant}/${holder.metadata.name}`);
+    if (holder) throw ConflictError.field(c.field, takenMessage(c.claim, n.metadata.tenant, holder.metadata));
   }
   if (!previous) return [];
   // Every address already given out must stay a usable, non-gateway address of one of the network's subnets.
@@ -258,6 +260,16 @@ function checkUnderlay(u: Underlay, previous: Underlay | undefined, view: Intent
   }
   const stable: Precondition[] = [{ type: 'stable', collection: { kind: 'Underlay' }, revision: view.revision }];
   if (!previous) return stable;
+  // Hosts with addresses in the underlay as it will be must still have usable, non-router ones.
+  for (const h of view.list('Host') as Host[]) {
+    if (h.spec.site !== u.spec.site) continue;
+    for (const ip of h.spec.addresses) {
+      const a = parseIp(ip)!;
+      if (!prefixContains(prefix, a.family, a.value)) continue;
+      const problem = underlayAddressProblem(u, ip);
+      if (problem) throw ConflictError.field(problem.field, `host ${h.metadata.name} has address ${ip}: ${problem.message}`);
+    }
+  }
   // As on delete: hosts with addresses in the underlay as it was must still have them inside an underlay of their site.
   const before = parseCidr(previous.spec.cidr) as Prefix;
   const after = (view.list('Underlay') as Underlay[]).map((o) => (o.metadata.name === u.metadata.name ? u : o));
@@ -277,16 +289,59 @@ function checkUnderlay(u: Underlay, previous: Underlay | undefined, view: Intent
   return [...stable, { type: 'stable', collection: { kind: 'Host' }, revision: view.revision }];
 }
 
+/**
+ * Why a host cannot have `ip` in underlay `u` (which contains it): it is not a usable host
+ * address of the CIDR, or it is the underlay's gateway or a next hop. `field` is the underlay
+ * field it clashes with.
+ */
+function underlayAddressProblem(u: Underlay, ip: string): { field: string; message: string } | undefined {
+  const prefix = parseCidr(u.spec.cidr) as Prefix;
+  const a = parseIp(ip)!;
+  const problem = hostAddressProblem(prefix, a.family, a.value);
+  if (problem) return { field: 'spec.cidr', message: `${problem} (underlay ${u.metadata.name})` };
+  if (u.spec.gateway === ip) return { field: 'spec.gateway', message: `${ip} is the gateway of underlay ${u.metadata.name}` };
+  const route = u.spec.routes?.findIndex((r) => r.via === ip) ?? -1;
+  if (route >= 0) return { field: `spec.routes[${route}].via`, message: `${ip} is the next hop of underlay ${u.metadata.name}'s spec.routes[${route}]` };
+  return undefined;
+}
+
+/**
+ * The message for a pool value someone else holds. VNIs are shared by every tenant, so the
+ * holder is named only when it is in the writer's tenant: a tenant learns that a value is
+ * taken, never whose it is. (An admin can find the holder by listing.)
+ */
+export function takenMessage(claim: Claim, writerTenant: string | undefined, holder: { tenant?: string; network?: string; name: string } | undefined): string {
+  const text = claimText(claim);
+  if (!holder || holder.tenant === undefined || holder.tenant !== writerTenant) return `${text} is already taken`;
+  const kind = holder.network === undefined ? 'network' : 'endpoint';
+  return `${text} is in use by ${kind} ${[holder.tenant, holder.network, holder.name].filter((x) => x !== undefined).join('/')}`;
+}
+
+/**
+ * A join token must be usable when it is made: an expiry at or before `now` is refused, on
+ * create and when an update changes it.
+ */
+export function checkJoinTokenExpiry(r: Resource, previous: Resource | undefined, now: Date): void {
+  if (r.kind !== 'JoinToken') return;
+  const expiresAt = (r as Resource<'JoinToken'>).spec.expiresAt;
+  if (expiresAt === undefined || expiresAt === (previous as Resource<'JoinToken'> | undefined)?.spec.expiresAt) return;
+  const at = Date.parse(expiresAt);
+  if (Number.isNaN(at)) throw ValidationError.field('spec.expiresAt', `${expiresAt} is not a date`);
+  if (at <= now.getTime()) throw ValidationError.field('spec.expiresAt', `${expiresAt} is not in the future (it is now ${now.toISOString()}); a token must be usable when it is made`);
+}
+
 function checkHost(h: Host, view: IntentView): Precondition[] {
   if (!h.spec.addresses.length) return [];
   const underlays = (view.list('Underlay') as Underlay[]).filter((u) => u.spec.site === h.spec.site);
   h.spec.addresses.forEach((ip, i) => {
     const a = parseIp(ip)!;
-    const inside = underlays.some((u) => {
-      const p = parseCidr(u.spec.cidr);
+    const u = underlays.find((x) => {
+      const p = parseCidr(x.spec.cidr);
       return typeof p !== 'string' && prefixContains(p, a.family, a.value);
     });
-    if (!inside) throw UnresolvedReferenceError.field(`spec.addresses[${i}]`, `${ip} is not inside any underlay of site ${h.spec.site}`);
+    if (!u) throw UnresolvedReferenceError.field(`spec.addresses[${i}]`, `${ip} is not inside any underlay of site ${h.spec.site}`);
+    const problem = underlayAddressProblem(u, ip);
+    if (problem) throw ValidationError.field(`spec.addresses[${i}]`, problem.message);
     const other = (view.list('Host') as Host[]).find((o) => o.metadata.name !== h.metadata.name && o.spec.addresses.includes(ip));
     if (other) throw ConflictError.field(`spec.addresses[${i}]`, `${ip} is already an address of host ${other.metadata.name}`);
   });

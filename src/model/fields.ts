@@ -1,6 +1,7 @@
 // Field schemas shared by every resource kind: names, labels, addresses, CIDRs, MACs, VNIs.
 import { z } from 'zod';
-import { canonicalIp, canonicalMac, formatCidr, parseCidr } from './net.js';
+import { NETNS_NAME_RE, interfaceNameProblem, netnsNameProblem } from '../protocol/names.js';
+import { addressUseProblem, canonicalIp, canonicalMac, formatCidr, parseCidr, parseIp, prefixUseProblem } from './net.js';
 
 export const API_VERSION = 'weft.dev/v1';
 
@@ -57,6 +58,56 @@ export const Cidr = z
     return typeof p === 'string' ? s : formatCidr(p);
   })
   .describe('IPv4 or IPv6 prefix in CIDR notation, without host bits');
+
+/** An address a host, an endpoint, a gateway or a next hop can have: not in a special range (net.ts). */
+export const UsableIp = z
+  .string()
+  .superRefine((s, ctx) => {
+    const a = parseIp(s);
+    if (!a) return void ctx.addIssue({ code: 'custom', message: `"${s}" is not an IPv4 or IPv6 address` });
+    const problem = addressUseProblem(a.family, a.value, s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .transform((s) => canonicalIp(s) ?? s)
+  .describe('Unicast IPv4 or IPv6 address; not unspecified, loopback, link-local, multicast, broadcast or IPv4-mapped');
+
+/** A prefix a subnet, an underlay or a route destination can be: not every address, overlapping no special range (net.ts). */
+export const UsableCidr = z
+  .string()
+  .superRefine((s, ctx) => {
+    const p = parseCidr(s);
+    if (p === 'invalid') return void ctx.addIssue({ code: 'custom', message: `"${s}" is not a CIDR (address/length)` });
+    if (p === 'host-bits') return void ctx.addIssue({ code: 'custom', message: `"${s}" has host bits set` });
+    const problem = prefixUseProblem(p);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .transform((s) => {
+    const p = parseCidr(s);
+    return typeof p === 'string' ? s : formatCidr(p);
+  })
+  .describe('IPv4 or IPv6 prefix in CIDR notation, without host bits; not /0 and overlapping no loopback, link-local, multicast, broadcast, "this network" or IPv4-mapped range');
+
+/** A network namespace name exactly as agents accept it (src/protocol/names.ts). */
+export const NetnsName = z
+  .string()
+  .regex(NETNS_NAME_RE, 'must be 1-64 letters, digits, "_", "." or "-"')
+  .superRefine((s, ctx) => {
+    const problem = NETNS_NAME_RE.test(s) ? netnsNameProblem(s) : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .describe('Network namespace under /run/netns: 1-64 letters, digits, "_", "." or "-", not "." or ".."');
+
+const PORTABLE_IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+
+/** An interface name the kernel accepts (src/protocol/names.ts), kept to a portable character set. */
+export const InterfaceName = z
+  .string()
+  .regex(PORTABLE_IFNAME_RE, 'must be 1-15 letters, digits, "_", "." or "-"')
+  .superRefine((s, ctx) => {
+    const problem = PORTABLE_IFNAME_RE.test(s) ? interfaceNameProblem(s) : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .describe('Interface name: 1-15 letters, digits, "_", "." or "-", not "." or ".."');
 
 export const Mac = z
   .string()

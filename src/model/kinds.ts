@@ -125,3 +125,15 @@ export function formatRef(ref: ResourceRef): string {
   const parents = [ref.tenant, ref.network].filter((p) => p !== undefined);
   return `${ref.kind} ${[...parents, ref.name].join('/')}`;
 }
+
+/** The inverse of formatRef: `Network red/web` → its ref; undefined for text that names no resource. */
+export function parseRef(text: string): ResourceRef | undefined {
+  const m = /^(\w+) ([^ ]+)$/.exec(text);
+  const def = m && Object.hasOwn(KINDS, m[1]!) ? (KINDS as Record<string, KindDef>)[m[1]!] : undefined;
+  if (!m || !def) return undefined;
+  const parts = m[2]!.split('/');
+  const depth = def.scope === 'cluster' ? 1 : def.scope === 'tenant' ? 2 : 3;
+  if (parts.length !== depth || parts.some((p) => !p)) return undefined;
+  const name = parts.pop()!;
+  return { kind: def.kind, ...(depth > 1 ? { tenant: parts[0] } : {}), ...(depth > 2 ? { network: parts[1] } : {}), name };
+}

@@ -102,3 +102,75 @@ export function canonicalMac(text: string): string | undefined {
   if (t === '00:00:00:00:00:00') return undefined;
   return t;
 }
+
+// ---- what intent may use ----
+//
+// Ranges with a fixed meaning, which no subnet, underlay CIDR or route destination may overlap
+// and no address (gateway, next hop, host or endpoint address) may fall in. One table serves
+// every field: each address field must lie inside a prefix field (a subnet or an underlay), so
+// what is refused for prefixes is refused for the addresses in them too. Documentation,
+// benchmarking (198.18.0.0/15), shared (100.64.0.0/10), private, ULA and global unicast ranges
+// stay usable: labs and fabrics use them. IPv6 link-local is refused too: a link-local address
+// needs an interface to mean anything, and intent names none.
+const SPECIAL_RANGES: Record<Family, { cidr: string; name: string }[]> = {
+  4: [
+    { cidr: '0.0.0.0/8', name: '"this network"' },
+    { cidr: '127.0.0.0/8', name: 'loopback' },
+    { cidr: '169.254.0.0/16', name: 'link-local' },
+    { cidr: '224.0.0.0/4', name: 'multicast' },
+    { cidr: '255.255.255.255/32', name: 'limited broadcast' },
+  ],
+  6: [
+    { cidr: '::/128', name: 'unspecified' },
+    { cidr: '::1/128', name: 'loopback' },
+    { cidr: '::/96', name: 'IPv4-compatible (deprecated)' },
+    { cidr: '::ffff:0:0/96', name: 'IPv4-mapped' },
+    { cidr: 'fe80::/10', name: 'link-local' },
+    { cidr: 'ff00::/8', name: 'multicast' },
+  ],
+};
+
+const SPECIAL: Record<Family, { prefix: Prefix; text: string }[]> = {
+  4: SPECIAL_RANGES[4].map(special),
+  6: SPECIAL_RANGES[6].map(special),
+};
+
+function special(r: { cidr: string; name: string }): { prefix: Prefix; text: string } {
+  const prefix = parseCidr(r.cidr) as Prefix;
+  return { prefix, text: `the ${r.name} range ${r.cidr}` };
+}
+
+/** The special ranges, as prefixes with their names: for tests and documentation. */
+export function specialRanges(family: Family): readonly { prefix: Prefix; text: string }[] {
+  return SPECIAL[family];
+}
+
+/**
+ * Why a prefix cannot be a subnet, an underlay CIDR or a route destination, or undefined when
+ * it can: it is every address, or it overlaps a special range.
+ */
+export function prefixUseProblem(p: Prefix): string | undefined {
+  if (p.length === 0) return `${formatCidr(p)} is every address (a default route), not a network`;
+  const s = SPECIAL[p.family].find((r) => prefixesOverlap(r.prefix, p));
+  return s && `${formatCidr(p)} overlaps ${s.text}, which a network cannot use`;
+}
+
+/** Why an address cannot be given to a host, an endpoint, a gateway or a next hop, or undefined when it can. */
+export function addressUseProblem(family: Family, value: bigint, text = formatAddress(family, value)): string | undefined {
+  const s = SPECIAL[family].find((r) => prefixContains(r.prefix, family, value));
+  return s && `${text} is in ${s.text}, which a host cannot use`;
+}
+
+/**
+ * Why an address cannot be a host's, an endpoint's, a gateway's or a next hop's in prefix `p`,
+ * or undefined when it can: it must be inside `p` and one of its usable addresses.
+ */
+export function hostAddressProblem(p: Prefix, family: Family, value: bigint): string | undefined {
+  const text = formatAddress(family, value);
+  if (!prefixContains(p, family, value)) return `${text} is not inside ${formatCidr(p)}`;
+  const range = usableRange(p);
+  if (range && value >= range.first && value <= range.last) return undefined;
+  // The same rule for both families (usableRange); only what the excluded addresses are called differs.
+  const what = value === p.base ? (p.family === 4 ? 'network address' : 'subnet-router anycast address') : 'broadcast address';
+  return `${text} is the ${what} of ${formatCidr(p)}, not a host address`;
+}

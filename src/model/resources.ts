@@ -1,8 +1,8 @@
 // The intent model: one zod schema per resource kind. Types, API validation, OpenAPI and the
 // topology JSON Schema are all generated from here.
 import { z } from 'zod';
-import { Cidr, Description, IpAddress, Mac, Mtu, Name, Timestamp, Vni } from './fields.js';
-import { parseCidr, parseIp, prefixContains, prefixesOverlap, type Prefix } from './net.js';
+import { Description, InterfaceName, IpAddress, Mac, Mtu, Name, NetnsName, Timestamp, UsableCidr, UsableIp, Vni } from './fields.js';
+import { addressUseProblem, hostAddressProblem, parseCidr, prefixUseProblem, parseIp, prefixContains, prefixesOverlap, type Prefix } from './net.js';
 
 // ---- cluster-scoped infrastructure ----
 
@@ -18,15 +18,15 @@ export const SiteStatus = z.strictObject({});
 export const PlaneSpec = z.strictObject({ description: Description.optional() });
 export const PlaneStatus = z.strictObject({});
 
-const UnderlayRoute = z.strictObject({ to: Cidr, via: IpAddress });
+const UnderlayRoute = z.strictObject({ to: UsableCidr, via: UsableIp.describe('Next hop: a usable address of the underlay\'s CIDR') });
 
 export const UnderlaySpec = z
   .strictObject({
     site: Name.describe('Site (datacenter) this physical network is in'),
     plane: Name.describe('Plane (physical fabric, such as A or B) this network belongs to'),
-    cidr: Cidr,
+    cidr: UsableCidr,
     mtu: Mtu.default(1500),
-    gateway: IpAddress.optional(),
+    gateway: UsableIp.optional().describe('A usable address of cidr; hosts may not have it'),
     routes: z.array(UnderlayRoute).max(64).optional().describe('Routes to other sites of the same plane'),
     description: Description.optional(),
   })
@@ -36,38 +36,48 @@ export const UnderlaySpec = z
     if (prefix.family === 6 && u.mtu < 1280) {
       ctx.addIssue({ code: 'custom', path: ['mtu'], message: 'an IPv6 underlay needs an MTU of at least 1280' });
     }
-    if (u.gateway !== undefined) requireInside(ctx, ['gateway'], u.gateway, prefix, 'cidr');
+    const usable = !prefixUseProblem(prefix); // a refused cidr is reported once, on spec.cidr
+    if (usable && u.gateway !== undefined) requireHostOf(ctx, ['gateway'], u.gateway, prefix, 'cidr');
     u.routes?.forEach((r, i) => {
-      requireInside(ctx, ['routes', i, 'via'], r.via, prefix, 'cidr');
+      if (usable) requireHostOf(ctx, ['routes', i, 'via'], r.via, prefix, 'cidr');
       const to = parseCidr(r.to);
       if (typeof to !== 'string' && to.family !== prefix.family) {
         ctx.addIssue({ code: 'custom', path: ['routes', i, 'to'], message: 'must be of the same address family as cidr' });
       }
     });
+    // Agents keep one next hop per destination; a second one for the same destination would be dropped there.
+    if (u.routes) requireDistinct(ctx, 'routes', u.routes.map((r) => r.to), 'to');
   });
 export const UnderlayStatus = z.strictObject({});
 
 export const HostState = z.enum(['joining', 'ready', 'unreachable', 'draining']);
 
-export const HostSpec = z.strictObject({
-  site: Name,
-  addresses: z.array(IpAddress).max(16).default([]).describe('Underlay addresses, one per plane; agents report theirs on join'),
-  drain: z.boolean().default(false).describe('Move workloads away and stop placing new ones here'),
-  description: Description.optional(),
-});
+export const HostSpec = z
+  .strictObject({
+    site: Name,
+    addresses: z.array(UsableIp).max(16).default([]).describe('Underlay addresses, one per plane; agents report theirs on join'),
+    drain: z.boolean().default(false).describe('Move workloads away and stop placing new ones here'),
+    description: Description.optional(),
+  })
+  .superRefine((h, ctx) => requireDistinct(ctx, 'addresses', h.addresses));
 export const HostStatus = z.strictObject({
   state: HostState.optional(),
   agentVersion: z.string().optional(),
   capabilities: z.record(z.string(), z.boolean()).optional().describe('Kernel features the agent detected, e.g. {"geneve": false}'),
   addresses: z.array(z.strictObject({ address: IpAddress, underlay: Name.optional() })).optional(),
   lastSeen: Timestamp.optional(),
+  keySha256: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/)
+    .optional()
+    .describe('SHA-256 of the public key the host is bound to (set by its first join); only that key, or a join token that lists the host in spec.rekey, can join under this name'),
 });
 
 // ---- tenant networks ----
 
 const Subnet = z.strictObject({
-  cidr: Cidr,
-  gateway: IpAddress.optional().describe('Reserved for a router; never given to an endpoint'),
+  cidr: UsableCidr,
+  gateway: UsableIp.optional().describe('Reserved for a router; never given to an endpoint'),
 });
 
 export const MultipathMode = z.enum(['ecmp', 'active-backup', 'dual-fabric']);
@@ -136,23 +146,41 @@ function checkSubnets(ctx: z.RefinementCtx, subnets: { path: (string | number)[]
   const parsed: { path: (string | number)[]; prefix: Prefix }[] = [];
   for (const s of subnets) {
     const prefix = parseCidr(s.cidr);
-    if (typeof prefix === 'string') continue;
+    if (typeof prefix === 'string' || prefixUseProblem(prefix)) continue; // already reported on the field itself
     for (const other of parsed) {
       if (prefixesOverlap(prefix, other.prefix)) {
         ctx.addIssue({ code: 'custom', path: [...s.path, 'cidr'], message: `${s.cidr} overlaps spec.${fieldPath(other.path)}.cidr` });
       }
     }
     parsed.push({ path: s.path, prefix });
-    if (s.gateway !== undefined) requireInside(ctx, [...s.path, 'gateway'], s.gateway, prefix, 'the subnet');
+    if (s.gateway !== undefined) requireHostOf(ctx, [...s.path, 'gateway'], s.gateway, prefix, 'the subnet');
     if (prefix.family === 6 && mtu !== undefined && mtu < 1280) {
       ctx.addIssue({ code: 'custom', path: ['mtu'], message: `must be at least 1280 because spec.${fieldPath(s.path)} is IPv6` });
     }
   }
 }
 
-function requireInside(ctx: z.RefinementCtx, path: (string | number)[], ip: string, prefix: Prefix, what: string): void {
+/** The address at `path` must be a usable host address of `prefix` (which the message calls `what`). */
+function requireHostOf(ctx: z.RefinementCtx, path: (string | number)[], ip: string, prefix: Prefix, what: string): void {
   const a = parseIp(ip);
-  if (a && !prefixContains(prefix, a.family, a.value)) ctx.addIssue({ code: 'custom', path, message: `${ip} is not inside ${what}` });
+  if (!a || addressUseProblem(a.family, a.value)) return; // already reported on the field itself
+  if (!prefixContains(prefix, a.family, a.value)) return void ctx.addIssue({ code: 'custom', path, message: `${ip} is not inside ${what}` });
+  const problem = hostAddressProblem(prefix, a.family, a.value);
+  if (problem) ctx.addIssue({ code: 'custom', path, message: problem });
+}
+
+/**
+ * Each value of the list at `key` (or of field `sub` of its items) may appear once; a repeat is
+ * named by its own index. Values are compared in canonical form, as the field schemas leave them.
+ */
+function requireDistinct(ctx: z.RefinementCtx, key: string, values: readonly string[], sub?: string): void {
+  const first = new Map<string, number>();
+  const path = (i: number) => (sub === undefined ? [key, i] : [key, i, sub]);
+  values.forEach((v, i) => {
+    const j = first.get(v);
+    if (j !== undefined) ctx.addIssue({ code: 'custom', path: path(i), message: `${v} is listed twice (also at spec.${fieldPath(path(j))})` });
+    else first.set(v, i);
+  });
 }
 
 /** `['spec', 'subnets', 1, 'cidr']` → `spec.subnets[1].cidr`. */
@@ -201,16 +229,12 @@ export const EndpointSpec = z
     host: Name.describe('Host the endpoint is attached on'),
     attach: z.enum(['workload', 'host']).default('workload').describe('A workload (a veth into its namespace) or the host itself'),
     mac: Mac.optional().describe('Allocated unless given'),
-    ips: z.array(IpAddress).max(16).optional().describe('One per subnet, allocated unless given'),
-    workload: z.strictObject({ netns: z.string().min(1).max(255).optional(), interface: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).optional() }).optional(),
+    ips: z.array(UsableIp).max(16).optional().describe('One per subnet, allocated unless given'),
+    workload: z.strictObject({ netns: NetnsName.optional(), interface: InterfaceName.optional() }).optional(),
     description: Description.optional(),
   })
   .superRefine((e, ctx) => {
-    const seen = new Set<string>();
-    e.ips?.forEach((ip, i) => {
-      if (seen.has(ip)) ctx.addIssue({ code: 'custom', path: ['ips', i], message: `${ip} is listed twice` });
-      seen.add(ip);
-    });
+    if (e.ips) requireDistinct(ctx, 'ips', e.ips);
     if (e.attach === 'host' && e.workload) ctx.addIssue({ code: 'custom', path: ['workload'], message: 'a host attachment has no workload' });
   });
 export const EndpointStatus = z.strictObject({ ...Programming });
@@ -220,6 +244,11 @@ export const JoinTokenSpec = z
     expiresAt: Timestamp.optional().describe('Defaults to 24 hours after creation'),
     site: Name.optional().describe('Hosts joining with this token are placed in this site'),
     maxUses: z.int().min(1).max(100000).default(1),
+    rekey: z
+      .array(Name)
+      .max(64)
+      .optional()
+      .describe('Hosts this token may re-key: a join under one of these names binds the host to the joining key, and certificates for its old key stop working at once'),
     description: Description.optional(),
   });
 export const JoinTokenStatus = z.strictObject({

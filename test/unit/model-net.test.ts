@@ -1,20 +1,26 @@
-// Address arithmetic in src/model/net.ts: parsing, canonical forms, prefixes, usable ranges, MACs.
+// Address arithmetic in src/model/net.ts: parsing, canonical forms, prefixes, usable ranges, MACs,
+// and which prefixes and addresses intent may use at all.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  addressUseProblem,
   canonicalIp,
   canonicalMac,
   formatAddress,
   formatCidr,
+  hostAddressProblem,
   parseCidr,
   parseIp,
   prefixContains,
   prefixesOverlap,
   prefixSize,
+  prefixUseProblem,
+  specialRanges,
   usableRange,
   type Family,
   type Prefix,
 } from '../../src/model/index.js';
+import { AddressRng, nonHostAddressOf, unusableAddress, unusablePrefix, usableAddressOf, usablePrefix } from '../support/address-cases.js';
 
 function prefix(text: string): Prefix {
   const p = parseCidr(text);
@@ -228,4 +234,92 @@ describe('canonicalMac', () => {
       assert.equal(canonicalMac(bad), undefined);
     });
   }
+});
+
+describe('what intent may use: special ranges, generated over both families', () => {
+  const CASES = 400;
+
+  test('a prefix inside or over a special range, or /0, is refused and names what it overlaps', () => {
+    const rng = new AddressRng(1001);
+    for (let i = 0; i < CASES; i++) {
+      const bad = unusablePrefix(rng);
+      const problem = prefixUseProblem(prefix(bad.cidr));
+      assert.ok(problem, `${bad.cidr} should be refused`);
+      assert.match(problem, bad.mentions === 'every address' ? /every address/ : /overlaps the .* range/, bad.cidr);
+    }
+  });
+
+  test('the special ranges themselves are refused, each by its own name', () => {
+    for (const family of [4, 6] as const) {
+      for (const s of specialRanges(family)) assert.match(prefixUseProblem(s.prefix) ?? '', /overlaps the .* range/, formatCidr(s.prefix));
+    }
+    assert.match(prefixUseProblem(prefix('224.1.0.0/16'))!, /multicast range 224\.0\.0\.0\/4/);
+    assert.match(prefixUseProblem(prefix('127.0.0.0/8'))!, /loopback/);
+    assert.match(prefixUseProblem(prefix('0.0.0.0/8'))!, /"this network"/);
+    assert.match(prefixUseProblem(prefix('255.255.255.255/32'))!, /limited broadcast/);
+    assert.match(prefixUseProblem(prefix('169.254.0.0/24'))!, /link-local/);
+    assert.match(prefixUseProblem(prefix('::ffff:0:0/96'))!, /IPv4-mapped/);
+    assert.match(prefixUseProblem(prefix('fe80::/64'))!, /link-local/);
+    assert.match(prefixUseProblem(prefix('ff02::/16'))!, /multicast/);
+    assert.match(prefixUseProblem(prefix('::1/128'))!, /loopback/);
+    assert.match(prefixUseProblem(prefix('0.0.0.0/0'))!, /every address/);
+    assert.match(prefixUseProblem(prefix('::/0'))!, /every address/);
+    // A prefix that merely contains a special range is refused too: it would route it.
+    assert.match(prefixUseProblem(prefix('192.0.0.0/2'))!, /multicast/);
+    assert.match(prefixUseProblem(prefix('240.0.0.0/4'))!, /limited broadcast/);
+  });
+
+  test('usable prefixes are accepted: private, shared, benchmarking, ULA and global ranges', () => {
+    const rng = new AddressRng(1002);
+    for (let i = 0; i < CASES; i++) {
+      const p = usablePrefix(rng);
+      assert.equal(prefixUseProblem(p), undefined, formatCidr(p));
+    }
+    for (const text of ['198.18.0.0/15', '100.64.0.0/10', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fd00::/8', '2001:db8::/32', '2000::/3', '1.0.0.0/8', '223.255.255.0/24']) {
+      assert.equal(prefixUseProblem(prefix(text)), undefined, text);
+    }
+  });
+
+  test('an address in a special range is refused and names the range', () => {
+    const rng = new AddressRng(1003);
+    for (let i = 0; i < CASES; i++) {
+      const text = unusableAddress(rng);
+      const a = parseIp(text);
+      assert.ok(a, `${text} parses`);
+      assert.match(addressUseProblem(a.family, a.value, text) ?? '', /is in the .* range/, text);
+    }
+    for (const text of ['0.0.0.0', '::', '127.0.0.1', '::1', '255.255.255.255', '224.0.0.1', 'ff02::1', 'fe80::1', '169.254.169.254', '::ffff:10.0.0.1']) {
+      const a = parseIp(text)!;
+      assert.ok(addressUseProblem(a.family, a.value), text);
+    }
+  });
+
+  test('usable host addresses of usable prefixes are accepted', () => {
+    const rng = new AddressRng(1004);
+    for (let i = 0; i < CASES; i++) {
+      const p = usablePrefix(rng);
+      const v = usableAddressOf(rng, p);
+      assert.equal(addressUseProblem(p.family, v), undefined, formatAddress(p.family, v));
+      assert.equal(hostAddressProblem(p, p.family, v), undefined, `${formatAddress(p.family, v)} in ${formatCidr(p)}`);
+    }
+  });
+
+  test('the IPv4 network and broadcast addresses (and the IPv6 subnet-router anycast) are not host addresses', () => {
+    const rng = new AddressRng(1005);
+    for (let i = 0; i < CASES; i++) {
+      const p = usablePrefix(rng);
+      const v = nonHostAddressOf(rng, p);
+      const problem = hostAddressProblem(p, p.family, v);
+      assert.ok(problem, `${formatAddress(p.family, v)} in ${formatCidr(p)}`);
+      assert.match(problem, /network address|broadcast address|subnet-router anycast address/);
+    }
+    assert.match(hostAddressProblem(prefix('10.0.0.0/24'), 4, ip('10.0.0.0'))!, /network address of 10\.0\.0\.0\/24/);
+    assert.match(hostAddressProblem(prefix('10.0.0.0/24'), 4, ip('10.0.0.255'))!, /broadcast address of 10\.0\.0\.0\/24/);
+    assert.match(hostAddressProblem(prefix('10.0.0.0/24'), 4, ip('10.0.1.1'))!, /not inside 10\.0\.0\.0\/24/);
+    // /31 and /32 have no network or broadcast address: every address is a host's.
+    assert.equal(hostAddressProblem(prefix('10.0.0.0/31'), 4, ip('10.0.0.0')), undefined);
+    assert.equal(hostAddressProblem(prefix('10.0.0.0/31'), 4, ip('10.0.0.1')), undefined);
+    assert.equal(hostAddressProblem(prefix('10.0.0.7/32'), 4, ip('10.0.0.7')), undefined);
+    assert.equal(hostAddressProblem(prefix('fd00::7/128'), 6, ip('fd00::7')), undefined);
+  });
 });

@@ -11,10 +11,26 @@ import {
   kindByPlural,
   labelKeyProblem,
   networkSubnetPaths,
+  formatAddress,
+  formatCidr,
+  parseRef,
   refOf,
   type KindName,
   type Resource,
 } from '../../src/model/index.js';
+import { interfaceNameProblem, netnsNameProblem } from '../../src/protocol/names.js';
+import {
+  AddressRng,
+  nonHostAddressOf,
+  unusableAddress,
+  unusableInterface,
+  unusableNetns,
+  unusablePrefix,
+  usableAddressOf,
+  usableInterface,
+  usableNetns,
+  usablePrefix,
+} from '../support/address-cases.js';
 
 interface Reported {
   field: string;
@@ -287,7 +303,7 @@ describe('Network', () => {
   });
 
   test('an IPv4 and an IPv6 subnet do not overlap (dual stack)', () => {
-    accepted('Network', net({ subnets: [subnet('0.0.0.0/0'), subnet('::/0')] }));
+    accepted('Network', net({ subnets: [subnet('10.0.0.0/8'), subnet('fd00::/8')] }));
   });
 
   test('an IPv6 subnet with MTU below 1280 is rejected', () => {
@@ -519,9 +535,9 @@ describe('Endpoint', () => {
   });
 
   test('a host attachment has no workload', () => {
-    assert.deepEqual(fieldsOf(rejected('Endpoint', ep({ attach: 'host', workload: { netns: '/run/netns/x' } }))), ['spec.workload']);
+    assert.deepEqual(fieldsOf(rejected('Endpoint', ep({ attach: 'host', workload: { netns: 'x' } }))), ['spec.workload']);
     accepted('Endpoint', ep({ attach: 'host' }));
-    accepted('Endpoint', ep({ attach: 'workload', workload: { netns: '/run/netns/x', interface: 'eth0' } }));
+    accepted('Endpoint', ep({ attach: 'workload', workload: { netns: 'x', interface: 'eth0' } }));
   });
 
   test('a workload interface name is at most 15 safe characters', () => {
@@ -580,6 +596,15 @@ describe('the kinds registry', () => {
     assert.equal(formatRef({ kind: 'Endpoint', tenant: 't1', network: 'n1', name: 'e1' }), 'Endpoint t1/n1/e1');
   });
 
+  test('parseRef reads back what formatRef wrote, and nothing else', () => {
+    for (const ref of [{ kind: 'Site', name: 'dc1' }, { kind: 'Network', tenant: 't1', name: 'n1' }, { kind: 'Endpoint', tenant: 't1', network: 'n1', name: 'e1' }] as const) {
+      assert.deepEqual(parseRef(formatRef(ref)), ref);
+    }
+    for (const text of ['', 'Network', 'Network t1', 'Site a/b', 'Endpoint t1/n1', 'constructor x', 'Network t1/', 'Network /n1', 'Network t1/n1 x']) {
+      assert.equal(parseRef(text), undefined, text);
+    }
+  });
+
   test('refOf takes kind, parents and name from a resource', () => {
     const r = { kind: 'Endpoint', metadata: { name: 'e1', tenant: 't1', network: 'n1' } } as Resource;
     assert.deepEqual(refOf(r), { kind: 'Endpoint', tenant: 't1', network: 'n1', name: 'e1' });
@@ -591,5 +616,99 @@ describe('the kinds registry', () => {
     assert.equal(fieldPath([]), '');
     assert.equal(fieldPath(['metadata']), 'metadata');
     assert.equal(fieldPath([3, 'x']), '[3].x');
+  });
+});
+
+describe('values the network cannot use, generated: each refused naming its field', () => {
+  const CASES = 300;
+  const only = (kind: KindName, body: unknown, field: string, what: string) => {
+    const fields = [...new Set(fieldsOf(rejected(kind, body)))];
+    assert.deepEqual(fields, [field], `${what}: ${JSON.stringify(body)}`);
+  };
+  const cidrOf = (rng: AddressRng, family: 4 | 6) => formatCidr(usablePrefix(rng, family));
+
+  test('unusable prefixes as subnets, underlay CIDRs and route destinations', () => {
+    const rng = new AddressRng(2001);
+    for (let i = 0; i < CASES; i++) {
+      const bad = unusablePrefix(rng);
+      only('Network', net({ subnets: [subnet(cidrOf(rng, bad.family === 4 ? 6 : 4)), subnet(bad.cidr)] }), 'spec.subnets[1].cidr', 'subnet');
+      only('Network', net({ kind: 'storage', multipath: { mode: 'dual-fabric', planes: [{ plane: 'a', subnets: [subnet(bad.cidr)] }] } }), 'spec.multipath.planes[0].subnets[0].cidr', 'plane subnet');
+      only('Underlay', underlay({ cidr: bad.cidr }), 'spec.cidr', 'underlay cidr');
+      const home = usablePrefix(rng, bad.family);
+      const via = formatAddress(home.family, usableAddressOf(rng, home));
+      only('Underlay', underlay({ cidr: formatCidr(home), routes: [{ to: bad.cidr, via }] }), 'spec.routes[0].to', 'route destination');
+    }
+  });
+
+  test('unusable addresses as gateways, next hops, host and endpoint addresses', () => {
+    const rng = new AddressRng(2002);
+    for (let i = 0; i < CASES; i++) {
+      const family = rng.family();
+      const bad = unusableAddress(rng, family);
+      const home = formatCidr(usablePrefix(rng, family));
+      only('Network', net({ subnets: [subnet(home, bad)] }), 'spec.subnets[0].gateway', 'subnet gateway');
+      only('Underlay', underlay({ cidr: home, gateway: bad }), 'spec.gateway', 'underlay gateway');
+      only('Underlay', underlay({ cidr: home, routes: [{ to: cidrOf(rng, family), via: bad }] }), 'spec.routes[0].via', 'next hop');
+      only('Host', { metadata: { name: 'h1' }, spec: { site: 'dc1', addresses: [bad] } }, 'spec.addresses[0]', 'host address');
+      only('Endpoint', ep({ ips: [bad] }), 'spec.ips[0]', 'endpoint address');
+    }
+  });
+
+  test('network and broadcast addresses as gateways and next hops', () => {
+    const rng = new AddressRng(2003);
+    for (let i = 0; i < CASES; i++) {
+      const p = usablePrefix(rng);
+      const bad = formatAddress(p.family, nonHostAddressOf(rng, p));
+      const home = formatCidr(p);
+      only('Network', net({ subnets: [subnet(home, bad)] }), 'spec.subnets[0].gateway', 'subnet gateway');
+      only('Underlay', underlay({ cidr: home, gateway: bad }), 'spec.gateway', 'underlay gateway');
+      only('Underlay', underlay({ cidr: home, routes: [{ to: cidrOf(rng, p.family), via: bad }] }), 'spec.routes[0].via', 'next hop');
+    }
+  });
+
+  test('the same address twice in one host, or the same route destination twice, names the second', () => {
+    const rng = new AddressRng(2004);
+    for (let i = 0; i < CASES / 3; i++) {
+      const p = usablePrefix(rng);
+      const a = formatAddress(p.family, usableAddressOf(rng, p));
+      const other = formatAddress(p.family, usableAddressOf(rng, p));
+      if (a === other) continue;
+      only('Host', { metadata: { name: 'h1' }, spec: { site: 'dc1', addresses: [a, other, p.family === 6 ? a.toUpperCase() : a] } }, 'spec.addresses[2]', 'duplicate host address');
+      const to = cidrOf(rng, p.family);
+      only('Underlay', underlay({ cidr: formatCidr(p), routes: [{ to, via: a }, { to, via: other }] }), 'spec.routes[1].to', 'duplicate route');
+    }
+  });
+
+  test('workload namespace and interface names agents or the kernel refuse', () => {
+    const rng = new AddressRng(2005);
+    for (let i = 0; i < CASES; i++) {
+      only('Endpoint', ep({ workload: { netns: unusableNetns(rng) } }), 'spec.workload.netns', 'netns');
+      only('Endpoint', ep({ workload: { interface: unusableInterface(rng) } }), 'spec.workload.interface', 'interface');
+    }
+  });
+
+  test('the model accepts exactly the namespace names agents accept, and only interface names the kernel accepts', () => {
+    const rng = new AddressRng(2006);
+    for (let i = 0; i < CASES * 3; i++) {
+      const netns = rng.pick([usableNetns, unusableNetns])(rng);
+      const byModel = check('Endpoint', ep({ workload: { netns } })).ok;
+      assert.equal(byModel, netnsNameProblem(netns) === undefined, JSON.stringify(netns));
+      const iface = rng.pick([usableInterface, unusableInterface])(rng);
+      if (check('Endpoint', ep({ workload: { interface: iface } })).ok) assert.equal(interfaceNameProblem(iface), undefined, JSON.stringify(iface));
+    }
+  });
+
+  test('usable values in every one of those fields are accepted', () => {
+    const rng = new AddressRng(2007);
+    for (let i = 0; i < CASES; i++) {
+      const p = usablePrefix(rng);
+      const home = formatCidr(p);
+      const [a, b] = [usableAddressOf(rng, p), usableAddressOf(rng, p)].map((v) => formatAddress(p.family, v)) as [string, string];
+      const to = cidrOf(rng, p.family);
+      accepted('Network', net({ subnets: [subnet(home, a)] }));
+      accepted('Underlay', underlay({ cidr: home, gateway: a, routes: [{ to, via: b }], mtu: 1500 }));
+      accepted('Host', { metadata: { name: 'h1' }, spec: { site: 'dc1', addresses: a === b ? [a] : [a, b] } });
+      accepted('Endpoint', ep({ ips: [a], workload: { netns: usableNetns(rng), interface: usableInterface(rng) } }));
+    }
   });
 });

@@ -3,8 +3,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConflictError, NotFoundError, UnresolvedReferenceError, ValidationError } from '../../src/errors/index.js';
-import { KINDS, type KindName, type Network, type Resource } from '../../src/model/index.js';
-import { claimsOf, emptyPlan, planCreate, planDelete, planUpdate, references, sameJson, subnetsOf, writesNothing, type WritePlan } from '../../src/intent/index.js';
+import { KINDS, formatAddress, formatCidr, type KindName, type Network, type Prefix, type Resource } from '../../src/model/index.js';
+import { claimsOf, emptyPlan, planCreate, planDelete, planUpdate, references, sameJson, subnetsOf, takenMessage, writesNothing, type WritePlan } from '../../src/intent/index.js';
+import { AddressRng, nonHostAddressOf, pastTimestamp, usableAddressOf, usablePrefix } from '../support/address-cases.js';
 import { FIXED_NOW, MemoryView, catchError, claimSummary, fabric, input, seed, testContext } from './support/memory-view.js';
 
 type Body = { metadata: Record<string, unknown>; spec?: unknown };
@@ -249,11 +250,18 @@ describe('planCreate: rules against the rest of intent', () => {
     assert.deepEqual((resource.spec as { ips: string[] }).ips, ['fd00::9', '10.0.0.9']);
   });
 
-  test('a network with an explicit VNI in use elsewhere is a conflict naming the holder', () => {
+  test('a network with an explicit VNI in use in its own tenant is a conflict naming the holder', () => {
+    const { view } = withNetwork({ vni: 5000 });
+    const err = catchError(() => create(view, 'Network', tenantNet('other', { vni: 5000 }), T1), ConflictError);
+    assert.deepEqual(err.issues, [{ field: 'spec.vni', message: 'VNI 5000 is in use by network t1/n1' }]);
+  });
+
+  test('a network with an explicit VNI held in another tenant is a conflict that names neither the tenant nor the network', () => {
     const { view } = withNetwork({ vni: 5000 });
     seed(view, 'Tenant', { metadata: { name: 't2' } });
     const err = catchError(() => create(view, 'Network', tenantNet('other', { vni: 5000 }), { tenant: 't2' }), ConflictError);
-    assert.deepEqual(err.issues, [{ field: 'spec.vni', message: 'VNI 5000 is in use by network t1/n1' }]);
+    assert.deepEqual(err.issues, [{ field: 'spec.vni', message: 'VNI 5000 is already taken' }]);
+    assert.doesNotMatch(err.message, /t1|n1/);
   });
 
   test('a dual-fabric plane VNI in use by another network is a conflict naming the plane field', () => {
@@ -351,7 +359,7 @@ describe('planUpdate: versions, metadata and generation', () => {
 
   test('sending back a resource exactly as read writes nothing and returns it unchanged', () => {
     const { view, net } = withNetwork({ subnets: [{ cidr: '10.0.0.0/24' }, { cidr: 'fd00::/64' }] });
-    const ep = seed(view, 'Endpoint', { metadata: { name: 'e1' }, spec: { host: 'h1', workload: { netns: '/run/netns/a' } } }, N1);
+    const ep = seed(view, 'Endpoint', { metadata: { name: 'e1' }, spec: { host: 'h1', workload: { netns: 'a' } } }, N1);
     const token = seed(view, 'JoinToken', { metadata: { name: 'j1' }, spec: { site: 'dc1' } });
     for (const r of [net, ep, token, view.get({ kind: 'Host', name: 'h1' })!]) {
       const { resource, plan } = update(view, r, readBack(r));
@@ -363,9 +371,9 @@ describe('planUpdate: versions, metadata and generation', () => {
 
   test('a PUT leaving out only allocated values writes nothing', () => {
     const { view, net } = withNetwork();
-    const ep = seed(view, 'Endpoint', { metadata: { name: 'e1' }, spec: { host: 'h1', workload: { netns: '/run/netns/a' } } }, N1);
+    const ep = seed(view, 'Endpoint', { metadata: { name: 'e1' }, spec: { host: 'h1', workload: { netns: 'a' } } }, N1);
     const netPut = update(view, net, { metadata: { name: 'n1', resourceVersion: net.metadata.resourceVersion }, spec: { subnets: [{ cidr: '10.0.0.0/24' }] } });
-    const epPut = update(view, ep, { metadata: { name: 'e1', resourceVersion: ep.metadata.resourceVersion }, spec: { workload: { netns: '/run/netns/a' }, host: 'h1' } });
+    const epPut = update(view, ep, { metadata: { name: 'e1', resourceVersion: ep.metadata.resourceVersion }, spec: { workload: { netns: 'a' }, host: 'h1' } });
     assert.equal(writesNothing(netPut.plan), true);
     assert.equal(writesNothing(epPut.plan), true);
   });
@@ -591,6 +599,102 @@ describe('planUpdate: endpoints and other kinds', () => {
     const j = seed(view, 'JoinToken', { metadata: { name: 'j1' }, spec: {} });
     const { resource } = update(view, j, { metadata: { name: 'j1', resourceVersion: j.metadata.resourceVersion }, spec: { maxUses: 3 } });
     assert.deepEqual(resource.spec, { maxUses: 3, expiresAt: '2030-01-03T03:04:05.000Z' });
+  });
+});
+
+describe('values the network cannot use, against the rest of intent (generated)', () => {
+  const CASES = 200;
+
+  /** A fabric with one underlay of a random usable prefix, with a gateway and a next hop. */
+  function underlayFabric(rng: AddressRng): { view: MemoryView; prefix: Prefix; gateway: string; via: string; routeTo: string; free: () => string } {
+    const view = new MemoryView();
+    seed(view, 'Site', { metadata: { name: 'dc1' } });
+    seed(view, 'Plane', { metadata: { name: 'a' } });
+    const prefix = usablePrefix(rng, rng.family(), { 4: 29, 6: 120 });
+    const routeTo = prefix.family === 4 ? '10.200.0.0/16' : 'fd99::/64';
+    const used = new Set<string>();
+    const free = () => {
+      for (;;) {
+        const a = formatAddress(prefix.family, usableAddressOf(rng, prefix));
+        if (!used.has(a)) return used.add(a), a;
+      }
+    };
+    const gateway = free();
+    const via = free();
+    seed(view, 'Underlay', { metadata: { name: 'u1' }, spec: { site: 'dc1', plane: 'a', cidr: formatCidr(prefix), gateway, routes: [{ to: routeTo, via }] } });
+    return { view, prefix, gateway, via, routeTo, free };
+  }
+
+  test('a host address that is its underlay\'s network, broadcast, gateway or next-hop address is refused naming it', () => {
+    const rng = new AddressRng(3001);
+    for (let i = 0; i < CASES; i++) {
+      const { view, prefix, gateway, via, free } = underlayFabric(rng);
+      const bad = rng.pick([() => formatAddress(prefix.family, nonHostAddressOf(rng, prefix)), () => gateway, () => via])();
+      const addresses = [free(), bad];
+      const err = catchError(() => create(view, 'Host', { metadata: { name: 'h1' }, spec: { site: 'dc1', addresses } }), ValidationError);
+      assert.deepEqual(err.issues.map((x) => x.field), ['spec.addresses[1]'], `${bad} in ${formatCidr(prefix)}: ${err.message}`);
+      assert.match(err.issues[0]!.message, /network address|broadcast address|anycast address|gateway of underlay u1|next hop of underlay u1/);
+      // The same host with usable addresses only is accepted.
+      create(view, 'Host', { metadata: { name: 'h1' }, spec: { site: 'dc1', addresses: [free()] } });
+    }
+  });
+
+  test('an underlay update that would make a host\'s address its gateway, next hop or broadcast address is a conflict naming the field', () => {
+    const rng = new AddressRng(3002);
+    for (let i = 0; i < CASES / 4; i++) {
+      const { view, prefix, routeTo, free } = underlayFabric(rng);
+      const hostAddress = free();
+      seed(view, 'Host', { metadata: { name: 'h1' }, spec: { site: 'dc1', addresses: [hostAddress] } });
+      const u = view.get({ kind: 'Underlay', name: 'u1' })!;
+      const put = (spec: Record<string, unknown>) => () => update(view, u, { metadata: { name: 'u1', resourceVersion: u.metadata.resourceVersion }, spec: { site: 'dc1', plane: 'a', cidr: formatCidr(prefix), ...spec } });
+      assert.deepEqual(catchError(put({ gateway: hostAddress }), ConflictError).issues.map((x) => x.field), ['spec.gateway']);
+      assert.deepEqual(catchError(put({ routes: [{ to: routeTo, via: hostAddress }] }), ConflictError).issues.map((x) => x.field), ['spec.routes[0].via']);
+      assert.match(catchError(put({ gateway: hostAddress }), ConflictError).message, /host h1/);
+    }
+    // Shrinking an underlay so that a host's address becomes its broadcast address.
+    const view = new MemoryView();
+    seed(view, 'Site', { metadata: { name: 'dc1' } });
+    seed(view, 'Plane', { metadata: { name: 'a' } });
+    const u = seed(view, 'Underlay', { metadata: { name: 'u1' }, spec: { site: 'dc1', plane: 'a', cidr: '10.0.0.0/24' } });
+    seed(view, 'Host', { metadata: { name: 'h1' }, spec: { site: 'dc1', addresses: ['10.0.0.127'] } });
+    const err = catchError(() => update(view, u, { metadata: { name: 'u1', resourceVersion: u.metadata.resourceVersion }, spec: { site: 'dc1', plane: 'a', cidr: '10.0.0.0/25' } }), ConflictError);
+    assert.deepEqual(err.issues.map((x) => x.field), ['spec.cidr']);
+    assert.match(err.message, /10\.0\.0\.127 is the broadcast address of 10\.0\.0\.0\/25/);
+  });
+
+  test('a join token created already expired, or expiring now, is refused naming spec.expiresAt', () => {
+    const rng = new AddressRng(3003);
+    const view = fabric();
+    for (let i = 0; i < CASES; i++) {
+      const expiresAt = pastTimestamp(rng, FIXED_NOW);
+      const err = catchError(() => create(view, 'JoinToken', { metadata: { name: `j${i}` }, spec: { expiresAt } }), ValidationError);
+      assert.deepEqual(err.issues.map((x) => x.field), ['spec.expiresAt'], expiresAt);
+    }
+    catchError(() => create(view, 'JoinToken', { metadata: { name: 'jnow' }, spec: { expiresAt: FIXED_NOW.toISOString() } }), ValidationError);
+    create(view, 'JoinToken', { metadata: { name: 'jsoon' }, spec: { expiresAt: new Date(FIXED_NOW.getTime() + 1).toISOString() } });
+  });
+
+  test('a join token update may not move its expiry into the past, but may keep an expiry that has passed', () => {
+    const view = fabric();
+    const j = seed(view, 'JoinToken', { metadata: { name: 'j1' }, spec: { expiresAt: '2030-01-02T04:00:00Z' } });
+    const rv = j.metadata.resourceVersion;
+    const err = catchError(() => update(view, j, { metadata: { name: 'j1', resourceVersion: rv }, spec: { expiresAt: '2030-01-01T00:00:00Z' } }), ValidationError);
+    assert.deepEqual(err.issues.map((x) => x.field), ['spec.expiresAt']);
+    // Later, the token has expired; changing its description keeps the expiry and is accepted.
+    const later = new Date('2031-01-01T00:00:00Z');
+    const { resource } = update(view, j, { metadata: { name: 'j1', resourceVersion: rv }, spec: { description: 'old', expiresAt: '2030-01-02T04:00:00Z' } }, { now: later });
+    assert.equal((resource.spec as { description?: string }).description, 'old');
+  });
+
+  test('a taken value names its holder only within the writer\'s own tenant', () => {
+    const vni = { pool: 'vni' as const, value: 4098 };
+    assert.equal(takenMessage(vni, 'alpha', { tenant: 'bravo', name: 'bnet-secret' }), 'VNI 4098 is already taken');
+    assert.equal(takenMessage(vni, undefined, { tenant: 'bravo', name: 'bnet-secret' }), 'VNI 4098 is already taken');
+    assert.equal(takenMessage(vni, 'alpha', undefined), 'VNI 4098 is already taken');
+    assert.equal(takenMessage(vni, 'bravo', { tenant: 'bravo', name: 'bnet' }), 'VNI 4098 is in use by network bravo/bnet');
+    const ip = { pool: 'ip' as const, tenant: 'red', network: 'web', value: '10.0.0.5' };
+    assert.equal(takenMessage(ip, 'red', { tenant: 'red', network: 'web', name: 'e1' }), 'address 10.0.0.5 is in use by endpoint red/web/e1');
+    assert.equal(takenMessage(ip, 'blue', { tenant: 'red', network: 'web', name: 'e1' }), 'address 10.0.0.5 is already taken');
   });
 });
 

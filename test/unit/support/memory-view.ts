@@ -2,6 +2,7 @@
 // helpers that turn request bodies into what the API hands the planners (schema-parsed input).
 import { KINDS, PoolIndex, type KindName, type Resource, type ResourceRef } from '../../../src/model/index.js';
 import { planCreate, type Claim, type IntentView, type Parents, type PlanContext, type ResourceInput, type WritePlan } from '../../../src/intent/index.js';
+import { Rng } from '../../support/prng.js';
 
 function keyOf(ref: { kind: KindName; tenant?: string; network?: string; name: string }): string {
   return `${ref.kind}|${ref.tenant ?? ''}|${ref.network ?? ''}|${ref.name}`;
@@ -65,17 +66,10 @@ export function claimId(c: Claim): string {
 
 export const FIXED_NOW = new Date('2030-01-02T03:04:05.000Z');
 
-/** A small deterministic PRNG (mulberry32), so "random" MACs are the same on every run. */
+/** Seeded bytes, so "random" MACs are the same on every run. */
 export function seededBytes(seed: number): (n: number) => Uint8Array {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) & 0xff;
-  };
-  return (n) => Uint8Array.from({ length: n }, next);
+  const rng = new Rng(seed);
+  return (n) => Uint8Array.from({ length: n }, () => rng.uint32() & 0xff);
 }
 
 export interface TestContext extends PlanContext {
