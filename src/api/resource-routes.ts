@@ -1,13 +1,11 @@
 // CRUD routes for every kind in the registry, generated, so each kind behaves the same way.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { randomBytes } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../errors/index.js';
 import { DNS_LABEL_RE, KINDS, parseSelector, type KindDef, type Resource, type ResourceRef } from '../model/index.js';
-import { hashSecret, type Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import type { ResourceInput } from '../intent/index.js';
-import { formatJoinToken } from '../protocol/index.js';
-import { authorize, type Principal } from './auth.js';
+import { authorize, joinTokenHashPath, newJoinToken, TOKEN_ID_RE, type Principal } from '../auth/index.js';
 import { collectionPath } from './openapi.js';
 import { validationErrorOf } from './problem.js';
 
@@ -107,12 +105,14 @@ export function registerResourceRoutes(app: FastifyInstance, store: Store, caHas
       let extra: Record<string, string> = {};
       let created: Resource;
       if (kind.kind === 'JoinToken') {
-        // The secret is shown once; only its hash is stored, beside the resource, in one write.
-        const secret = randomBytes(24).toString('base64url');
+        // The token is shown once; only its hash is stored, beside the resource, in one write.
+        let token = '';
         created = await store.create(kind, input, parents, (plan, r) => {
-          plan.putSecrets.push({ path: ['join-tokens', r.metadata.name, 'hash'], value: hashSecret(secret) });
+          const made = newJoinToken(r.metadata.name, caHash);
+          token = made.token;
+          plan.putSecrets.push({ path: joinTokenHashPath(r.metadata.name), value: made.hash });
         });
-        extra = { token: formatJoinToken(created.metadata.name, secret, caHash) };
+        extra = { token };
       } else {
         created = await store.create(kind, input, parents);
       }
@@ -168,7 +168,7 @@ export function registerTokenRoutes(app: FastifyInstance, store: Store): void {
   app.delete('/tenants/:tenant/tokens/:id', async (req, reply) => {
     adminOnly(req);
     const id = (req.params as Params).id!;
-    if (!/^[0-9a-f]{12}$/.test(id)) throw new NotFoundError(`token ${id} does not exist`);
+    if (!TOKEN_ID_RE.test(id)) throw new NotFoundError(`token ${id} does not exist`);
     await store.deleteTenantToken(tenantOf(req), id);
     return reply.code(204).send();
   });

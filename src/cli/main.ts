@@ -16,6 +16,8 @@ const usage = (version: string) => `weft ${version} — overlay-fabric controlle
 Usage:
   weft controller [--listen 127.0.0.1:7480] [--state-dir /var/lib/weft]
                   [--agent-listen HOST:PORT|unix:PATH] [--path-ttl SECONDS]
+                  [--metrics-listen HOST:PORT]   /metrics without a token (else it needs
+                                                 the admin token); e.g. 127.0.0.1:9480
                   [--etcd-endpoints URL,...] [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE]
   weft agent join --controller HOST:PORT|unix:PATH --token TOKEN --state-dir DIR [--host-name NAME]
   weft agent run --state-dir DIR [--probe-port N] [--probe-rate PER_SECOND]
@@ -33,7 +35,8 @@ Topology files and resources (over the REST API):
   server default ${DEFAULT_SERVER}) and exits 1 on any error; plan --detailed-exitcode
   exits 2 when there are changes.
 
-Environment: WEFT_ADMIN_TOKEN (else generated into <state-dir>/admin.token).`;
+Environment: WEFT_ADMIN_TOKEN (else generated into <state-dir>/admin.token);
+  WEFT_CLIENT_CERT_TTL, how long agents' client certificates last (default 90d; agents renew at 2/3).`;
 
 async function controller(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -41,6 +44,7 @@ async function controller(argv: string[]): Promise<void> {
     options: {
       listen: { type: 'string', default: '127.0.0.1:7480' },
       'agent-listen': { type: 'string' },
+      'metrics-listen': { type: 'string' },
       'path-ttl': { type: 'string', default: '15' },
       'state-dir': { type: 'string', default: '/var/lib/weft' },
       'etcd-endpoints': { type: 'string' },
@@ -57,6 +61,7 @@ async function controller(argv: string[]): Promise<void> {
   const stateDir = resolve(values['state-dir']!);
   const agentListen = values['agent-listen'];
   if (agentListen !== undefined && !agentListen.startsWith('unix:/')) parseListen(agentListen, '--agent-listen');
+  const metricsListen = values['metrics-listen'] === undefined ? undefined : parseListen(values['metrics-listen'], '--metrics-listen');
   const pathTtl = Number(values['path-ttl']);
   if (!Number.isInteger(pathTtl) || pathTtl < 2 || pathTtl > 3600) throw new UsageError(`--path-ttl: must be whole seconds from 2 to 3600, not "${values['path-ttl']}"`);
   const { Controller, WEFT_VERSION } = await controllerModule();
@@ -68,9 +73,11 @@ async function controller(argv: string[]): Promise<void> {
     adminToken: process.env.WEFT_ADMIN_TOKEN,
     agentListen,
     pathTtlSeconds: pathTtl,
+    metricsListen,
   });
   const agents = c.agentAddress ? `; agents: ${c.agentAddress}` : '';
-  process.stderr.write(`weft controller ${WEFT_VERSION} serving ${c.url} (etcd ${c.etcdEndpoint}; admin token: ${c.adminTokenSource}${agents})\n`);
+  const metrics = c.metricsUrl ? `; metrics: ${c.metricsUrl}/metrics` : '';
+  process.stderr.write(`weft controller ${WEFT_VERSION} serving ${c.url} (etcd ${c.etcdEndpoint}; admin token: ${c.adminTokenSource}${agents}${metrics})\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -2,7 +2,7 @@
 // socket's buffer is below a high-water mark and resumes when a write completes, so per client
 // the controller holds at most about `highWaterBytes`. A client that falls behind by more than
 // its allowance (or out of the ring) is closed with 4008; the ring never grows for it.
-import type { Principal } from '../api/auth.js';
+import type { Principal } from '../auth/index.js';
 import { CLOSE, type ServerMessage } from './protocol.js';
 import { formatCursor, type Ring } from './ring.js';
 import { canSee } from './visibility.js';
@@ -31,7 +31,7 @@ export interface ClientLimits {
   closeGraceMs: number;
 }
 
-export type ClientEnd = 'too-slow' | 'closed';
+export type ClientEnd = 'too-slow' | 'revoked' | 'closed';
 
 export class LiveClient {
   /** Absolute ring index of the next event to consider. */
@@ -119,8 +119,18 @@ export class LiveClient {
   }
 
   private tooSlow(): void {
-    this.end('too-slow');
-    this.socket.close(CLOSE.tooSlow, 'too slow: the client fell behind the stream; reconnect and resume');
+    this.closeWith('too-slow', CLOSE.tooSlow, 'too slow: the client fell behind the stream; reconnect and resume');
+  }
+
+  /** Its token or tenant was deleted: close with 4001 at once; nothing more is sent. */
+  revoke(): void {
+    this.closeWith('revoked', CLOSE.unauthenticated, 'the token was revoked (it, or its tenant, was deleted)');
+  }
+
+  private closeWith(why: ClientEnd, code: number, reason: string): void {
+    if (this.closed) return;
+    this.end(why);
+    this.socket.close(code, reason);
     // A peer that does not read never takes the close frame: do not wait for it forever.
     setTimeout(() => this.socket.terminate(), this.limits.closeGraceMs).unref();
   }

@@ -8,7 +8,7 @@
 // the last cursor received is exact; a bare revision (e.g. from a REST read) resumes after that
 // revision's etcd events. Path statistics are not replayed: the snapshot holds the latest.
 import { randomUUID } from 'node:crypto';
-import type { Principal } from '../api/auth.js';
+import { principalName, type Principal } from '../auth/index.js';
 import type { IntentView } from '../intent/index.js';
 import type { Host } from '../model/index.js';
 import type { PathEvent, PathFeed, PathView } from '../paths/types.js';
@@ -17,11 +17,21 @@ import { LiveClient, type ClientEnd, type ClientLimits, type LiveSocket } from '
 import type { HostChange, ReplayedEvent, Topology } from './protocol.js';
 import { Ring, formatCursor, parseCursor, type Position, type RingLimits } from './ring.js';
 import { buildTopology } from './snapshot.js';
-import { audienceOf, principalName } from './visibility.js';
+import { audienceOf } from './visibility.js';
 
 /** What the hub reads: the intent cache. */
 export interface LiveSource extends IntentView {
   subscribe(listener: (e: ChangeEvent) => void, afterRevision?: number): () => void;
+}
+
+/**
+ * Whether a principal still stands, and when to ask again (src/auth's Authenticator and
+ * watchRevocations). `onRevocation`'s listener runs synchronously in etcd order, so a revoked
+ * client is closed before any later event is appended.
+ */
+export interface PrincipalGuard {
+  isCurrent(p: Principal): boolean;
+  onRevocation(recheck: () => void): () => void;
 }
 
 export interface LiveLimits extends RingLimits, ClientLimits {
@@ -76,6 +86,7 @@ export class LiveHub {
   private readonly clients = new Set<LiveClient>();
   private readonly unsubscribe: (() => void)[] = [];
   private paths?: PathFeed;
+  private principals?: PrincipalGuard;
   private pendingStats = new Map<string, PathView>();
   private statsTimer?: NodeJS.Timeout;
   /** Set while every client's socket is corked until the end of this tick. */
@@ -98,6 +109,18 @@ export class LiveHub {
     this.ring = new Ring(this.at, this.limits);
     this.unsubscribe.push(this.source.subscribe((e) => this.onChange(e)));
     if (paths) this.followPaths(paths);
+  }
+
+  /** Closes (4001) the clients whose token or tenant is deleted, as soon as the guard says so. */
+  guard(g: PrincipalGuard): void {
+    this.principals = g;
+    this.unsubscribe.push(g.onRevocation(() => this.recheckPrincipals()));
+  }
+
+  private recheckPrincipals(): void {
+    const g = this.principals;
+    if (!g) return;
+    for (const c of [...this.clients]) if (!g.isCurrent(c.principal)) c.revoke();
   }
 
   /** Path health may come up after the hub (it is fed by agents): attach it then. */
@@ -148,6 +171,11 @@ export class LiveHub {
       from = ring.resumeIndex(exact);
     }
     const client = new LiveClient(p, socket, ring, this.limits, from ?? ring.end, from !== undefined, (cl, why) => this.dropped(cl, why));
+    // Revoked between authentication and now: nothing is sent.
+    if (this.principals && !this.principals.isCurrent(p)) {
+      client.revoke();
+      return client;
+    }
     this.clients.add(client);
     this.counters.clients = this.clients.size;
     client.sendNow({ type: 'hello', epoch: this.epoch, principal: principalName(p), resumed: from !== undefined });

@@ -1,6 +1,6 @@
 // The snapshot a client starts from (GET /v1/topology, or after "too-old"): the fabric as the
 // intent cache holds it plus live path health, cut down to what the principal may see.
-import type { Principal } from '../api/auth.js';
+import type { Principal } from '../auth/index.js';
 import type { IntentView } from '../intent/index.js';
 import type { Resource } from '../model/index.js';
 import type { PathFeed } from '../paths/types.js';

@@ -1,7 +1,7 @@
 // Who may see what, as pure functions: the same tenant boundary as the REST API. The admin sees
 // everything; a tenant token sees its own Tenant and that tenant's networks and endpoints, and
 // nothing fabric-wide (hosts, sites, planes, acks, paths), as it gets 403 for those over REST.
-import type { Principal } from '../api/auth.js';
+import type { Principal } from '../auth/index.js';
 import type { ReplayedEvent } from './protocol.js';
 
 /** The tenant an event belongs to, or undefined when only the admin may see it. */
@@ -24,5 +24,3 @@ export function audienceOf(e: ReplayedEvent): string | undefined {
 }
 
 export const canSee = (p: Principal, audience: string | undefined): boolean => p.type === 'admin' || (audience !== undefined && audience === p.tenant);
-
-export const principalName = (p: Principal): string => (p.type === 'admin' ? 'admin' : `tenant:${p.tenant}`);

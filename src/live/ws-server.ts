@@ -4,7 +4,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Principal } from '../api/auth.js';
+import { bearerToken, type Principal } from '../auth/index.js';
 import { WeftError } from '../errors/index.js';
 import type { LiveSocket } from './client.js';
 import type { LiveHub, Resume } from './hub.js';
@@ -25,7 +25,8 @@ export interface WatchOptions {
 
 function refuse(socket: Duplex, status: number, title: string, detail: string): void {
   const body = JSON.stringify({ type: 'about:blank', title, status, detail });
-  socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const challenge = status === 401 ? 'WWW-Authenticate: Bearer realm="weft"\r\n' : '';
+  socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${challenge}Connection: close\r\n\r\n${body}`);
 }
 
 function parseMessage(data: unknown): ClientMessage | undefined {
@@ -65,8 +66,24 @@ export function attachWatch(server: Server, opts: WatchOptions): () => Promise<v
   };
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== WATCH_PATH) return refuse(socket, 404, 'Not found', `no WebSocket at ${url.pathname}`);
+    let url: URL;
+    try {
+      // The path is taken as given ('//x' is a path here, not a host).
+      url = new URL(`http://localhost${req.url?.startsWith('/') ? req.url : '/'}`);
+    } catch {
+      return refuse(socket, 400, 'Bad request', 'the request target is not a valid URL');
+    }
+    if (url.pathname !== WATCH_PATH) {
+      // As over plain HTTP: under /v1, a 401 comes before a 404, so paths cannot be probed.
+      if (url.pathname === '/v1' || url.pathname.startsWith('/v1/')) {
+        try {
+          opts.principalFor(bearerToken(req.headers.authorization));
+        } catch (err) {
+          return refuse(socket, 401, 'Unauthorized', err instanceof Error ? err.message : 'the token is not valid');
+        }
+      }
+      return refuse(socket, 404, 'Not found', `no WebSocket at ${url.pathname.slice(0, 512)}`);
+    }
     if (url.searchParams.has('token')) return refuse(socket, 400, 'Bad request', 'tokens are not accepted in the URL: send the Authorization header or an auth message');
     const resumeParam = url.searchParams.get('resume') ?? undefined;
     if (resumeParam !== undefined && !parseCursor(resumeParam)) return refuse(socket, 400, 'Bad request', `resume: "${resumeParam}" is not a cursor`);
@@ -74,10 +91,8 @@ export function attachWatch(server: Server, opts: WatchOptions): () => Promise<v
     let principal: Principal | undefined;
     const header = req.headers.authorization;
     if (header) {
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
       try {
-        if (!m) throw new Error('the Authorization header must be "Bearer <token>"');
-        principal = opts.principalFor(m[1]!);
+        principal = opts.principalFor(bearerToken(header));
       } catch (err) {
         return refuse(socket, 401, 'Unauthorized', err instanceof Error ? err.message : 'the token is not valid');
       }

@@ -34,6 +34,8 @@ export interface Logger {
 }
 
 type Listener = (e: ChangeEvent) => void;
+/** Told the path ([area, ...]) of each deleted secret, e.g. a revoked token's record. */
+type SecretListener = (path: string[]) => void;
 
 function groupKey(ref: { tenant?: string; network?: string }): string {
   return `${ref.tenant ?? ''}/${ref.network ?? ''}`;
@@ -51,6 +53,7 @@ export class IntentCache implements IntentView {
   /** The oldest revision a consumer may resume after. */
   private horizon = 0;
   private readonly listeners = new Set<Listener>();
+  private readonly secretListeners = new Set<SecretListener>();
   private readonly waiters: { revision: number; resolve: () => void }[] = [];
   private watcher?: Watcher;
   private closed = false;
@@ -94,7 +97,7 @@ export class IntentCache implements IntentView {
           }
         }
       }
-      for (const k of [...this.secrets.keys()]) if (!seen.has(k)) this.secrets.delete(k);
+      for (const k of [...this.secrets.keys()]) if (!seen.has(k)) this.deleteSecret(k);
       for (const k of [...this.statuses.keys()]) if (!seenStatus.has(k)) this.statuses.delete(k);
       // Consumers cannot resume across the gap: events before it are lost.
       this.horizon = revision;
@@ -128,7 +131,7 @@ export class IntentCache implements IntentView {
           const parsed = parseKey(ev.kv.key.toString());
           if (parsed.type === 'resource') this.remove(parsed.ref, evRev, true);
           else if (parsed.type === 'status') this.statuses.delete(this.keyOf(parsed.ref));
-          else if (parsed.type === 'secret') this.secrets.delete(ev.kv.key.toString());
+          else if (parsed.type === 'secret') this.deleteSecret(ev.kv.key.toString());
         } else {
           this.apply(ev.kv, evRev, 'live');
         }
@@ -226,6 +229,19 @@ export class IntentCache implements IntentView {
     if (emit) this.emit({ revision, type: 'deleted', ref, resource, previous: resource });
   }
 
+  private deleteSecret(key: string): void {
+    if (!this.secrets.delete(key)) return;
+    const parsed = parseKey(key);
+    if (parsed.type !== 'secret') return;
+    for (const l of this.secretListeners) {
+      try {
+        l(parsed.path);
+      } catch (err) {
+        this.log.error({ err: String(err) }, 'a secret listener threw');
+      }
+    }
+  }
+
   private group(kind: KindName, key: string): Map<string, Resource> {
     const byGroup = this.items.get(kind)!;
     let g = byGroup.get(key);
@@ -320,6 +336,16 @@ export class IntentCache implements IntentView {
     }
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` with the path of every secret deleted from now on, synchronously as the
+   * watch applies the deletion (so before any later change event), including deletions found on
+   * a resync. Secrets carry token records: this is how a revocation reaches open channels.
+   */
+  subscribeSecretDeletions(listener: SecretListener): () => void {
+    this.secretListeners.add(listener);
+    return () => this.secretListeners.delete(listener);
   }
 
   async close(): Promise<void> {

@@ -2,11 +2,11 @@
 // Each write: wait until the cache has our own previous writes, plan against it (pure), commit
 // with compare-and-swap, and on a failed compare either report why or re-plan (a lost race for
 // an allocated value, a collection that moved under us).
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import { ConflictError, NotFoundError, UnavailableError, UnresolvedReferenceError } from '../errors/index.js';
 import {
-  claimText,
+  takenMessage,
   sameJson,
   writesNothing,
   planCreate,
@@ -20,7 +20,8 @@ import {
   type ResourceInput,
   type WritePlan,
 } from '../intent/index.js';
-import { formatRef, KINDS, matchesSelector, type KindDef, type KindName, type Resource, type ResourceRef, type Selector } from '../model/index.js';
+import { joinTokenHashPath, newTenantToken, tenantTokenInfo, tenantTokenPath, type TenantTokenInfo, type TenantTokenLookup } from '../auth/index.js';
+import { formatRef, KINDS, matchesSelector, parseRef, type KindDef, type KindName, type Resource, type ResourceRef, type Selector } from '../model/index.js';
 import type { IntentCache, Logger } from './cache.js';
 import { asWeftError, callOptions } from './etcd.js';
 import { claimKey, resourceKey, secretKey, secretPrefix, statusKey } from './keys.js';
@@ -41,20 +42,12 @@ export interface ListResult {
   revision: number;
 }
 
-export interface TenantTokenInfo {
-  id: string;
-  description?: string;
-  createdAt: string;
-}
-
 export interface WriteMetrics {
   observeWrite(op: string, kind: string, outcome: string, seconds: number): void;
   observeConflictRetry(kind: string): void;
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest();
-
-export class Store {
+export class Store implements TenantTokenLookup {
   /** The revision of this process's latest commit; reads wait for the cache to reach it. */
   private lastWrite = 0;
   /** Claim keys of allocations in flight in this process, so concurrent writers pick apart. */
@@ -254,13 +247,14 @@ export class Store {
           avoided.add(claimKey(c.use.claim));
           continue;
         }
-        let holder = 'another resource';
+        let holder: ResourceRef | undefined;
         try {
-          holder = (JSON.parse(f.current?.toString() ?? '{}') as { owner?: string }).owner || holder;
+          holder = parseRef(String((JSON.parse(f.current?.toString() ?? '{}') as { owner?: unknown }).owner ?? ''));
         } catch {
           // an unreadable claim still means taken
         }
-        throw ConflictError.field(c.use.field, `${claimText(c.use.claim)} is already in use by ${holder}`);
+        // Named only when in the writer's own tenant: pools like VNIs are shared by every tenant.
+        throw ConflictError.field(c.use.field, takenMessage(c.use.claim, resource.metadata.tenant, holder));
       }
       const pre = c.pre;
       switch (pre.type) {
@@ -283,16 +277,16 @@ export class Store {
     }
   }
 
-  // ---- tenant API tokens: only a hash is stored ----
+  // ---- token records (made, hashed and verified by src/auth; stored and read here) ----
 
   async createTenantToken(tenant: string, description?: string): Promise<{ token: string; info: TenantTokenInfo }> {
-    const id = randomBytes(6).toString('hex');
-    const secret = randomBytes(24).toString('base64url');
-    const info: TenantTokenInfo = { id, createdAt: new Date().toISOString(), ...(description ? { description } : {}) };
-    const value = JSON.stringify({ ...info, sha256: sha256(secret).toString('hex') });
+    let made: { token: string; info: TenantTokenInfo } | undefined;
     await this.write('create', 'Tenant', (ctx) => {
       const t = ctx.view.get({ kind: 'Tenant', name: tenant });
       if (!t) throw new NotFoundError(`tenant "${tenant}" does not exist`);
+      // Bound to this tenant's uid: a namesake created later does not inherit the token.
+      const { token, info, record } = newTenantToken(tenant, t.metadata.uid, ctx.now, description);
+      made = { token, info };
       const plan: WritePlan = {
         preconditions: [{ type: 'exists', ref: { kind: 'Tenant', name: tenant }, field: 'tenant' }],
         delete: [],
@@ -300,26 +294,23 @@ export class Store {
         claim: [],
         release: [],
         releaseNetworks: [],
-        putSecrets: [{ path: ['tenant-tokens', tenant, id], value }],
+        putSecrets: [{ path: tenantTokenPath(tenant, info.id), value: record }],
         deleteSecrets: [],
       };
       return { plan, resource: t };
     });
-    return { token: `wt.${tenant}.${id}.${secret}`, info };
+    return made!;
   }
 
   async listTenantTokens(tenant: string): Promise<TenantTokenInfo[]> {
     await this.fresh();
     this.mustGet({ kind: 'Tenant', name: tenant });
-    return this.cache.secretsUnder(secretPrefix(['tenant-tokens', tenant])).map(([, v]) => {
-      const { sha256: _h, ...info } = JSON.parse(v) as TenantTokenInfo & { sha256: string };
-      return info;
-    });
+    return this.cache.secretsUnder(secretPrefix(tenantTokenPath(tenant))).flatMap(([, v]) => tenantTokenInfo(v) ?? []);
   }
 
   async deleteTenantToken(tenant: string, id: string): Promise<void> {
     await this.fresh();
-    const key = secretKey(['tenant-tokens', tenant, id]);
+    const key = secretKey(tenantTokenPath(tenant, id));
     if (!this.cache.secret(key)) throw new NotFoundError(`token ${id} of tenant ${tenant} does not exist`);
     const res = await this.etcd.kv.deleteRange({ key: Buffer.from(key) }, callOptions()).catch((err) => {
       throw this.etcdFailure(err);
@@ -327,24 +318,19 @@ export class Store {
     this.noteWrite(Number(res.header.revision));
   }
 
-  /** The tenant a presented tenant token belongs to, or undefined. Constant-time on the secret. */
-  verifyTenantToken(token: string): string | undefined {
-    const m = /^wt\.([a-z0-9-]{1,63})\.([0-9a-f]{12})\.([A-Za-z0-9_-]{32})$/.exec(token);
-    if (!m) return undefined;
-    const stored = this.cache.secret(secretKey(['tenant-tokens', m[1]!, m[2]!]));
-    if (!stored) return undefined;
-    const want = Buffer.from((JSON.parse(stored) as { sha256: string }).sha256, 'hex');
-    const got = sha256(m[3]!);
-    return want.length === got.length && timingSafeEqual(want, got) ? m[1] : undefined;
+  /** The stored record of a tenant token, for src/auth's verification. */
+  tenantTokenRecord(tenant: string, id: string): string | undefined {
+    return this.cache.secret(secretKey(tenantTokenPath(tenant, id)));
+  }
+
+  /** A tenant's current uid, for src/auth: tokens are bound to it. */
+  tenantUid(tenant: string): string | undefined {
+    return this.cache.get({ kind: 'Tenant', name: tenant })?.metadata.uid;
   }
 
   /** The stored hash of a join token's secret, for the join flow. */
   joinTokenHash(name: string): Buffer | undefined {
-    const v = this.cache.secret(secretKey(['join-tokens', name, 'hash']));
+    const v = this.cache.secret(secretKey(joinTokenHashPath(name)));
     return v ? Buffer.from(v, 'hex') : undefined;
   }
-}
-
-export function hashSecret(secret: string): string {
-  return sha256(secret).toString('hex');
 }

@@ -1,6 +1,7 @@
 // Authentication and the tenant boundary: the admin token does anything; a tenant token reaches
 // only its own tenant's networks and endpoints (and reads its tenant), and stops working once it
-// is revoked or its tenant is deleted. Health, metrics and the API description need no token.
+// is revoked or its tenant is deleted. Health and the API description need no token; metrics need
+// the admin token.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Api, eventually, network, tenant, type Reply } from '../support/api.js';
@@ -264,13 +265,18 @@ describe('authentication and tenant boundaries', () => {
     expectStatus(await green.get('/v1/tenants/green'), 401, 'old green token after the name is reused');
   });
 
-  test('health, readiness, metrics and the API description need no token', async () => {
+  test('health, readiness and the API description need no token; metrics need the admin token', async () => {
     const h = await anonymous.get('/healthz');
     expectStatus(h, 200, 'GET /healthz');
     const ready = await anonymous.get('/readyz');
     expectStatus(ready, 200, 'GET /readyz');
     assert.equal(ready.body.ready, true);
-    const m = await anonymous.get('/metrics');
+    // Metrics name hosts and planes: not for anyone, nor for a tenant.
+    const refused = await anonymous.get('/metrics');
+    expectStatus(refused, 401, 'GET /metrics without a token');
+    assert.match(refused.headers.get('www-authenticate') ?? '', /^Bearer\b/);
+    expectStatus(await red.get('/metrics'), 403, 'GET /metrics with a tenant token');
+    const m = await admin.get('/metrics');
     expectStatus(m, 200, 'GET /metrics');
     assert.match(m.headers.get('content-type') ?? '', /^text\/plain/);
     assert.match(m.body, /^weft_http_request_duration_seconds_bucket\{/m);

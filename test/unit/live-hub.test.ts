@@ -108,7 +108,7 @@ describe('live hub', () => {
     const a = new FakeSocket();
     const tenant = new FakeSocket();
     hub.connect(a, admin);
-    hub.connect(tenant, { type: 'tenant', tenant: 'red' });
+    hub.connect(tenant, { type: 'tenant', tenant: 'red', tenantUid: 'uid-red', tokenId: '000000000001' });
     paths.emit({ type: 'path-stats', paths: [path('up', 1)] });
     paths.emit({ type: 'path-stats', paths: [path('up', 2)] });
     await new Promise((r) => setTimeout(r, 30));

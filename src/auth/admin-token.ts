@@ -1,7 +1,7 @@
 // The admin token: from WEFT_ADMIN_TOKEN, or generated once into <state-dir>/admin.token (0600).
-import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { newSecret } from './secret.js';
 
 export interface AdminToken {
   token: string;
@@ -22,7 +22,7 @@ export async function loadAdminToken(stateDir: string, fromEnv: string | undefin
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const token = randomBytes(32).toString('base64url');
+  const token = newSecret(32);
   // 'wx' fails if another process created it meanwhile: then read theirs rather than overwrite.
   try {
     await writeFile(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
