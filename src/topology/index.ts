@@ -3,7 +3,7 @@
 // is pure; the shell (files, REST, polling) is in source.ts, client.ts, fabric-state.ts,
 // execute.ts, load.ts and wait.ts.
 export { HASH_LABEL, LEVEL, OWNER_LABEL, TOPOLOGY_KINDS, isTopologyKind, refKey, topologyDocumentSchema, type Position, type TopologyDoc, type TopologyKind } from './document.js';
-export { parseSource, parseTopology, duplicateProblems, type TopologySource } from './parse.js';
+export { parseSource, parseTopology, duplicateProblems, LIMITS, type ParseLimits, type TopologySource } from './parse.js';
 export { planTopology, countActions, hasChanges, compareForApply, desiredLabels, type PlannedAction, type TopologyPlan, type PlanOptions } from './plan.js';
 export { fieldChanges, filledPaths, withoutPaths, diffLabels, type FieldChange } from './diff.js';
 export { appliedHash, canonicalJson } from './hash.js';
@@ -14,5 +14,5 @@ export { WeftClient, collectionUrl, itemUrl, type ClientOptions } from './client
 export { readFabric } from './fabric-state.js';
 export { executePlan, phases, writeBody, type FabricWriter, type WriteAction } from './execute.js';
 export { assessConvergence, describeNotConverged, waitForConvergence, type ConvergenceReport } from './wait.js';
-export { readTopologySources, topologyNameFromPath, topologyNameProblem, MAX_FILE_BYTES } from './source.js';
+export { readTopologySources, topologyNameFromPath, topologyNameProblem, MAX_FILE_BYTES, MAX_TOTAL_BYTES } from './source.js';
 export { loadTopology, planAgainstServer, type LoadedTopology } from './load.js';

@@ -1,7 +1,7 @@
 // Maps a field path back to where it is written in a YAML document, so that every problem can
 // say `file:line:column`. A path that goes past what is written (a missing required field)
 // resolves to the deepest part that is written.
-import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type ParsedNode } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type Document, type LineCounter, type Node, type ParsedNode } from 'yaml';
 import type { Position } from './document.js';
 
 export type PathSegment = string | number;
@@ -42,9 +42,10 @@ export interface Locator {
   atOffset(offset: number): Position;
 }
 
-export function locatorFor(doc: Document.Parsed, file: string, lines: LineCounter): Locator {
+/** `base`: where the text `doc` was parsed from starts in the file (`lines` counts the whole file). */
+export function locatorFor(doc: Document.Parsed, file: string, lines: LineCounter, base = 0): Locator {
   const pos = (offset: number): Position => {
-    const p = lines.linePos(offset);
+    const p = lines.linePos(base + offset);
     return { file, line: p.line, column: p.col };
   };
   const startOffset = (doc.contents as ParsedNode | null)?.range?.[0] ?? doc.range[0];
@@ -78,6 +79,31 @@ export function locatorFor(doc: Document.Parsed, file: string, lines: LineCounte
         }
       }
       return pos(node?.range?.[0] ?? parentKey);
+    },
+  };
+}
+
+/**
+ * A locator that keeps only the file's text and the document's place in it, and parses the
+ * document again on the first question (asked only when there is a problem to report). A
+ * parsed document costs a few KiB, and a topology can hold a hundred thousand documents.
+ */
+export function lazyLocatorFor(doc: Document.Parsed, text: string, file: string, lines: LineCounter): Locator {
+  const eager = locatorFor(doc, file, lines);
+  const start = eager.start;
+  // From the start of the document's first line, so that indentation parses the same.
+  const from = lines.lineStarts[lines.linePos(doc.range[0]).line - 1] ?? 0;
+  const to = doc.range[2];
+  let located: Locator | undefined;
+  return {
+    start,
+    atOffset: (offset) => {
+      const p = lines.linePos(offset);
+      return { file, line: p.line, column: p.col };
+    },
+    locate(path, opts) {
+      located ??= locatorFor(parseDocument(text.slice(from, to), { uniqueKeys: false, stringKeys: true }) as Document.Parsed, file, lines, from);
+      return located.locate(path, opts);
     },
   };
 }

@@ -1,14 +1,20 @@
 // Bad topology input through the real CLI: every case exits 1, says where (file:line:column),
 // which field and why, and leaves etcd exactly as it was, even when the other documents in the
-// same files are valid.
+// same files are valid. Hostile input (devices, pipes and standard input that never end,
+// oversized or bomb documents, bytes that are not UTF-8) is refused the same way, with bounded
+// memory and no stack trace.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from '../support/api.js';
 import { etcdContents, startEnv, type Env } from '../support/fixtures.js';
-import { show, weft, writeText, baseFabric, type Target } from './topology-cli.js';
+import { ROOT, show, spawnWeft, weft, writeText, baseFabric, type Target, type WeftResult } from './topology-cli.js';
+
+/** A CLI run that takes longer than this is hung (the cases take a few seconds on a busy machine). */
+const HANG_MS = 90_000;
 
 const BASE = `${baseFabric()}---
 kind: Network
@@ -126,5 +132,81 @@ describe('bad topology input', () => {
     const r = await weft(target, ['apply', '-f', await writeText(join(sub, 'other.yaml'), 'kind: Tenant\nmetadata: { name: red }\n')]);
     assert.equal(r.code, 1, show(r));
     assert.ok(r.stderr.includes(`error: ${join(sub, 'other.yaml')}:2:19: Tenant red: belongs to topology "base" (label weft.dev/topology); a resource is managed by one topology only`), show(r));
+  });
+
+  /** Runs the CLI with its output checked for the refusal: exit 1, `says` on stderr, no stack trace, etcd unchanged. */
+  async function hostile(run: () => { child: ChildProcess; done: Promise<WeftResult> }, says: RegExp) {
+    const before = await etcdContents(env.etcd.endpoint);
+    const { child, done } = run();
+    const timer = setTimeout(() => child.kill('SIGKILL'), HANG_MS);
+    const r = await done.finally(() => clearTimeout(timer));
+    assert.equal(r.signal, null, `the CLI hung and was killed\n${show(r)}`);
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stderr, says, show(r));
+    assert.match(r.stderr, /nothing was applied\.\n$/, show(r));
+    assert.doesNotMatch(r.stderr, /\n\s+at /, `a stack trace\n${show(r)}`);
+    assert.deepEqual(await etcdContents(env.etcd.endpoint), before, 'etcd changed');
+    return r;
+  }
+
+  test('/dev/zero and /dev/urandom are refused as devices, without being read', async () => {
+    for (const dev of ['/dev/zero', '/dev/urandom']) {
+      await hostile(() => spawnWeft(target, ['apply', '-f', dev, '--topology', 'base']), new RegExp(`error: ${dev}:1:1: is a character device; a topology is read from a file, a directory, a pipe or -`));
+    }
+  });
+
+  test('a pipe fed forever is read up to the 4 MiB limit, then refused and closed', async () => {
+    const fifo = join(dir, 'forever.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const writer = spawn('sh', ['-c', `yes 'kind: Tenant' > '${fifo}'`], { stdio: 'ignore' });
+    const writerDone = new Promise((r) => writer.once('exit', r));
+    await hostile(() => spawnWeft(target, ['apply', '-f', fifo, '--topology', 'base']), new RegExp(`error: ${fifo}:1:1: is over the 4.0 MiB limit for a topology file`));
+    // The CLI closed its end: the writer stops on SIGPIPE rather than writing forever.
+    await writerDone;
+  });
+
+  test('standard input fed forever is read up to the 4 MiB limit, then refused, and the CLI exits', async () => {
+    await hostile(() => {
+      const childEnv: NodeJS.ProcessEnv = { ...process.env, WEFT_SERVER: target.url, WEFT_TOKEN: target.token };
+      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'plan', '-f', '-', '--topology', 'base'], { cwd: ROOT, env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+      // Write forever: each chunk as soon as the pipe takes it, until the CLI closes it.
+      const chunk = Buffer.from('kind: Tenant\nmetadata: { name: t }\n---\n'.repeat(2000));
+      const feed = () => {
+        while (!child.stdin!.destroyed && child.stdin!.write(chunk));
+      };
+      child.stdin!.on('drain', feed);
+      child.stdin!.on('error', () => {}); // EPIPE once the CLI stops reading
+      feed();
+      const done = new Promise<WeftResult>((r) => child.once('close', (code, signal) => r({ code, signal, stdout, stderr })));
+      return { child, done };
+    }, /error: <stdin>:1:1: is over the 4\.0 MiB limit for a topology file/);
+  });
+
+  test('generated hostile files at the sizes of issue 10 are refused at a location, quickly enough', async () => {
+    const sub = join(dir, `case${++n}`);
+    const lol = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 9; i++) lol.push(`${'abcdefghi'[i]}: &${'abcdefghi'[i]} [${Array(9).fill(`*${'abcdefghi'[i - 1]}`).join(',')}]`);
+    let seed = 10;
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+    const files: Record<string, [string | Buffer, RegExp]> = {
+      'keys.yaml': [`kind: Tenant\nmetadata:\n  name: x\n  labels:\n${Array.from({ length: 200_000 }, (_, i) => `    k${i}: v\n`).join('')}`, /keys\.yaml:6668:10: this document is too large/],
+      'flow-keys.yaml': [`kind: Tenant\nmetadata: { name: x, labels: { ${Array.from({ length: 200_000 }, (_, i) => `k${i}: v`).join(', ')} } }\n`, /flow-keys\.yaml:2:\d+: this document is too large/],
+      'deep.yaml': [`kind: Tenant\nspec: ${'['.repeat(1_000_000)}\n`, /deep\.yaml:2:\d+: this document nests more than 64 levels deep/],
+      'laughs.yaml': [`kind: Tenant\nmetadata: { name: boom }\nspec:\n${lol.map((l) => `  ${l}`).join('\n')}\n`, /laughs\.yaml:5:\d+: cannot be expanded: .*alias/i],
+      'empties.yaml': ['---\n'.repeat(1_000_000), /empties\.yaml:50001:1: this file has more than 50000 documents/],
+      'binary.yaml': [Buffer.from(Array.from({ length: 100_000 }, () => Math.floor(rand() * 256))), /binary\.yaml:\d+:\d+: is not UTF-8 text/],
+      'scalar.yaml': [`kind: Tenant\nmetadata: { name: "${'x'.repeat(3_000_000)}" }\n`, /scalar\.yaml:2:19: Tenant x+… \(\d+ characters\): metadata\.name: must be a DNS label/],
+    };
+    for (const [name, [text, says]] of Object.entries(files)) {
+      const file = join(sub, name);
+      await writeText(file, '');
+      await writeFile(file, text);
+      const r = await hostile(() => spawnWeft(target, ['apply', '-f', file, '--topology', 'base']), says);
+      assert.ok(r.stderr.length < 10_000, `${name}: ${r.stderr.length} characters of errors`);
+    }
   });
 });

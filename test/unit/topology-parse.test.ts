@@ -42,6 +42,18 @@ describe('bad topology input', () => {
     assert.deepEqual(problemsOf('kind: Site\nmetadata:\n  name: a\n  name: b\n'), ['t.yaml:4:3: Map keys must be unique (DUPLICATE_KEY)']);
   });
 
+  test('a duplicate key is found among many keys in one pass, at the key', () => {
+    const labels = Array.from({ length: 5000 }, (_, i) => `    k${i}: v\n`).join('');
+    assert.deepEqual(problemsOf(`kind: Site\nmetadata:\n  name: a\n  labels:\n${labels}    k17: again\n`), ['t.yaml:5005:5: Map keys must be unique (DUPLICATE_KEY)']);
+  });
+
+  test('keys are strings as written: an alias or a collection as a key is refused, a number-like key stays as written', () => {
+    assert.deepEqual(problemsOf('kind: Site\nmetadata: { &k name: a, *k : b }\n'), ['t.yaml:2:25: A key must be a string, not an alias or a collection (NON_STRING_KEY)']);
+    assert.deepEqual(problemsOf('kind: Site\nmetadata:\n  name: a\n  ? [x, y]\n  : z\n'), ['t.yaml:4:5: A key must be a string, not an alias or a collection (NON_STRING_KEY)']);
+    const [site] = docsOf('kind: Site\nmetadata:\n  name: a\n  labels: { 0x10: v, 1e3: w }\n');
+    assert.deepEqual(site!.labels, { '0x10': 'v', '1e3': 'w' });
+  });
+
   test('an unknown kind is an error at the kind, suggesting a near miss', () => {
     const p = only('kind: networks\nmetadata: { name: x }\n');
     assert.deepEqual(p.at, { file: 't.yaml', line: 1, column: 7 });
