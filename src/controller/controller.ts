@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { ApiMetrics, buildApi } from '../api/index.js';
+import { ApiMetrics, buildApi, startMetricsServer } from '../api/index.js';
 import { LiveHub, liveLimitsFromEnv } from '../live/index.js';
-import { IntentCache, Store, callOptions, connectEtcd } from '../store/index.js';
+import { ETCD_CALL_TIMEOUT_MS, IntentCache, Store, callOptions, connectEtcd } from '../store/index.js';
 import type { PathBook } from '../paths/index.js';
+import { LoopStall } from './loop-stall.js';
 import { PathHealth } from './path-health.js';
-import { loadAdminToken } from './admin-token.js';
+import { loadAdminToken } from '../auth/index.js';
 import { NetworkStatusReconciler } from './network-status.js';
 import { loadPki } from '../pki/index.js';
 import { ProgramDistributor, hostAddressStatus, startAgentServer, type AgentServer } from '../push/index.js';
@@ -33,12 +34,19 @@ export interface ControllerOptions {
   bodyLimit?: number;
   /** How long a gone agent's paths live on (in memory as unknown, in etcd by lease). Default 15. */
   pathTtlSeconds?: number;
+  /** Also serve /metrics without a token on this address (the API's /metrics needs the admin token). */
+  metricsListen?: { host: string; port: number };
 }
 
 const PROBE_INTERVAL_MS = 1000;
+const PROBE_DEADLINE_MS = 2 * PROBE_INTERVAL_MS;
+/** A loop stall this long during a failed etcd call makes the failure no evidence about etcd. */
+const STALL_MS = PROBE_DEADLINE_MS / 4;
 
 export class Controller {
   private probeTimer?: NodeJS.Timeout;
+  private requestProbe?: () => void;
+  private readonly stall = new LoopStall();
   private etcdUp = false;
   private cacheLoaded = false;
   private stopped = false;
@@ -58,6 +66,8 @@ export class Controller {
 
   /** The agent server's address, when it runs. */
   agentAddress?: string;
+  /** The tokenless /metrics listener's URL, when it runs. */
+  metricsUrl?: string;
   private agentServer?: AgentServer;
   /** Live path health from the agents' probes. */
   paths!: PathBook;
@@ -89,10 +99,7 @@ export class Controller {
       (kind) => cache.list(kind).length,
       () => cache.revision,
     );
-    const store = new Store(etcd, cache, log, metrics, () => {
-      if (controller?.etcdUp) log.warn({ etcd: endpoints.join(',') }, 'etcd is unreachable; API answers 503');
-      if (controller) controller.etcdUp = false;
-    });
+    const store = new Store(etcd, cache, log, metrics, () => controller?.storeFoundEtcdUnreachable());
     let distributor: ProgramDistributor | undefined;
     const pathHealth = new PathHealth(etcd, log, metrics.registry, opts.pathTtlSeconds ?? 15, (host) => distributor?.book.segmentsOf(host) ?? []);
     const paths = pathHealth.book;
@@ -113,6 +120,7 @@ export class Controller {
       },
     });
     const address = await app.listen({ host: opts.listen.host, port: opts.listen.port });
+    const metricsServer = opts.metricsListen ? await startMetricsServer(metrics.registry, opts.metricsListen) : undefined;
     let reconciler: NetworkStatusReconciler | undefined;
     const hostState = (host: string, state: 'ready' | 'unreachable', extra: Record<string, unknown> = {}) =>
       store
@@ -133,6 +141,10 @@ export class Controller {
     reconciler = new NetworkStatusReconciler(cache, store, log, distributor.book, paths);
     controller = new Controller(address, admin.source, endpoints.join(','), app, etcd, cache, log, reconciler, distributor, supervisor);
     controller.paths = paths;
+    if (metricsServer) {
+      controller.metricsUrl = metricsServer.url;
+      controller.closers.push(() => void metricsServer.close());
+    }
     controller.closers.push(() => pathHealth.close());
     controller.probe(metrics);
     await controller.loadCache();
@@ -149,6 +161,7 @@ export class Controller {
         log,
         version: WEFT_VERSION,
         onPathReport: (host, report) => pathHealth.report(host, report),
+        registry: metrics.registry,
       });
       controller.agentAddress = controller.agentServer.address;
     }
@@ -170,33 +183,72 @@ export class Controller {
     }
   }
 
+  /**
+   * The etcd-down decision comes from etcd, never from our own event loop being busy. A probe
+   * failure counts only when the loop did not stall during it (a deadline that expired while
+   * we were blocked parsing a large request says nothing about etcd; the probe just asks
+   * again); two counted misses in a row, each allowed 2 s, mark etcd down.
+   */
   private probe(metrics: ApiMetrics): void {
-    // Two missed probes in a row, each allowed 2 s, before etcd counts as down: a busy event
-    // loop can make one probe late without etcd being unreachable. A write that actually fails
-    // to reach etcd still marks it down at once (see Store).
     let misses = 0;
+    let running = false;
+    let again = false;
     const tick = async () => {
-      let up = false;
+      clearTimeout(this.probeTimer);
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
+      again = false;
+      const started = performance.now();
+      let up = this.etcdUp;
       try {
-        await this.etcd.maintenance.status(callOptions(2 * PROBE_INTERVAL_MS));
+        await this.etcd.maintenance.status(callOptions(PROBE_DEADLINE_MS));
         misses = 0;
         up = true;
-      } catch {
-        misses++;
-        up = misses < 2 && this.etcdUp;
+      } catch (err) {
+        // Let a stall-sampling tick that fell due meanwhile run before judging.
+        await new Promise((r) => setImmediate(r));
+        const stalled = this.stall.longestSince(started);
+        if (stalled >= STALL_MS) {
+          this.log.info({ stalledMs: Math.round(stalled), err: String(err) }, 'etcd probe failed while the event loop was stalled; not counted, probing again');
+          again = true;
+        } else {
+          misses++;
+          up = misses < 2 && this.etcdUp;
+          if (up) again = true;
+        }
       }
       if (up !== this.etcdUp) this.log[up ? 'info' : 'warn']({ etcd: this.etcdEndpoint }, up ? 'etcd is reachable' : 'etcd is unreachable; API answers 503');
       this.etcdUp = up;
       metrics.etcdUp.set(up ? 1 : 0);
-      if (!this.stopped) this.probeTimer = setTimeout(tick, PROBE_INTERVAL_MS);
+      running = false;
+      if (!this.stopped) this.probeTimer = setTimeout(tick, again ? 50 : PROBE_INTERVAL_MS);
+    };
+    this.requestProbe = () => {
+      if (!this.stopped) void tick();
     };
     this.probeTimer = setTimeout(tick, 0);
+  }
+
+  /**
+   * A store call found etcd unreachable. Believed at once (reads stop before the next probe)
+   * unless our loop stalled lately, which alone can expire a deadline; a probe confirms either way.
+   */
+  private storeFoundEtcdUnreachable(): void {
+    if (this.etcdUp && this.stall.longestSince(performance.now() - ETCD_CALL_TIMEOUT_MS) < STALL_MS) {
+      this.log.warn({ etcd: this.etcdEndpoint }, 'etcd is unreachable; API answers 503');
+      this.etcdUp = false;
+    }
+    this.requestProbe?.();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.probeTimer);
+    this.stall.stop();
     this.reconciler.stop();
     this.distributor.stop();
     await this.agentServer?.stop();

@@ -4,3 +4,5 @@ export { PathBook, healthOf, type PathBookOptions } from './path-book.js';
 export { summarisePlanes, pairName, type PlaneHealth } from './summary.js';
 export { PathMetrics } from './metrics.js';
 export { filterPaths, PathQuery, type PathFilter } from './query.js';
+export { programmedPaths, keepProgrammed, isProgrammed, type ProgrammedPaths } from './programmed.js';
+export { ReportGate, mergeReports } from './report-gate.js';

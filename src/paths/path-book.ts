@@ -15,6 +15,9 @@ export interface PathBookOptions {
   now?: () => number;
 }
 
+/** The largest time a Date holds (ECMAScript's ±8.64e15 ms). */
+const MAX_DATE_MS = 8.64e15;
+
 const HEALTH: Record<PathState, PathHealth> = { PATH_STATE_UNKNOWN: 'unknown', PATH_STATE_UP: 'up', PATH_STATE_DOWN: 'down' };
 
 export const healthOf = (s: PathState): PathHealth => HEALTH[s] ?? 'unknown';
@@ -112,7 +115,9 @@ export class PathBook implements PathFeed {
     const existing = this.paths.get(id);
     const state = healthOf(s.state);
     const now = new Date(this.now()).toISOString();
-    const since = s.sinceMs ? new Date(Number(s.sinceMs)).toISOString() : existing?.state === state ? existing.since : now;
+    const sinceMs = Number(s.sinceMs);
+    // The boundary bounds sinceMs; a time Date cannot hold must still never throw here.
+    const since = sinceMs > 0 && sinceMs <= MAX_DATE_MS ? new Date(sinceMs).toISOString() : existing?.state === state ? existing.since : now;
     const view: PathView = {
       id,
       host,

@@ -99,6 +99,11 @@ export class ProgramBook {
     return this.program(host);
   }
 
+  /** The newest generation the host has been given (0 when none). */
+  generationOf(host: string): number {
+    return this.hosts.get(host)?.generation ?? 0;
+  }
+
   program(host: string): HostProgram {
     const b = this.book(host);
     return { generation: b.generation, segments: [...b.segments.values()].sort((x, y) => (x.id < y.id ? -1 : 1)) };

@@ -2,7 +2,7 @@
 // or report our own write as a conflict), a deadline on every call, and one place that decides
 // which failures mean "etcd is unreachable".
 import { ExponentialBackoff, noop } from 'cockatiel';
-import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, isRecoverableError, type IOptions } from 'etcd3';
+import { Etcd3, EtcdError, GRPCDeadlineExceededError, GRPCResourceExhastedError, GRPCUnavailableError, type IOptions } from 'etcd3';
 import { UnavailableError, WeftError } from '../errors/index.js';
 
 export interface EtcdConfig {
@@ -40,13 +40,14 @@ export function asWeftError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/**
+ * Whether a failure means etcd could not be reached: unavailable, a dropped or refused
+ * connection, or a deadline. Not one that etcd answered (a request too large, a lease gone,
+ * an internal error): those are about the request, and must never mark etcd down.
+ */
 export function isUnreachable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err instanceof GRPCUnavailableError || err instanceof GRPCDeadlineExceededError) return true;
-  try {
-    if (isRecoverableError(err)) return true;
-  } catch {
-    // isRecoverableError uses `in`, which throws on non-objects; an Error is one, but be safe.
-  }
-  return /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|No connection established|Connection dropped/i.test(err.message);
+  if (err instanceof GRPCResourceExhastedError || err instanceof EtcdError) return false;
+  return /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|ECONNRESET|No connection established|Connection dropped/i.test(err.message);
 }
