@@ -28,6 +28,21 @@ export async function saveIdentity(dir: string, id: Identity): Promise<void> {
   await writeAtomic(join(dir, FILES.meta), `${JSON.stringify({ host: id.host, site: id.site, controller: id.controller }, null, 2)}\n`);
 }
 
+/** Replaces the certificate alone (renewal keeps the key): written aside, then renamed over. */
+export async function saveCertificate(dir: string, certPem: string): Promise<void> {
+  await writeAtomic(join(dir, FILES.cert), certPem);
+}
+
+/** The host's key from an earlier join, so joining again proves it is the same host. */
+export async function loadKey(dir: string): Promise<string | undefined> {
+  try {
+    return await readFile(join(dir, FILES.key), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 export async function loadIdentity(dir: string): Promise<Identity> {
   let meta: { host: string; site: string; controller: string };
   try {

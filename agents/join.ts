@@ -1,12 +1,14 @@
 // `weft agent join`: verify the controller by the CA hash in the token, then trade the token
-// and a fresh public key for a certificate. The private key is made here and stays here.
-import { generateKeyPairSync } from 'node:crypto';
+// and the host's public key for a certificate. The private key is made here and stays here;
+// joining again from the same state directory keeps it, since a host is bound to its key (a
+// new key under a joined host's name needs an admin re-key: a token with spec.rekey).
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import type * as grpc from '@grpc/grpc-js';
 import { PROTOCOL_VERSION, parseJoinToken, type JoinResponse } from '../src/protocol/index.js';
 import { discoverAddresses } from './addresses.js';
 import { agentClient, fetchPinnedCa } from './dial.js';
-import { saveIdentity, type Identity } from './identity.js';
+import { loadKey, saveIdentity, type Identity } from './identity.js';
 
 export interface JoinOptions {
   controller: string;
@@ -21,7 +23,7 @@ export async function joinController(opts: JoinOptions): Promise<Identity> {
   const token = parseJoinToken(opts.token);
   if (!token) throw new Error('the join token is malformed: expected <name>.<secret>@sha256:<hash>, as printed when it was created');
   const caPem = await fetchPinnedCa(opts.controller, token.caHash);
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const { publicKey, privateKey } = await hostKeyPair(opts.stateDir);
   const client = agentClient(opts.controller, caPem);
   const host = (opts.hostName ?? hostname()).toLowerCase();
   try {
@@ -53,4 +55,12 @@ export async function joinController(opts: JoinOptions): Promise<Identity> {
   } finally {
     client.close();
   }
+}
+
+/** The key kept from an earlier join in this state directory, else a new one. */
+async function hostKeyPair(stateDir: string): Promise<{ publicKey: KeyObject; privateKey: KeyObject }> {
+  const kept = await loadKey(stateDir);
+  if (!kept) return generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const privateKey = createPrivateKey(kept);
+  return { privateKey, publicKey: createPublicKey(privateKey) };
 }

@@ -7,11 +7,17 @@
 // Paths: the program's segments list the paths to probe. The prober's state changes go to
 // the dataplane at once (multipath groups drop a failed plane without waiting for anyone) and
 // to the controller at once; statistics go to the controller once a second.
+//
+// Certificate: at two thirds of its lifetime the agent asks for a new one over the session
+// (controllers of protocol 2 and later), keeps its key, stores the certificate it gets and
+// presents it from its next connection. An unanswered request is simply asked again later.
+import { createPublicKey } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
-import { PROTOCOL_VERSION, type AgentMessage, type ControllerMessage, type ObjectError, type PathStatus, type ProbePath, type Segment } from '../src/protocol/index.js';
+import { PROTOCOL_VERSION, RENEWAL_PROTOCOL_VERSION, boundAckErrors, type AgentMessage, type ControllerMessage, type ObjectError, type PathStatus, type ProbePath, type Segment } from '../src/protocol/index.js';
 import { discoverAddresses } from './addresses.js';
 import { agentClient } from './dial.js';
-import { loadAppliedGeneration, saveAppliedGeneration, type Identity } from './identity.js';
+import { loadAppliedGeneration, saveAppliedGeneration, saveCertificate, type Identity } from './identity.js';
+import { certValidity, renewalDelayMs, renewalRetryMs, renewedCertificateProblem } from './renewal.js';
 
 /** What the runtime needs from the dataplane (agents/dataplane implements it over netlink). */
 export interface DataplaneDriver {
@@ -60,6 +66,9 @@ export interface RuntimeOptions {
   statsIntervalMs?: number;
 }
 
+/** setTimeout's limit is 2^31-1 ms (24.8 days); a 90-day certificate renews later than that. */
+const MAX_TIMER_MS = 6 * 3600 * 1000;
+
 export class AgentRuntime {
   private readonly desired = new Map<string, Segment>();
   private received = 0;
@@ -78,16 +87,23 @@ export class AgentRuntime {
   private unprobe?: () => void;
   private pathKeys = '';
   private sentEmptyStats = false;
+  private renewTimer?: NodeJS.Timeout;
   /** Whether a session is open (for tests and status lines). */
   connected = false;
+  /** Certificates renewed since start (for tests and status lines). */
+  renewals = 0;
+  private readonly id: Identity;
 
   constructor(
-    private readonly id: Identity,
+    id: Identity,
     private readonly stateDir: string,
     private readonly dataplane: DataplaneDriver,
     private readonly log: RuntimeLogger,
     private readonly opts: RuntimeOptions,
-  ) {}
+  ) {
+    // A copy: renewal replaces the certificate in it.
+    this.id = { ...id };
+  }
 
   async start(): Promise<void> {
     this.applied = await loadAppliedGeneration(this.stateDir);
@@ -107,6 +123,7 @@ export class AgentRuntime {
     this.stopped = true;
     clearInterval(this.resyncTimer);
     clearInterval(this.statsTimer);
+    clearTimeout(this.renewTimer);
     this.unprobe?.();
     this.opts.prober?.close();
     this.unwatch?.();
@@ -122,7 +139,9 @@ export class AgentRuntime {
     let delay = initial;
     while (!this.stopped) {
       const started = Date.now();
-      const outcome = await this.session().catch((err: unknown) => String(err));
+      let outcome = await this.session().catch((err: unknown) => String(err));
+      const validTo = this.certificateValidity()?.validTo;
+      if (validTo && validTo.getTime() < Date.now()) outcome += ` (this host's certificate expired at ${validTo.toISOString()}: join again with a new token)`;
       this.connected = false;
       if (this.stopped) break;
       if (Date.now() - started > 10_000) delay = initial;
@@ -151,6 +170,7 @@ export class AgentRuntime {
         hello: { protocolVersion: PROTOCOL_VERSION, agentVersion: this.opts.agentVersion, capabilities, addresses, appliedGeneration: this.applied },
       });
     }).finally(() => {
+      clearTimeout(this.renewTimer);
       if (this.call === call) this.call = undefined;
     });
   }
@@ -161,6 +181,10 @@ export class AgentRuntime {
       this.log.info({ controller: this.id.controller, host: m.welcome.hostName, controllerVersion: m.welcome.controllerVersion }, 'connected to the controller');
       // A new session starts with everything the probes know.
       this.sendPathStats(true);
+      // Older controllers do not know renewal: the agent keeps its certificate until then.
+      if (m.welcome.protocolVersion >= RENEWAL_PROTOCOL_VERSION) this.scheduleRenewal();
+    } else if (m.certificate) {
+      void this.onCertificate(m.certificate.certificatePem);
     } else if (m.program) {
       this.desired.clear();
       for (const s of m.program.segments) this.desired.set(s.id, s);
@@ -175,6 +199,60 @@ export class AgentRuntime {
       this.updatePaths();
       this.requestFlush('delta');
     }
+  }
+
+  /** The current certificate's validity; undefined (and logged) if the stored one does not parse. */
+  private certificateValidity(): { validFrom: Date; validTo: Date } | undefined {
+    try {
+      return certValidity(this.id.certPem);
+    } catch (err) {
+      this.log.error({ err: String(err) }, 'the stored client certificate does not parse: join again');
+      return undefined;
+    }
+  }
+
+  /** Renews at `dueAt` (ms since the epoch), in timer steps short enough for setTimeout. */
+  private scheduleRenewal(dueAt?: number): void {
+    clearTimeout(this.renewTimer);
+    if (dueAt === undefined) {
+      const validity = this.certificateValidity();
+      if (!validity) return;
+      dueAt = Date.now() + renewalDelayMs(validity, Date.now());
+    }
+    const wait = dueAt - Date.now();
+    const at = dueAt;
+    this.renewTimer = setTimeout(() => (Date.now() >= at ? this.requestRenewal() : this.scheduleRenewal(at)), Math.max(0, Math.min(wait, MAX_TIMER_MS)));
+    this.renewTimer.unref();
+  }
+
+  private requestRenewal(): void {
+    if (!this.call || !this.connected || this.stopped) return;
+    const publicKeyPem = createPublicKey(this.id.keyPem).export({ type: 'spki', format: 'pem' }).toString();
+    const validity = this.certificateValidity();
+    if (!validity) return;
+    this.log.info({ validTo: validity.validTo.toISOString() }, 'asking the controller to renew the client certificate');
+    this.call.write({ renew: { publicKeyPem } });
+    // Asked again if no certificate comes back; a new one reschedules from its own lifetime.
+    this.scheduleRenewal(Date.now() + renewalRetryMs(validity, Date.now()));
+  }
+
+  private async onCertificate(certPem: string): Promise<void> {
+    const problem = renewedCertificateProblem(certPem, { caPem: this.id.caPem, keyPem: this.id.keyPem, host: this.id.host }, Date.now());
+    if (problem) {
+      this.log.warn({ problem }, 'ignoring a certificate from the controller');
+      return;
+    }
+    try {
+      await saveCertificate(this.stateDir, certPem);
+    } catch (err) {
+      // Keep using the old one (and ask again later) rather than hold one that is not on disk.
+      this.log.error({ err: String(err) }, 'cannot store the renewed certificate; keeping the current one');
+      return;
+    }
+    this.id.certPem = certPem;
+    this.renewals++;
+    this.log.info({ validTo: this.certificateValidity()?.validTo.toISOString() }, 'client certificate renewed; used from the next connection');
+    if (this.call && this.connected) this.scheduleRenewal();
   }
 
   /** The prober follows the program: the union of its segments' paths. */
@@ -248,7 +326,8 @@ export class AgentRuntime {
       // Resyncs that change nothing are not news to the controller; a new session always is.
       const ack = JSON.stringify({ generation, errors });
       if (this.call && ack !== this.lastAck) {
-        this.call.write({ ack: { generation, errors } });
+        // Within what the controller accepts: a very broken host still reports, in part.
+        this.call.write({ ack: { generation, errors: boundAckErrors(errors) } });
         this.lastAck = ack;
       }
     } while (this.again && !this.stopped);

@@ -6,12 +6,16 @@ import { createPublicKey, randomBytes, webcrypto, X509Certificate } from 'node:c
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CONTROLLER_TLS_NAME, caHashOf } from '../protocol/join-token.js';
+import { HOST_UID_URI_PREFIX, certIdentity, type ClientCertIdentity } from './identity.js';
+import { backdateMs, clientCertTtlFromEnv } from './ttl.js';
+
+export { HOST_UID_URI_PREFIX, MAX_PUBLIC_KEY_PEM_BYTES, certIdentity, hostKeyFingerprint, keyFingerprint, type ClientCertIdentity } from './identity.js';
+export { DEFAULT_CLIENT_CERT_TTL_MS, clientCertTtlFromEnv, parseCertTtl } from './ttl.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY = 24 * 3600 * 1000;
-export const CLIENT_CERT_DAYS = 365;
 
 export interface Pki {
   caPem: string;
@@ -19,9 +23,17 @@ export interface Pki {
   /** Server certificate followed by the CA, so agents can see (and pin) the CA in the handshake. */
   serverChainPem: string;
   serverKeyPem: string;
-  signClientCertificate(hostName: string, publicKeyPem: string): Promise<string>;
-  /** The host a client certificate names, if our CA issued it and it is in date; else a reason. */
-  verifyClientCertificate(cert: X509Certificate, now?: Date): { host: string } | { error: string };
+  /** How long client certificates last (WEFT_CLIENT_CERT_TTL). */
+  clientCertTtlMs: number;
+  /** A client certificate for the host, bound to its uid (a SAN URI) and to the given key. */
+  signClientCertificate(hostName: string, publicKeyPem: string, hostUid?: string): Promise<string>;
+  /** What a client certificate says, if our CA issued it and it is in date; else a reason. */
+  verifyClientCertificate(cert: X509Certificate, now?: Date): ClientCertIdentity | { error: string };
+}
+
+export interface PkiOptions {
+  /** Client certificate lifetime; default from WEFT_CLIENT_CERT_TTL, else 90 days. */
+  clientCertTtlMs?: number;
 }
 
 const serial = () => randomBytes(16).toString('hex').replace(/^[89a-f]/, '7');
@@ -53,7 +65,8 @@ async function readOrUndefined(path: string): Promise<string | undefined> {
 }
 
 /** Loads the CA from `dir`, creating it (and a server certificate) on first use. */
-export async function loadPki(dir: string, serverNames: string[] = []): Promise<Pki> {
+export async function loadPki(dir: string, serverNames: string[] = [], opts: PkiOptions = {}): Promise<Pki> {
+  const clientCertTtlMs = opts.clientCertTtlMs ?? clientCertTtlFromEnv();
   await mkdir(dir, { recursive: true, mode: 0o700 });
   let caPem = await readOrUndefined(join(dir, 'ca.crt'));
   let caKeyPem = await readOrUndefined(join(dir, 'ca.key'));
@@ -77,14 +90,14 @@ export async function loadPki(dir: string, serverNames: string[] = []): Promise<
   const caKey = await importPrivate(caKeyPem);
   const caNode = new X509Certificate(caPem);
 
-  const issue = async (subject: string, publicKey: CryptoKey, days: number, usage: string, names: { type: 'dns' | 'ip'; value: string }[]) =>
+  const issue = async (subject: string, publicKey: CryptoKey, ttlMs: number, usage: string, names: { type: 'dns' | 'ip' | 'url'; value: string }[]) =>
     (
       await x509.X509CertificateGenerator.create({
         serialNumber: serial(),
         subject,
         issuer: caCert.subject,
-        notBefore: new Date(Date.now() - 60_000),
-        notAfter: new Date(Date.now() + days * DAY),
+        notBefore: new Date(Date.now() - backdateMs(ttlMs)),
+        notAfter: new Date(Date.now() + ttlMs),
         signingKey: caKey,
         publicKey,
         signingAlgorithm: ALG,
@@ -100,22 +113,26 @@ export async function loadPki(dir: string, serverNames: string[] = []): Promise<
   // The server certificate is re-issued on every start: cheap, and it follows --agent-listen.
   const serverKeys = await keyPair();
   const sans = [{ type: 'dns' as const, value: CONTROLLER_TLS_NAME }, ...[...new Set(['127.0.0.1', ...serverNames])].map((n) => ({ type: /^[\d.]+$|:/.test(n) ? ('ip' as const) : ('dns' as const), value: n }))];
-  const serverPem = await issue(`CN=${CONTROLLER_TLS_NAME}`, serverKeys.publicKey, 365, x509.ExtendedKeyUsage.serverAuth, sans);
+  const serverPem = await issue(`CN=${CONTROLLER_TLS_NAME}`, serverKeys.publicKey, 365 * DAY, x509.ExtendedKeyUsage.serverAuth, sans);
 
   return {
     caPem,
     caHash: caHashOf(caPem),
     serverChainPem: `${serverPem.trimEnd()}\n${caPem.trimEnd()}\n`,
     serverKeyPem: await pemOfPrivate(serverKeys.privateKey),
-    async signClientCertificate(hostName, publicKeyPem) {
-      return issue(`CN=${hostName}`, await importPublic(publicKeyPem), CLIENT_CERT_DAYS, x509.ExtendedKeyUsage.clientAuth, [{ type: 'dns', value: hostName }]);
+    clientCertTtlMs,
+    async signClientCertificate(hostName, publicKeyPem, hostUid) {
+      const names: { type: 'dns' | 'url'; value: string }[] = [{ type: 'dns', value: hostName }];
+      if (hostUid) names.push({ type: 'url', value: `${HOST_UID_URI_PREFIX}${hostUid}` });
+      return issue(`CN=${hostName}`, await importPublic(publicKeyPem), clientCertTtlMs, x509.ExtendedKeyUsage.clientAuth, names);
     },
     verifyClientCertificate(cert, now = new Date()) {
       if (!cert.checkIssued(caNode) || !cert.verify(caNode.publicKey)) return { error: 'the client certificate was not issued by this controller' };
-      if (new Date(cert.validFrom) > now || new Date(cert.validTo) < now) return { error: 'the client certificate is not valid now' };
-      const cn = /(?:^|\n)CN=([^\n]+)/.exec(cert.subject)?.[1];
-      if (!cn) return { error: 'the client certificate names no host' };
-      return { host: cn };
+      const id = certIdentity(cert);
+      if (!id) return { error: 'the client certificate names no host' };
+      if (id.validFrom > now) return { error: `the client certificate is not valid before ${id.validFrom.toISOString()}` };
+      if (id.validTo < now) return { error: `the client certificate expired at ${id.validTo.toISOString()}: join again with a new token` };
+      return id;
     },
   };
 }

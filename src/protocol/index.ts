@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType } from './generated/weft-agent.js';
+import { AGENT_MESSAGE_MAX_BYTES } from './limits.js';
 
 export type { HostProgram__Output as HostProgram } from './generated/weft/agent/v1/HostProgram.js';
 export type { Segment__Output as Segment } from './generated/weft/agent/v1/Segment.js';
@@ -24,11 +25,19 @@ export type { AgentMessage__Output as AgentMessage } from './generated/weft/agen
 export type { ControllerMessage__Output as ControllerMessage } from './generated/weft/agent/v1/ControllerMessage.js';
 export type { JoinRequest__Output as JoinRequest } from './generated/weft/agent/v1/JoinRequest.js';
 export type { JoinResponse__Output as JoinResponse } from './generated/weft/agent/v1/JoinResponse.js';
+export type { RenewRequest__Output as RenewRequest } from './generated/weft/agent/v1/RenewRequest.js';
+export type { Certificate__Output as Certificate } from './generated/weft/agent/v1/Certificate.js';
 export type { AgentServiceClient } from './generated/weft/agent/v1/AgentService.js';
 export type { AgentServiceHandlers } from './generated/weft/agent/v1/AgentService.js';
 
-/** The protocol version this build speaks; peers one apart must interoperate. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The protocol version this build speaks; peers one apart must interoperate.
+ * 2: certificate renewal over the session (AgentMessage.renew, ControllerMessage.certificate).
+ */
+export const PROTOCOL_VERSION = 2;
+
+/** The first version whose controllers answer AgentMessage.renew. */
+export const RENEWAL_PROTOCOL_VERSION = 2;
 
 /**
  * The version two peers use: the lower of the two, if they are at most one apart. Fields are
@@ -47,6 +56,8 @@ export const LOADER_OPTIONS: protoLoader.Options = { longs: Number, enums: Strin
 /**
  * Channel options for both ends. Without a retry buffer size, a client writing many messages
  * on one stream slows down quadratically (grpc-js keeps every message for possible retries).
+ * Programs grow with the fabric, so what the controller sends (and the agent receives) has a
+ * large bound; what the controller receives has the protocol's own (SERVER_CHANNEL_OPTIONS).
  */
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.per_rpc_retry_buffer_size': 1024,
@@ -55,6 +66,16 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
   'grpc.max_send_message_length': 64 * 1024 * 1024,
+};
+
+/**
+ * The controller's server: agents' messages are bounded by what the protocol needs
+ * (AGENT_MESSAGE_MAX_BYTES, computed in limits.ts); larger ones end the call with
+ * RESOURCE_EXHAUSTED before they are decoded, compressed or not.
+ */
+export const SERVER_CHANNEL_OPTIONS: grpc.ServerOptions = {
+  ...CHANNEL_OPTIONS,
+  'grpc.max_receive_message_length': AGENT_MESSAGE_MAX_BYTES,
 };
 
 let cached: ProtoGrpcType | undefined;
@@ -67,3 +88,4 @@ export function loadProtocol(): ProtoGrpcType {
   return cached;
 }
 export { parseJoinToken, formatJoinToken, caHashOf, CONTROLLER_TLS_NAME, type ParsedJoinToken } from './join-token.js';
+export * from './limits.js';

@@ -4,12 +4,16 @@
 import { X509Certificate } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
-import { WeftError } from '../errors/index.js';
+import type { Registry } from 'prom-client';
+import { ForbiddenError, ValidationError, WeftError } from '../errors/index.js';
 import type { Pki } from '../pki/index.js';
-import { CHANNEL_OPTIONS, PROTOCOL_VERSION, negotiateProtocol, loadProtocol, type AgentMessage, type AgentServiceHandlers, type ControllerMessage, type PathReport } from '../protocol/index.js';
+import { SERVER_CHANNEL_OPTIONS, PROTOCOL_VERSION, negotiateProtocol, loadProtocol, type AgentMessage, type AgentServiceHandlers, type ControllerMessage, type PathReport, type RenewRequest } from '../protocol/index.js';
 import type { Logger, Store } from '../store/index.js';
 import type { AgentSink, ProgramDistributor } from './distributor.js';
+import { AgentMessageMetrics, SessionScreen, joinProblem, screenedService } from './agent-messages.js';
 import { admitHost } from './join.js';
+import { bindUnboundKey, renewCertificate } from './renewal.js';
+import { SessionGuard } from './session-guard.js';
 
 export interface AgentServerOptions {
   /** `host:port` or `unix:/path/to.sock`. */
@@ -23,6 +27,8 @@ export interface AgentServerOptions {
   helloTimeoutMs?: number;
   /** Receives the agents' path reports (after their hello). */
   onPathReport?(host: string, report: PathReport): void;
+  /** Where the boundary counts refused and dropped agent messages. */
+  registry?: Registry;
 }
 
 export interface AgentServer {
@@ -49,12 +55,21 @@ const statusOf = (err: unknown): Partial<grpc.StatusObject> =>
 
 export async function startAgentServer(opts: AgentServerOptions): Promise<AgentServer> {
   const proto = loadProtocol();
-  const server = new grpc.Server(CHANNEL_OPTIONS);
+  const server = new grpc.Server(SERVER_CHANNEL_OPTIONS);
+  const messageMetrics = opts.registry ? new AgentMessageMetrics(opts.registry) : undefined;
   const { log, distributor, store, pki } = opts;
+  const guard = new SessionGuard(store.cache, log);
 
   const handlers: AgentServiceHandlers = {
     Join: (call, cb) => {
       const req = call.request;
+      // Every field is checked (the key parsed) before a token, a host or a use is touched.
+      const bad = joinProblem(req);
+      if (bad) {
+        messageMetrics?.refused.inc({ reason: 'invalid-join' });
+        log.warn({ err: bad.details.slice(0, 300) }, 'join refused');
+        return cb(bad);
+      }
       admitHost(req, { store, pki }).then(
         (res) => {
           log.info({ host: res.hostName, site: res.site }, 'host joined');
@@ -68,19 +83,45 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
     },
     Session: (call) => session(call),
   };
-  server.addService(proto.weft.agent.v1.AgentService.service, handlers);
+  server.addService(screenedService(proto.weft.agent.v1.AgentService.service), handlers);
 
   function session(call: grpc.ServerDuplexStream<AgentMessage, ControllerMessage>): void {
     const fail = (code: grpc.status, details: string) => {
       call.emit('error', { code, details });
     };
     const raw = call.getAuthContext().sslPeerCertificate?.raw;
-    if (!raw) return fail(grpc.status.UNAUTHENTICATED, 'a client certificate is required: run "weft agent join" first');
+    // grpc-js shows only certificates TLS verified (our CA, in date): an expired one looks absent.
+    if (!raw) return fail(grpc.status.UNAUTHENTICATED, 'a valid client certificate is required (none was presented, or it expired or is not from this controller\'s CA): run "weft agent join"');
     const verdict = pki.verifyClientCertificate(new X509Certificate(raw));
     if ('error' in verdict) return fail(grpc.status.UNAUTHENTICATED, verdict.error);
     const host = verdict.host;
-    if (!store.cache.get({ kind: 'Host', name: host })) return fail(grpc.status.PERMISSION_DENIED, `host ${host} no longer exists; join again`);
     let open = true;
+    // Registered for revocation: the Host's deletion, re-creation or re-key closes it at once.
+    const guarded = guard.admit(verdict, (reason) => {
+      if (!open) return;
+      open = false;
+      fail(grpc.status.PERMISSION_DENIED, reason);
+    });
+    if ('refused' in guarded) return fail(grpc.status.PERMISSION_DENIED, guarded.refused);
+    bindUnboundKey(store, guarded).catch((err: unknown) => log.warn({ host, err: String(err) }, 'cannot bind the host to its key'));
+    const renew = (req: RenewRequest) =>
+      renewCertificate(guarded, req, { store, pki, guard }).then(
+        (res) => {
+          if ('dropped' in res) return log.warn({ host, reason: res.dropped }, 'certificate renewal dropped');
+          sink.send({ certificate: res, body: 'certificate' });
+          log.info({ host }, 'client certificate renewed');
+        },
+        (err: unknown) => {
+          log.warn({ host, err: String(err) }, 'certificate renewal refused');
+          // A bad key or a host the session no longer speaks for ends the session; anything
+          // else (etcd away) leaves it open and the agent asks again later.
+          if ((err instanceof ValidationError || err instanceof ForbiddenError) && open) {
+            open = false;
+            const st = statusOf(err);
+            fail(st.code!, st.details!);
+          }
+        },
+      );
     const sink: AgentSink = {
       send: (msg) => {
         if (open) call.write(msg);
@@ -93,29 +134,56 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
     };
     const helloTimer = setTimeout(() => sink.close('no hello within the time allowed'), opts.helloTimeoutMs ?? 10_000);
     let greeted = false;
-    call.on('data', (m: AgentMessage) => {
-      if (m.hello) {
-        clearTimeout(helloTimer);
-        const version = negotiateProtocol(m.hello.protocolVersion);
-        if (version === undefined) {
-          open = false;
-          return fail(grpc.status.FAILED_PRECONDITION, `agent protocol version ${m.hello.protocolVersion} is too far from this controller's ${PROTOCOL_VERSION} (one apart at most); upgrade one step at a time`);
+    const screen = new SessionScreen(messageMetrics);
+    const endSession = (code: grpc.status, details: string) => {
+      if (!open) return;
+      open = false;
+      fail(code, details);
+    };
+    call.on('data', (raw: AgentMessage) => {
+      // Checked before anything acts on it, and nothing an agent sends may throw out of here:
+      // the worst a message can do is end its own session.
+      if (!open) return;
+      let handler = 'screen';
+      try {
+        const screened = screen.screen(raw, { greeted, sentGeneration: () => distributor.book.generationOf(host) });
+        if ('refuse' in screened) {
+          log.warn({ host, err: screened.refuse.details.slice(0, 300) }, 'agent message refused; ending its session');
+          return endSession(screened.refuse.code, screened.refuse.details);
         }
-        greeted = true;
-        const program = distributor.connect(host, m.hello, sink);
-        sink.send({ welcome: { protocolVersion: version, controllerVersion: opts.version, hostName: host }, body: 'welcome' });
-        sink.send({ program, body: 'program' });
-        log.info({ host, generation: program.generation, segments: program.segments.length, applied: m.hello.appliedGeneration }, 'agent connected');
-      } else if (m.ack && greeted) {
-        distributor.ack(host, m.ack);
-      } else if (m.pathReport && greeted) {
-        opts.onPathReport?.(host, m.pathReport);
+        if ('drop' in screened) return;
+        const m = screened.act;
+        handler = m.hello ? 'hello' : m.ack ? 'ack' : m.pathReport ? 'pathReport' : 'renew';
+        if (m.hello) {
+          clearTimeout(helloTimer);
+          const version = negotiateProtocol(m.hello.protocolVersion);
+          if (version === undefined) {
+            open = false;
+            return fail(grpc.status.FAILED_PRECONDITION, `agent protocol version ${m.hello.protocolVersion} is too far from this controller's ${PROTOCOL_VERSION} (one apart at most); upgrade one step at a time`);
+          }
+          greeted = true;
+          const program = distributor.connect(host, m.hello, sink);
+          sink.send({ welcome: { protocolVersion: version, controllerVersion: opts.version, hostName: host }, body: 'welcome' });
+          sink.send({ program, body: 'program' });
+          log.info({ host, generation: program.generation, segments: program.segments.length, applied: m.hello.appliedGeneration }, 'agent connected');
+        } else if (m.ack && greeted) {
+          distributor.ack(host, m.ack);
+        } else if (m.pathReport && greeted) {
+          opts.onPathReport?.(host, m.pathReport);
+        } else if (m.renew && greeted) {
+          void renew(m.renew);
+        }
+      } catch (err) {
+        messageMetrics?.failed.inc({ handler });
+        log.error({ host, handler, err: String(err) }, 'handling an agent message failed; ending its session');
+        endSession(grpc.status.INTERNAL, `the controller could not handle this ${handler} message`);
       }
     });
     const gone = () => {
       clearTimeout(helloTimer);
       if (greeted) log.info({ host }, 'agent disconnected');
       open = false;
+      guarded.release();
       distributor.disconnect(host, sink);
     };
     call.on('end', () => {
@@ -134,6 +202,7 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
     address,
     stop: () =>
       new Promise<void>((resolve) => {
+        guard.stop();
         server.tryShutdown(() => resolve());
         setTimeout(() => {
           server.forceShutdown();

@@ -79,7 +79,10 @@ describe('agent protocol', () => {
     await assert.rejects(joinAs('bad1', 'nonsense'), /malformed/);
     await assert.rejects(joinAs('bad2', `${head.slice(0, -3)}xyz@${hash}`), /not valid/);
     await assert.rejects(joinAs('bad3', `${head}@sha256:${'0'.repeat(64)}`), /CA does not match/);
-    const expired = await newToken({ site: 'dc1', expiresAt: new Date(Date.now() - 1000).toISOString() });
+    // A token cannot be made already expired: make one that expires shortly, and wait.
+    const expiresAt = Date.now() + 1500;
+    const expired = await newToken({ site: 'dc1', expiresAt: new Date(expiresAt).toISOString() });
+    await eventually('the token expired', async () => Date.now() > expiresAt + 100);
     await assert.rejects(joinAs('bad4', expired), /expired/);
     const once = await newToken({ site: 'dc1', maxUses: 1 });
     await joinAs('h2', once);

@@ -5,6 +5,7 @@ import type { Ack as _weft_agent_v1_Ack, Ack__Output as _weft_agent_v1_Ack__Outp
 import type { AgentMessage as _weft_agent_v1_AgentMessage, AgentMessage__Output as _weft_agent_v1_AgentMessage__Output } from './weft/agent/v1/AgentMessage.js';
 import type { AgentServiceClient as _weft_agent_v1_AgentServiceClient, AgentServiceDefinition as _weft_agent_v1_AgentServiceDefinition } from './weft/agent/v1/AgentService.js';
 import type { Attachment as _weft_agent_v1_Attachment, Attachment__Output as _weft_agent_v1_Attachment__Output } from './weft/agent/v1/Attachment.js';
+import type { Certificate as _weft_agent_v1_Certificate, Certificate__Output as _weft_agent_v1_Certificate__Output } from './weft/agent/v1/Certificate.js';
 import type { ControllerMessage as _weft_agent_v1_ControllerMessage, ControllerMessage__Output as _weft_agent_v1_ControllerMessage__Output } from './weft/agent/v1/ControllerMessage.js';
 import type { Hello as _weft_agent_v1_Hello, Hello__Output as _weft_agent_v1_Hello__Output } from './weft/agent/v1/Hello.js';
 import type { HostProgram as _weft_agent_v1_HostProgram, HostProgram__Output as _weft_agent_v1_HostProgram__Output } from './weft/agent/v1/HostProgram.js';
@@ -17,6 +18,7 @@ import type { PlaneVtep as _weft_agent_v1_PlaneVtep, PlaneVtep__Output as _weft_
 import type { ProbePath as _weft_agent_v1_ProbePath, ProbePath__Output as _weft_agent_v1_ProbePath__Output } from './weft/agent/v1/ProbePath.js';
 import type { ProgramDelta as _weft_agent_v1_ProgramDelta, ProgramDelta__Output as _weft_agent_v1_ProgramDelta__Output } from './weft/agent/v1/ProgramDelta.js';
 import type { RemoteEndpoint as _weft_agent_v1_RemoteEndpoint, RemoteEndpoint__Output as _weft_agent_v1_RemoteEndpoint__Output } from './weft/agent/v1/RemoteEndpoint.js';
+import type { RenewRequest as _weft_agent_v1_RenewRequest, RenewRequest__Output as _weft_agent_v1_RenewRequest__Output } from './weft/agent/v1/RenewRequest.js';
 import type { Segment as _weft_agent_v1_Segment, Segment__Output as _weft_agent_v1_Segment__Output } from './weft/agent/v1/Segment.js';
 import type { UnderlayRoute as _weft_agent_v1_UnderlayRoute, UnderlayRoute__Output as _weft_agent_v1_UnderlayRoute__Output } from './weft/agent/v1/UnderlayRoute.js';
 import type { Welcome as _weft_agent_v1_Welcome, Welcome__Output as _weft_agent_v1_Welcome__Output } from './weft/agent/v1/Welcome.js';
@@ -33,6 +35,7 @@ export interface ProtoGrpcType {
         AgentMessage: MessageTypeDefinition<_weft_agent_v1_AgentMessage, _weft_agent_v1_AgentMessage__Output>
         AgentService: SubtypeConstructor<typeof grpc.Client, _weft_agent_v1_AgentServiceClient> & { service: _weft_agent_v1_AgentServiceDefinition }
         Attachment: MessageTypeDefinition<_weft_agent_v1_Attachment, _weft_agent_v1_Attachment__Output>
+        Certificate: MessageTypeDefinition<_weft_agent_v1_Certificate, _weft_agent_v1_Certificate__Output>
         ControllerMessage: MessageTypeDefinition<_weft_agent_v1_ControllerMessage, _weft_agent_v1_ControllerMessage__Output>
         Encap: EnumTypeDefinition
         Hello: MessageTypeDefinition<_weft_agent_v1_Hello, _weft_agent_v1_Hello__Output>
@@ -47,6 +50,7 @@ export interface ProtoGrpcType {
         ProbePath: MessageTypeDefinition<_weft_agent_v1_ProbePath, _weft_agent_v1_ProbePath__Output>
         ProgramDelta: MessageTypeDefinition<_weft_agent_v1_ProgramDelta, _weft_agent_v1_ProgramDelta__Output>
         RemoteEndpoint: MessageTypeDefinition<_weft_agent_v1_RemoteEndpoint, _weft_agent_v1_RemoteEndpoint__Output>
+        RenewRequest: MessageTypeDefinition<_weft_agent_v1_RenewRequest, _weft_agent_v1_RenewRequest__Output>
         Segment: MessageTypeDefinition<_weft_agent_v1_Segment, _weft_agent_v1_Segment__Output>
         UnderlayRoute: MessageTypeDefinition<_weft_agent_v1_UnderlayRoute, _weft_agent_v1_UnderlayRoute__Output>
         Welcome: MessageTypeDefinition<_weft_agent_v1_Welcome, _weft_agent_v1_Welcome__Output>
