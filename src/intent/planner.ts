@@ -1,4 +1,5 @@
 // Planners: pure functions from (current intent, request) to a WritePlan, or a typed error.
+import { JOIN_TOKEN_AREA, TENANT_TOKEN_AREA } from '../auth/index.js';
 import { ConflictError, NotFoundError, UnresolvedReferenceError, ValidationError, type FieldIssue } from '../errors/index.js';
 import { API_VERSION, KINDS, formatRef, type KindDef, type Network, type Resource, type ResourceRef } from '../model/index.js';
 import { claimsEqual, emptyPlan, sameJson, type WritePlan } from './plan.js';
@@ -194,7 +195,7 @@ export function planDelete(existing: Resource, opts: DeleteOptions, ctx: PlanCon
       } else {
         plan.preconditions.push({ type: 'empty', collection: { kind: 'Network', tenant: name }, reason: `tenant ${name} still has networks; delete them first or pass ?cascade=true` });
       }
-      plan.deleteSecrets.push(['tenant-tokens', name]);
+      plan.deleteSecrets.push([TENANT_TOKEN_AREA, name]);
       break;
     }
     case 'Network': {
@@ -208,7 +209,7 @@ export function planDelete(existing: Resource, opts: DeleteOptions, ctx: PlanCon
       break;
     }
     case 'JoinToken':
-      plan.deleteSecrets.push(['join-tokens', name]);
+      plan.deleteSecrets.push([JOIN_TOKEN_AREA, name]);
       break;
     default:
       break;

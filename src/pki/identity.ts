@@ -2,6 +2,7 @@
 // two facts the controller binds a host to (its uid, so a re-created host of the same name is
 // someone else; its key, so only the bound key or an admin re-key can join under its name).
 import { createHash, createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
+import { isP256PublicKeyPem } from '../protocol/agent-messages.js';
 
 /** The SAN URI prefix that carries the host's uid in its client certificates. */
 export const HOST_UID_URI_PREFIX = 'urn:weft:host-uid:';
@@ -30,16 +31,8 @@ export const MAX_PUBLIC_KEY_PEM_BYTES = 4096;
  * another key type or curve, a private key, text that does not parse, or over 4 KiB.
  */
 export function hostKeyFingerprint(pem: unknown): string | undefined {
-  if (typeof pem !== 'string' || Buffer.byteLength(pem) > MAX_PUBLIC_KEY_PEM_BYTES) return undefined;
-  // createPublicKey would also derive a public key from a private one: never accept those.
-  if (!/^\s*-----BEGIN PUBLIC KEY-----/.test(pem)) return undefined;
-  try {
-    const key = createPublicKey({ key: pem, format: 'pem' });
-    if (key.type !== 'public' || key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return undefined;
-    return keyFingerprint(key);
-  } catch {
-    return undefined;
-  }
+  if (typeof pem !== 'string' || Buffer.byteLength(pem) > MAX_PUBLIC_KEY_PEM_BYTES || !isP256PublicKeyPem(pem)) return undefined;
+  return keyFingerprint(createPublicKey(pem));
 }
 
 /** The host name (CN) and uid (SAN URI) a certificate carries. */

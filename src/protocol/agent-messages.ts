@@ -50,21 +50,22 @@ const Capabilities = z
 
 const SPKI_PEM = /^-----BEGIN PUBLIC KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END PUBLIC KEY-----\r?\n?$/;
 
-/** A P-256 public key in PEM (SPKI): the only kind the controller's CA certifies. */
-export const PublicKeyPem = z
-  .string()
-  .max(MAX_PUBLIC_KEY_PEM)
-  .refine((pem) => {
-    // Exactly one SPKI block: createPublicKey would also take a private key (or a certificate)
-    // and derive its public half, and the protocol has no business carrying those.
-    if (!SPKI_PEM.test(pem)) return false;
-    try {
-      const key = createPublicKey(pem);
-      return key.type === 'public' && key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
-    } catch {
-      return false;
-    }
-  }, 'must be an EC P-256 public key in PEM (SPKI)');
+/**
+ * Whether `pem` is exactly one EC P-256 public key in PEM (SPKI): the only kind the controller's
+ * CA certifies. One block and nothing else: createPublicKey would also take a private key (or a
+ * certificate) and derive its public half, and the protocol has no business carrying those.
+ */
+export function isP256PublicKeyPem(pem: string): boolean {
+  if (pem.length > MAX_PUBLIC_KEY_PEM || !SPKI_PEM.test(pem)) return false;
+  try {
+    const key = createPublicKey(pem);
+    return key.type === 'public' && key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+  } catch {
+    return false;
+  }
+}
+
+export const PublicKeyPem = z.string().max(MAX_PUBLIC_KEY_PEM).refine(isP256PublicKeyPem, 'must be an EC P-256 public key in PEM (SPKI)');
 
 export const JoinRequestSchema = z.object({
   token: z.string().max(MAX_TOKEN_TEXT),
@@ -118,7 +119,7 @@ export const PathReportSchema = z.object({
 });
 
 /** Renewal requests are handled elsewhere; here only their size is bounded. */
-export const RenewRequestSchema = z.object({ publicKeyPem: z.string().max(MAX_PUBLIC_KEY_PEM) });
+export const RenewRequestSchema = z.object({ publicKeyPem: PublicKeyPem });
 
 /** What a message's wire bytes may hold before decoding (see wire-limits.ts). */
 export const AGENT_MESSAGE_WIRE_LIMITS: WireLimits = {
