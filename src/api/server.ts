@@ -163,7 +163,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (req) => {
-        req.principal = auth.authenticate(req.headers.authorization);
+        req.principal = await auth.authenticateFresh(req.headers.authorization, () => opts.store.fresh());
         if (!opts.health.etcdUp()) throw new UnavailableError('the intent store (etcd) is unreachable; retry shortly');
       });
       registerResourceRoutes(v1, opts.store, opts.joinTokenCaHash);

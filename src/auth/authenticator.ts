@@ -3,7 +3,7 @@
 import { UnauthenticatedError } from '../errors/index.js';
 import type { Principal } from './principal.js';
 import { hashSecret, secretMatches } from './secret.js';
-import { tenantTokenCurrent, verifyTenantToken, type TenantTokenLookup } from './tenant-token.js';
+import { looksLikeTenantToken, tenantTokenCurrent, verifyTenantToken, type TenantTokenLookup } from './tenant-token.js';
 
 /** The token of an `Authorization: Bearer <token>` header; throws 401 when absent or malformed. */
 export function bearerToken(header: string | undefined): string {
@@ -27,6 +27,24 @@ export class Authenticator {
   /** The principal of an Authorization header; throws 401. */
   authenticate(authorization: string | undefined): Principal {
     return this.principalFor(bearerToken(authorization));
+  }
+
+  /**
+   * As authenticate, but a tenant token that does not verify is tried once more after `fresh`
+   * (the cache has caught up with this controller's own writes): a token is usable in the very
+   * next request after the one that created it returned.
+   */
+  async authenticateFresh(authorization: string | undefined, fresh: () => Promise<void>): Promise<Principal> {
+    const token = bearerToken(authorization);
+    try {
+      return this.principalFor(token);
+    } catch (err) {
+      if (!looksLikeTenantToken(token)) throw err;
+      await fresh().catch(() => {
+        throw err;
+      });
+      return this.principalFor(token);
+    }
   }
 
   /** The principal of a token; throws 401 when it is not valid. */

@@ -25,6 +25,9 @@ export const tenantTokenPath = (tenant: string, id?: string): string[] => (id ==
 const TOKEN_RE = /^wt\.([a-z0-9-]{1,63})\.([0-9a-f]{12})\.([A-Za-z0-9_-]{32})$/;
 export const TOKEN_ID_RE = /^[0-9a-f]{12}$/;
 
+/** Whether `token` has a tenant token's shape (it may still be unknown or revoked). */
+export const looksLikeTenantToken = (token: string): boolean => TOKEN_RE.test(token);
+
 /** A new token for a tenant: the token (shown once) and the record to store. */
 export function newTenantToken(tenant: string, tenantUid: string, now: Date, description?: string): { token: string; info: TenantTokenInfo; record: string } {
   const id = randomBytes(6).toString('hex');

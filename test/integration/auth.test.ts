@@ -50,6 +50,17 @@ describe('authentication and tenant boundaries', () => {
     assert.match(w.headers.get('www-authenticate') ?? '', /^Bearer\b/);
   });
 
+  test('a tenant token works in the very next request after the one that created it', async () => {
+    // The token is verified from the controller's watch-fed cache; the request that uses it must
+    // not race the cache (it once got a 401 in CI).
+    for (let i = 0; i < 30; i++) {
+      const t = await admin.post('/v1/tenants/red/tokens', { description: `next-${i}` });
+      expectStatus(t, 201, `create token ${i}`);
+      expectStatus(await admin.as(t.body.token).get('/v1/tenants/red/networks'), 200, `first use of token ${i}`);
+      expectStatus(await admin.delete(`/v1/tenants/red/tokens/${t.body.id}`), 204, `delete token ${i}`);
+    }
+  });
+
   test('a wrong or malformed token is a 401 and writes nothing', async () => {
     const before = await etcdContents(env.etcd.endpoint);
     const wrongOnes = [
