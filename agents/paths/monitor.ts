@@ -2,20 +2,36 @@
 // a monotonic clock), nothing here does I/O or reads a clock, so every rule is unit-testable.
 //
 // Inputs: probeSent(now) → seq, replyReceived(seq, sentAt, now), expire(now). Outputs: the
-// state (unknown/up/down), the transition an input caused, the next loss deadline and
-// last-second statistics.
+// state (unknown/up/down), the transition an input caused, the next deadline and last-second
+// statistics.
 //
 // Rules (defaults at 20 probes/s):
 //   - A probe is lost when no reply came within timeoutMs() = clamp(srtt + 4·rttvar,
 //     minTimeoutMs, maxTimeoutMs), RFC 6298 estimators. Waiting a whole interval would make
-//     3 losses take ≥ 150 ms + interval; with ~0.1 ms RTT the timeout is minTimeoutMs.
-//   - DOWN after `downAfter` (3) consecutive losses, or when at least `lossDownRatio` of the
-//     last `lossWindow` probes were lost (a path losing every other probe never has 3 in a
-//     row, but is no path to keep storage on).
+//     3 losses take ≥ 150 ms + interval; with ~0.1 ms RTT the timeout is minTimeoutMs. On a
+//     busy host the replies come late (the peer's responder is userspace, and so is our
+//     reading of them): the timeout follows, up to maxTimeoutMs (4 intervals), so such a
+//     host detects a cut more slowly instead of reporting paths down that work.
+//   - Only a look on time decides a loss. expire(now) is the caller looking at the replies it
+//     has at `now`; a probe whose deadline passed more than its own timeout before the look
+//     was not looked at on time: the caller's event loop stalled, and on a starved host the
+//     peer's responder most likely did too. Such a probe is UNDECIDED (neither good nor lost)
+//     until its reply comes or `finalMs` after it was sent, when it counts as lost after all:
+//     a host starved for good still sees a real cut, about finalMs late.
+//   - DOWN after `downAfter` (3) consecutive losses in send order, or when at least
+//     `lossDownRatio` of the last `lossWindow` decided probes were lost (a path losing every
+//     other probe never has 3 in a row, but is no path to keep storage on).
+//   - A late reply (after the timeout, before finalMs) is no loss: the timeout is tuned for
+//     detection speed, far below RFC 6298's 1 s floor, so a timeout that fires while the
+//     packet is still on its way is spurious (RFC 5682's reading), and the late reply undoes
+//     it: it ends the run of consecutive losses and leaves the good run unbroken. It does not
+//     add to the good run either (a path whose replies are always late never comes up). A
+//     loss breaks the good run once confirmed at finalMs; until then the run may grow but
+//     counts only the replies after the newest unconfirmed loss.
 //   - UP after a run of good probes. The run starts at `upAfter` (10) and doubles for each
 //     further DOWN transition within `dampWindowMs`, capped at `maxUpAfter`: a flapping path
 //     stays down instead of toggling, and forgets its flaps as they leave the window.
-//   - Starts UNKNOWN; leaves it by the same two rules.
+//   - Starts UNKNOWN; leaves it by the same rules.
 
 export type PathHealth = 'unknown' | 'up' | 'down';
 
@@ -32,8 +48,13 @@ export interface MonitorConfig {
   dampWindowMs: number;
   /** Lower bound of the loss timeout. */
   minTimeoutMs: number;
-  /** Upper bound of the loss timeout; also the timeout before the first RTT sample. */
+  /** Upper bound of the loss timeout. Before the first RTT sample the timeout is an interval. */
   maxTimeoutMs: number;
+  /**
+   * After this long from its send, a probe without a reply is lost for good: a later reply
+   * is stale, an undecided probe counts as lost, a loss breaks the good run.
+   */
+  finalMs: number;
   /** Loss fraction over the last `lossWindow` probes that takes a path down; 0 disables. */
   lossDownRatio: number;
   lossWindow: number;
@@ -51,7 +72,9 @@ export function monitorConfig(ratePerSecond = 20, over: Partial<MonitorConfig> =
     maxUpAfter: upAfter * 16,
     dampWindowMs: 60_000,
     minTimeoutMs: Math.min(12, intervalMs),
-    maxTimeoutMs: intervalMs,
+    maxTimeoutMs: 4 * intervalMs,
+    // RFC 6298's minimum RTO: a reply later than that is no reply.
+    finalMs: Math.max(1000, 2 * intervalMs),
     lossDownRatio: 0.5,
     lossWindow: Math.max(4, Math.round(ratePerSecond)),
     statsWindowMs: 1000,
@@ -76,9 +99,12 @@ export interface MonitorStats {
   loss: number;
   /** Lifetime counters. */
   sent: number;
+  /** Replies within the timeout. */
   received: number;
-  /** Replies that came after their probe had been counted lost. */
+  /** Replies after the timeout (a loss undone, or an undecided probe answered). */
   late: number;
+  /** Probes not looked at on time (the caller's loop stalled past their deadline). */
+  undecided: number;
 }
 
 interface Outcome {
@@ -89,24 +115,47 @@ interface Outcome {
 
 const LOST = -1;
 
+/** A probe in flight: waiting for its reply, or past its timeout and settling until finalAt. */
+interface Flight {
+  /** Send order (unlike seq it does not wrap). */
+  n: number;
+  sentAt: number;
+  deadline: number;
+  finalAt: number;
+  /** Once past the timeout: counted lost, or not looked at on time. */
+  lost: boolean;
+  /** The ring entry of a loss, so a late reply can turn it into a reply. */
+  outcome?: Outcome;
+  /** `goods` when the timeout passed: the good run after this probe starts there. */
+  goodsAt: number;
+}
+
 export class PathMonitor {
   private health: PathHealth = 'unknown';
   private sinceAt: number;
   private nextSeq = 1;
-  /** seq → deadline, in send order (Map keeps insertion order). */
-  private readonly outstanding = new Map<number, number>();
+  private sentCount = 0;
+  /** seq → probe before its timeout, in send order (Map keeps insertion order); one or two. */
+  private readonly waiting = new Map<number, Flight>();
+  /** seq → probe past its timeout without a reply, until finalAt; about finalMs / intervalMs. */
+  private readonly settling = new Map<number, Flight>();
   private srtt: number | undefined;
   private rttvar = 0;
-  private lossRun = 0;
-  private goodRun = 0;
+  /** Send numbers of the losses since the newest reply (at most downAfter kept). */
+  private readonly lossRun: number[] = [];
+  /** Send number of the newest probe that got any reply. */
+  private newestReplied = 0;
+  /** Good replies so far; the good run is `goods - runFrom` (see goodRun()). */
+  private goods = 0;
+  private runFrom = 0;
   private readonly downs: number[] = [];
   /** Ring of recent outcomes, for stats and the loss-ratio rule. */
   private readonly ring: Outcome[];
   private ringNext = 0;
   private ringCount = 0;
-  private sent = 0;
   private received = 0;
   private late = 0;
+  private undecided = 0;
 
   constructor(
     readonly config: MonitorConfig,
@@ -129,7 +178,7 @@ export class PathMonitor {
   /** The loss timeout a probe sent now gets. */
   timeoutMs(): number {
     const { minTimeoutMs, maxTimeoutMs } = this.config;
-    if (this.srtt === undefined) return maxTimeoutMs;
+    if (this.srtt === undefined) return Math.min(maxTimeoutMs, this.config.intervalMs);
     return Math.min(maxTimeoutMs, Math.max(minTimeoutMs, this.srtt + 4 * this.rttvar));
   }
 
@@ -141,50 +190,94 @@ export class PathMonitor {
     return Math.min(maxUpAfter, upAfter * 2 ** Math.min(extra, 30));
   }
 
+  /** Good replies since the newest loss, confirmed or not. */
+  goodRun(): number {
+    let from = this.runFrom;
+    for (const f of this.settling.values()) if (f.lost && f.goodsAt > from) from = f.goodsAt;
+    return this.goods - from;
+  }
+
   /** Records a probe sent at `now`; returns its sequence number (u32, wraps). */
   probeSent(now: number): number {
     const seq = this.nextSeq;
     this.nextSeq = seq === 0xffffffff ? 1 : seq + 1;
-    this.outstanding.set(seq, now + this.timeoutMs());
-    this.sent++;
+    this.sentCount++;
+    this.waiting.set(seq, { n: this.sentCount, sentAt: now, deadline: now + this.timeoutMs(), finalAt: now + this.config.finalMs, lost: false, goodsAt: 0 });
     return seq;
   }
 
-  /** Earliest deadline of an outstanding probe, or undefined. */
+  /**
+   * When expire() next has something to decide, or undefined. Final deadlines count only when
+   * nothing is waiting: a path being probed is looked at every interval anyway, and settling
+   * probes are decided at those looks (at most an interval after finalAt; nothing is fast
+   * about that decision), so they cost no timer events of their own.
+   */
   nextDeadline(): number | undefined {
-    // Few are outstanding (about maxTimeoutMs / intervalMs + 1); the timeout may shrink
-    // between sends, so a later probe can have the earlier deadline.
+    // The timeout may shrink between sends, so a later probe can have the earlier deadline.
     let min: number | undefined;
-    for (const d of this.outstanding.values()) if (min === undefined || d < min) min = d;
-    return min;
+    for (const f of this.waiting.values()) if (min === undefined || f.deadline < min) min = f.deadline;
+    if (min !== undefined) return min;
+    for (const f of this.settling.values()) return f.finalAt;
+    return undefined;
   }
 
   /**
-   * A reply to probe `seq`, which was sent at `sentAt` (echoed in the packet). A reply to a
-   * probe already counted lost only feeds the RTT estimator: the timeout adapts to it.
+   * A reply to probe `seq`, which was sent at `sentAt` (echoed in the packet). A reply after
+   * the timeout undoes the loss (see the rules above); one after finalMs, or to a probe we
+   * no longer know, only feeds the RTT estimator: the timeout adapts to it.
    */
   replyReceived(seq: number, sentAt: number, now: number): Transition | undefined {
     const rtt = Math.max(0, now - sentAt);
     this.sampleRtt(rtt);
-    if (!this.outstanding.delete(seq)) {
+    const f = this.waiting.get(seq) ?? this.settling.get(seq);
+    if (f === undefined || f.sentAt !== sentAt) {
       this.late++;
       return undefined;
     }
-    this.received++;
-    this.record({ at: now, rtt });
-    this.lossRun = 0;
-    this.goodRun++;
-    if (this.health !== 'up' && this.goodRun >= this.requiredGoodRun(now)) return this.move('up', now, `${this.goodRun} good probes in a row`);
+    this.replied(f.n);
+    if (this.waiting.delete(seq)) {
+      this.received++;
+      this.goods++;
+      this.record({ at: now, rtt });
+    } else {
+      this.settling.delete(seq);
+      this.late++;
+      if (f.outcome !== undefined) f.outcome.rtt = rtt; // the loss it was counted as is undone
+      else this.record({ at: now, rtt });
+    }
+    if (this.health !== 'up') {
+      // A late reply adds nothing to the run, but may unblock it (a loss undone).
+      const run = this.goodRun();
+      if (run >= this.requiredGoodRun(now)) return this.move('up', now, `${run} good probes in a row`);
+    }
     return undefined;
   }
 
-  /** Counts every outstanding probe whose deadline is ≤ now as lost. */
+  /**
+   * The caller looks at `now`, having read every reply that arrived by then. Probes past
+   * their timeout are lost, or undecided if the look came more than their timeout late;
+   * probes past finalMs are lost for good.
+   */
   expire(now: number): Transition | undefined {
     let change: Transition | undefined;
-    for (const [seq, deadline] of this.outstanding) {
-      if (deadline > now) continue;
-      this.outstanding.delete(seq);
-      change = this.lose(now) ?? change;
+    for (const [seq, f] of this.waiting) {
+      if (f.deadline > now) continue;
+      this.waiting.delete(seq);
+      this.settling.set(seq, f);
+      f.goodsAt = this.goods;
+      if (now - f.deadline > f.deadline - f.sentAt) {
+        this.undecided++;
+        continue;
+      }
+      f.lost = true;
+      change = this.lose(f, now) ?? change;
+    }
+    // In send order, so in finalAt order but for a probe whose shorter timeout passed first.
+    for (const [seq, f] of this.settling) {
+      if (f.finalAt > now) break;
+      this.settling.delete(seq);
+      if (!f.lost) change = this.lose(f, now) ?? change;
+      if (f.goodsAt > this.runFrom) this.runFrom = f.goodsAt;
     }
     return change;
   }
@@ -217,19 +310,32 @@ export class PathMonitor {
       rttMs: replies > 0 ? rttSum / replies : 0,
       jitterMs: jitterN > 0 ? jitterSum / jitterN : 0,
       loss: n > 0 ? lost / n : 0,
-      sent: this.sent,
+      sent: this.sentCount,
       received: this.received,
       late: this.late,
+      undecided: this.undecided,
     };
   }
 
-  private lose(now: number): Transition | undefined {
-    this.record({ at: now, rtt: LOST });
-    this.goodRun = 0;
-    this.lossRun++;
-    if (this.health === 'down') return undefined;
+  /** Any reply to probe number `n`: the losses sent before it are no longer consecutive. */
+  private replied(n: number): void {
+    if (n > this.newestReplied) this.newestReplied = n;
+    while (this.lossRun.length > 0 && (this.lossRun[0] as number) <= this.newestReplied) this.lossRun.shift();
+  }
+
+  private lose(f: Flight, now: number): Transition | undefined {
+    f.outcome = { at: now, rtt: LOST };
+    this.record(f.outcome);
     const { downAfter, lossDownRatio, lossWindow } = this.config;
-    if (this.lossRun >= downAfter) return this.move('down', now, `${this.lossRun} consecutive losses`);
+    if (f.n > this.newestReplied) {
+      // Kept in send order; an undecided probe lost at finalMs may be older than the rest.
+      let i = this.lossRun.length;
+      while (i > 0 && (this.lossRun[i - 1] as number) > f.n) i--;
+      this.lossRun.splice(i, 0, f.n);
+      if (this.lossRun.length > downAfter) this.lossRun.shift();
+    }
+    if (this.health === 'down') return undefined;
+    if (this.lossRun.length >= downAfter) return this.move('down', now, `${this.lossRun.length} consecutive losses (timeout ${Math.round(f.deadline - f.sentAt)} ms)`);
     if (lossDownRatio > 0 && this.ringCount >= lossWindow) {
       let lost = 0;
       let i = 0;

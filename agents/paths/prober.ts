@@ -7,7 +7,13 @@
 //
 // Timing: a loss is decided in a setImmediate after the timer fires, i.e. after the event
 // loop's poll phase has read the replies already waiting in the socket. Without that, an event
-// loop that stalled past a timeout would count replies sitting in the buffer as losses.
+// loop that stalled past a timeout would count replies sitting in the buffer as losses. The
+// look is dated when the timer fired: its lateness against each probe's deadline is how late
+// the loop was, and PathMonitor leaves a probe looked at later than its own timeout undecided
+// (a starved host: the peer's responder was most likely late as well). Node's dgram cannot
+// give kernel receive timestamps (no SO_TIMESTAMPNS, no recvmsg control data), so a reply's
+// time is when JS read it; a reply read late only makes the RTT, and so the timeout, larger.
+// A gap in our own sends (skipped slots) is no evidence either way: nothing was sent.
 import { performance } from 'node:perf_hooks';
 import type { RemoteInfo } from 'node:dgram';
 import type { PathState, PathStatus, ProbePath } from '../../src/protocol/index.js';
@@ -56,6 +62,10 @@ export interface ProberLoad {
   maxLateMs: number;
   /** Probe slots skipped because the loop fell more than one interval behind. */
   skippedProbes: number;
+  /** Over the current paths: replies after their timeout (losses undone). */
+  lateReplies: number;
+  /** Over the current paths: probes not looked at on time, so neither good nor lost at once. */
+  undecidedProbes: number;
 }
 
 const HEALTH_STATE: Record<PathHealth, PathState> = { unknown: 'PATH_STATE_UNKNOWN', up: 'PATH_STATE_UP', down: 'PATH_STATE_DOWN' };
@@ -67,12 +77,15 @@ interface Entry {
   monitor: PathMonitor;
   alive: boolean;
   nextProbeAt: number;
+  /** Time of the earliest expire event queued for this path (Infinity: none). */
+  expireAt: number;
   mtu: MtuResult | undefined;
   mtuScheduled: boolean;
   mtuRunning: boolean;
 }
 
-type Event = { kind: 'probe' | 'expire' | 'mtu'; entry: Entry };
+/** An expire event carries its time, so the path knows which of its queued looks this is. */
+type Event = { kind: 'probe' | 'mtu'; entry: Entry } | { kind: 'expire'; entry: Entry; at: number };
 
 const now = (): number => performance.now();
 const epochMs = (t: number): number => Math.round(performance.timeOrigin + t);
@@ -97,6 +110,8 @@ export class PathProber {
   private timerAt = Infinity;
   private readonly toExpire = new Set<Entry>();
   private expireQueued = false;
+  /** When the timer that queued the pending looks fired (plus the 1 ms slack). */
+  private lookAt = 0;
   private firing = false;
   private nextId = (Math.random() * 0xffffffff) >>> 0;
   private mtuRunning = 0;
@@ -140,7 +155,7 @@ export class PathProber {
     const t = now();
     for (const [key, p] of want) {
       if (this.entries.has(key)) continue;
-      const e: Entry = { key, id: this.allocId(), path: p, monitor: new PathMonitor(this.config, t), alive: true, nextProbeAt: t + Math.random() * this.config.intervalMs, mtu: undefined, mtuScheduled: false, mtuRunning: false };
+      const e: Entry = { key, id: this.allocId(), path: p, monitor: new PathMonitor(this.config, t), alive: true, nextProbeAt: t + Math.random() * this.config.intervalMs, expireAt: Infinity, mtu: undefined, mtuScheduled: false, mtuRunning: false };
       this.entries.set(key, e);
       this.byId.set(e.id, e);
       this.push(e.nextProbeAt, { kind: 'probe', entry: e });
@@ -176,7 +191,14 @@ export class PathProber {
   loadStats(): ProberLoad {
     let answered = 0;
     for (const s of this.sockets.values()) answered += s.answered;
-    return { paths: this.entries.size, sockets: this.sockets.size, requestsAnswered: answered, ...this.load };
+    let lateReplies = 0;
+    let undecidedProbes = 0;
+    for (const e of this.entries.values()) {
+      const s = e.monitor.stats(0);
+      lateReplies += s.late;
+      undecidedProbes += s.undecided;
+    }
+    return { paths: this.entries.size, sockets: this.sockets.size, requestsAnswered: answered, ...this.load, lateReplies, undecidedProbes };
   }
 
   close(): void {
@@ -245,6 +267,7 @@ export class PathProber {
     this.timerAt = Infinity;
     // Timers fire on whole milliseconds: take what is due within the next one.
     const t = now() + 1;
+    this.lookAt = t;
     this.firing = true;
     try {
       for (let ev = this.heap.popDue(t); ev !== undefined; ev = this.heap.popDue(t)) {
@@ -254,14 +277,15 @@ export class PathProber {
             this.sendProbe(ev.entry);
             break;
           case 'expire':
+            if (ev.at === ev.entry.expireAt) ev.entry.expireAt = Infinity;
             this.toExpire.add(ev.entry);
             break;
           case 'mtu':
             this.startMtuProbe(ev.entry);
             break;
           default: {
-            const never: never = ev.kind;
-            throw new Error(`unknown event ${String(never)}`);
+            const never: never = ev;
+            throw new Error(`unknown event ${String((never as { kind: unknown }).kind)}`);
           }
         }
       }
@@ -275,18 +299,28 @@ export class PathProber {
     this.arm();
   };
 
-  /** Runs after the poll phase, so replies already received are counted before losses. */
+  /**
+   * Runs after the poll phase, so replies already received are counted before losses. The
+   * look is dated when the timer fired: every reply that arrived by then has been read.
+   */
   private readonly expireDue = (): void => {
     this.expireQueued = false;
-    const t = now() + 1; // the same millisecond slack the timer was given
     for (const e of this.toExpire) {
       if (!e.alive) continue;
-      // Later deadlines of this path have their own heap events (pushed at send time).
-      const change = e.monitor.expire(t);
+      const change = e.monitor.expire(this.lookAt);
+      this.scheduleExpire(e);
       if (change !== undefined) this.changed(e, change);
     }
     this.toExpire.clear();
   };
+
+  /** Keeps an expire event queued at the path's next deadline (one at a time, chained). */
+  private scheduleExpire(e: Entry): void {
+    const d = e.monitor.nextDeadline();
+    if (d === undefined || d >= e.expireAt) return;
+    e.expireAt = d;
+    this.push(d, { kind: 'expire', entry: e, at: d });
+  }
 
   private sendProbe(e: Entry): void {
     const t = now();
@@ -297,8 +331,7 @@ export class PathProber {
     this.load.probesSent++;
     const sock = this.sockets.get(e.path.localAddress);
     sock?.send(encodeProbe({ type: 'request', pathId: e.id, seq, sentAt: t }, Buffer.allocUnsafe(PROBE_SIZE)), this.port, e.path.remoteAddress);
-    const deadline = e.monitor.nextDeadline();
-    if (deadline !== undefined) this.push(deadline, { kind: 'expire', entry: e });
+    this.scheduleExpire(e);
     // Keep the cadence fixed (no drift); when far behind, skip the missed slots.
     const interval = this.config.intervalMs;
     e.nextProbeAt += interval;

@@ -141,7 +141,9 @@ describe('path prober in network namespaces', { skip: isRoot ? false : 'needs ro
     const s = await until('h1 stats with an MTU for plane a', () => p1.stats.find((x) => x.plane === 'a' && x.pathMtu > 0 && x.loss === 0));
     assert.equal(s.pathMtu, 1500);
     assert.equal(s.mtuProblem, '');
-    assert.ok(s.rttMs > 0 && s.rttMs < 10, `rtt ${s.rttMs}`);
+    // Milliseconds, not seconds or microseconds; how many depends on how busy the machine is
+    // (the replies come from the peer's userspace and are read by ours).
+    assert.ok(s.rttMs > 0 && s.rttMs < 1000, `rtt ${s.rttMs}`);
   });
 
   test('a lowered MTU on one plane is reported by the don\'t-fragment probe; the path stays up', T, async () => {

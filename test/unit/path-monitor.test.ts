@@ -27,10 +27,27 @@ class Driver {
   }
   lose(n = 1): this {
     for (let i = 0; i < n; i++) {
+      const deadline = this.t + this.m.timeoutMs();
       this.m.probeSent(this.t);
-      this.note(this.m.expire(this.m.nextDeadline()!));
+      this.note(this.m.expire(deadline)); // looked at on time
       this.t += this.cfg.intervalMs;
     }
+    return this;
+  }
+  /** Sends one probe and returns it, to be answered or looked at later. */
+  send(): { seq: number; sentAt: number; deadline: number } {
+    const sentAt = this.t;
+    const deadline = sentAt + this.m.timeoutMs();
+    const seq = this.m.probeSent(sentAt);
+    this.t += this.cfg.intervalMs;
+    return { seq, sentAt, deadline };
+  }
+  look(at: number): this {
+    this.note(this.m.expire(at));
+    return this;
+  }
+  answer(p: { seq: number; sentAt: number }, at: number): this {
+    this.note(this.m.replyReceived(p.seq, p.sentAt, at));
     return this;
   }
   /** Pattern of 'o' (answered) and 'x' (lost). */
@@ -38,7 +55,7 @@ class Driver {
     for (const c of pattern) c === 'o' ? this.ok() : this.lose();
     return this;
   }
-  private note(c: Transition | undefined): void {
+  note(c: Transition | undefined): void {
     if (c) this.changes.push(c);
   }
 }
@@ -166,12 +183,29 @@ describe('path monitor', () => {
       assert.equal(change!.at - cut, 112);
     });
 
-    test('it follows srtt + 4·rttvar and is capped at the interval', () => {
+    test('it follows srtt + 4·rttvar and is capped at four intervals', () => {
       const d = new Driver().ok(30, 20);
       const t = d.m.timeoutMs();
       assert.ok(t > 20 && t < 25, `timeout ${t}`);
-      const slow = new Driver().ok(10, 80);
-      assert.equal(slow.m.timeoutMs(), 50);
+      const slow = new Driver().ok(10, 300);
+      assert.equal(slow.m.timeoutMs(), 200);
+    });
+
+    test('on a busy host (replies 30-70 ms late) the timeout grows and a run of slow replies is no loss', () => {
+      const d = new Driver().ok(20);
+      let lateAfterWarmup = 0;
+      for (let i = 0; i < 60; i++) {
+        const p = d.send();
+        const at = p.sentAt + 30 + ((i * 17) % 40);
+        const late = at > p.deadline;
+        if (late) d.look(p.deadline); // looked at on time, before the reply
+        d.answer(p, at);
+        if (!late) d.look(p.deadline);
+        if (late && i >= 20) lateAfterWarmup++;
+      }
+      assert.ok(d.m.timeoutMs() > 70, `timeout ${d.m.timeoutMs()}`);
+      assert.equal(lateAfterWarmup, 0, 'once the timeout has adapted, no reply is late');
+      assert.deepEqual(d.changes.map((c) => c.to), ['up'], 'the early late replies did not take it down');
     });
 
     test('a reply after the timeout does not count as received, but teaches the RTT', () => {
@@ -191,9 +225,165 @@ describe('path monitor', () => {
       m.probeSent(10);
       assert.equal(m.nextDeadline(), 50);
       assert.equal(m.expire(49), undefined);
-      m.expire(100);
+      m.expire(60);
+      assert.equal(m.stats(60).loss, 1);
+      assert.equal(m.stats(60).undecided, 0);
+      assert.equal(m.nextDeadline(), 1000, 'what is left is the final deadline of the first probe');
+      m.expire(1010);
       assert.equal(m.nextDeadline(), undefined);
-      assert.equal(m.stats(100).loss, 1);
+      assert.equal(m.stats(1010).loss, 1, 'decided once');
+    });
+  });
+
+  describe('a starved loop: only a look on time decides a loss', () => {
+    test('probes looked at more than their timeout late are undecided, not lost; their late replies are no loss', () => {
+      const d = new Driver().ok(20);
+      assert.equal(d.m.timeoutMs(), 12);
+      // The loop stalls: 4 probes go out, nobody looks until 200 ms later.
+      const ps = [d.send(), d.send(), d.send(), d.send()];
+      d.look(ps[0]!.sentAt + 200);
+      assert.equal(d.m.state, 'up');
+      let s = d.m.stats(d.t);
+      assert.equal(s.undecided, 4);
+      assert.equal(s.loss, 0, 'undecided probes are not losses');
+      for (const p of ps) d.answer(p, ps[0]!.sentAt + 210);
+      s = d.m.stats(d.t);
+      assert.equal(s.late, 4);
+      assert.equal(s.loss, 0);
+      d.ok(1).lose(2);
+      assert.equal(d.m.state, 'up', 'the stall added nothing to a loss run');
+      assert.deepEqual(d.changes.map((c) => c.to), ['up']);
+    });
+
+    test('a look just within the timeout still decides', () => {
+      const d = new Driver().ok(20);
+      for (let i = 0; i < 3; i++) {
+        const p = d.send();
+        d.look(p.deadline + 12); // late by exactly the timeout: still a judgement
+      }
+      assert.equal(d.m.state, 'down');
+      assert.equal(d.m.stats(d.t).undecided, 0);
+    });
+
+    test('a genuine cut during starvation goes down once probes sent on time are looked at on time', () => {
+      const d = new Driver().ok(20);
+      const cut = d.t;
+      // Cut, and the loop is starved: the looks come 100 ms late, nothing is decided.
+      for (let i = 0; i < 3; i++) d.look(d.send().deadline + 100);
+      assert.equal(d.m.state, 'up');
+      // The loop runs on time again: three probes without replies, each looked at its deadline.
+      let third = 0;
+      for (let i = 0; i < 3; i++) {
+        const p = d.send();
+        d.look(p.deadline);
+        third = p.deadline;
+      }
+      assert.equal(d.m.state, 'down');
+      assert.equal(d.changes.at(-1)!.at, third, 'on the third on-time loss, no later');
+      assert.ok(third - cut < 400);
+    });
+
+    test('a host starved for good still sees a cut: an undecided probe without a reply is lost at finalMs', () => {
+      const d = new Driver().ok(20);
+      const { finalMs } = d.cfg;
+      const ps = [d.send(), d.send(), d.send()];
+      for (const p of ps) d.look(p.deadline + 30);
+      assert.equal(d.m.state, 'up');
+      assert.equal(d.m.nextDeadline(), ps[0]!.sentAt + finalMs, 'nothing waiting: the next thing to decide is the first final deadline');
+      d.look(ps[2]!.sentAt + finalMs + 30); // late as ever
+      assert.equal(d.m.state, 'down');
+      assert.match(d.changes.at(-1)!.reason, /3 consecutive losses/);
+    });
+
+    test('a loop frozen past finalMs decides at once what got no reply', () => {
+      const d = new Driver().ok(20);
+      const ps = [d.send(), d.send(), d.send(), d.send()];
+      d.answer(ps[1]!, ps[1]!.sentAt + 0.2);
+      d.look(ps[3]!.sentAt + 5000);
+      assert.equal(d.m.state, 'up', 'the reply to the second probe breaks the run: two in a row');
+      assert.equal(d.m.stats(d.t + 5000).undecided, 3);
+    });
+  });
+
+  describe('late replies', () => {
+    test('asymmetric delay: the peer answers late while we look on time; a late reply ends the loss run', () => {
+      const d = new Driver().ok(20);
+      // The peer's responder stalls ~80 ms: two probes time out on our on-time looks...
+      const a = d.send();
+      d.look(a.deadline);
+      const b = d.send();
+      d.look(b.deadline);
+      // ...and their replies arrive before the third timeout.
+      d.answer(a, b.sentAt + 30).answer(b, b.sentAt + 31);
+      d.lose(2);
+      assert.equal(d.m.state, 'up', 'the late replies broke the run of losses');
+      d.lose();
+      assert.equal(d.m.state, 'down', 'three in a row after the newest reply');
+    });
+
+    test('one-way loss (replies never come back) is a cut, whatever came before', () => {
+      const d = new Driver().ok(20).lose(3);
+      assert.equal(d.m.state, 'down');
+    });
+
+    test('a reply for an older probe does not undo losses of newer ones', () => {
+      const e = new Driver().ok(20);
+      const b = e.send();
+      e.look(b.deadline);
+      const c = e.send();
+      e.look(c.deadline);
+      e.answer(b, c.sentAt + 20); // the older one was only late
+      e.lose();
+      assert.equal(e.m.state, 'up', 'c and one more: two in a row');
+      e.lose();
+      assert.equal(e.m.state, 'down');
+    });
+
+    test('a late reply neither breaks nor extends the good run that brings a path up', () => {
+      const d = new Driver().ok(10).lose(3);
+      assert.equal(d.m.state, 'down');
+      d.ok(5);
+      const p = d.send();
+      d.look(p.deadline);
+      d.answer(p, p.sentAt + 40);
+      d.ok(4);
+      assert.equal(d.m.state, 'down', '9 good so far');
+      d.ok();
+      assert.equal(d.m.state, 'up');
+      assert.match(d.changes.at(-1)!.reason, /10 good probes in a row/);
+    });
+
+    test('a loss without a reply breaks the good run: counted from the loss on', () => {
+      const d = new Driver().ok(10).lose(3).ok(5).lose().ok(9);
+      assert.equal(d.m.state, 'down');
+      d.look(d.t + d.cfg.finalMs); // the loss is final now
+      d.ok();
+      assert.equal(d.m.state, 'up', '10 after the loss');
+    });
+
+    test('a reply after finalMs is stale: the loss stands', () => {
+      const d = new Driver().ok(10).lose(3).ok(5);
+      const p = d.send();
+      d.look(p.deadline);
+      d.ok(4);
+      d.look(p.sentAt + d.cfg.finalMs);
+      d.answer(p, p.sentAt + d.cfg.finalMs + 1);
+      d.ok(5);
+      assert.equal(d.m.state, 'down', '9 after the loss');
+      d.ok();
+      assert.equal(d.m.state, 'up');
+    });
+
+    test('late replies are not counted by the loss-ratio rule', () => {
+      const d = new Driver().ok(20);
+      for (let i = 0; i < 30; i++) {
+        const p = d.send();
+        d.look(p.deadline);
+        d.answer(p, p.sentAt + 20);
+        d.ok();
+      }
+      assert.equal(d.m.state, 'up');
+      assert.equal(d.m.stats(d.t).loss, 0);
     });
   });
 
@@ -215,7 +405,7 @@ describe('path monitor', () => {
 
   test('statistics are zero with nothing decided', () => {
     const m = new PathMonitor(monitorConfig(), 0);
-    assert.deepEqual(m.stats(1000), { rttMs: 0, jitterMs: 0, loss: 0, sent: 0, received: 0, late: 0 });
+    assert.deepEqual(m.stats(1000), { rttMs: 0, jitterMs: 0, loss: 0, sent: 0, received: 0, late: 0, undecided: 0 });
   });
 });
 
