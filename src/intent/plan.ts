@@ -3,9 +3,13 @@
 // into exactly one etcd transaction; the planners that make plans are pure.
 import type { KindName, Resource, ResourceRef } from '../model/index.js';
 
-/** A value from a pool that must be unique: VNIs fabric-wide, addresses and MACs per network. */
+/**
+ * A value from a pool that must be unique: VNIs and hosts' underlay addresses fabric-wide,
+ * endpoint addresses and MACs per network.
+ */
 export type Claim =
   | { pool: 'vni'; value: number }
+  | { pool: 'host-address'; value: string }
   | { pool: 'ip' | 'mac'; tenant: string; network: string; value: string };
 
 /** A claim with what it is for: the field it fills and whether the user chose the value. */
@@ -60,12 +64,25 @@ export function emptyPlan(): WritePlan {
 
 export function claimsEqual(a: Claim, b: Claim): boolean {
   if (a.pool !== b.pool || a.value !== b.value) return false;
-  if (a.pool === 'vni' || b.pool === 'vni') return true;
+  if (a.pool === 'vni' || a.pool === 'host-address' || b.pool === 'vni' || b.pool === 'host-address') return true;
   return a.tenant === b.tenant && a.network === b.network;
 }
 
 export function claimText(c: Claim): string {
-  return c.pool === 'vni' ? `VNI ${c.value}` : `${c.pool === 'ip' ? 'address' : 'MAC'} ${c.value}`;
+  switch (c.pool) {
+    case 'vni':
+      return `VNI ${c.value}`;
+    case 'host-address':
+      return `underlay address ${c.value}`;
+    case 'ip':
+      return `address ${c.value}`;
+    case 'mac':
+      return `MAC ${c.value}`;
+    default: {
+      const never: never = c;
+      throw new Error(`unknown pool ${JSON.stringify(never)}`);
+    }
+  }
 }
 
 /** True when the plan writes nothing (an update that changes nothing). */

@@ -94,6 +94,10 @@ export function claimsOf(r: Resource): ClaimUse[] {
     if (e.spec.mac) out.push({ claim: { pool: 'mac', tenant, network, value: e.spec.mac }, field: 'spec.mac', explicit: true });
     return out;
   }
+  if (r.kind === 'Host') {
+    // One key per address, so hosts with different addresses never contend on a write.
+    return (r as Host).spec.addresses.map((value, i) => ({ claim: { pool: 'host-address', value }, field: `spec.addresses[${i}]`, explicit: true }));
+  }
   return [];
 }
 
@@ -311,6 +315,8 @@ function underlayAddressProblem(u: Underlay, ip: string): { field: string; messa
  * taken, never whose it is. (An admin can find the holder by listing.)
  */
 export function takenMessage(claim: Claim, writerTenant: string | undefined, holder: { tenant?: string; network?: string; name: string } | undefined): string {
+  // Hosts are fabric resources only an admin writes, so their holder is always named.
+  if (claim.pool === 'host-address') return holder ? hostAddressTaken(claim.value, holder.name) : `${claimText(claim)} is already taken`;
   const text = claimText(claim);
   if (!holder || holder.tenant === undefined || holder.tenant !== writerTenant) return `${text} is already taken`;
   const kind = holder.network === undefined ? 'network' : 'endpoint';
@@ -342,13 +348,18 @@ function checkHost(h: Host, view: IntentView): Precondition[] {
     if (!u) throw UnresolvedReferenceError.field(`spec.addresses[${i}]`, `${ip} is not inside any underlay of site ${h.spec.site}`);
     const problem = underlayAddressProblem(u, ip);
     if (problem) throw ValidationError.field(`spec.addresses[${i}]`, problem.message);
-    const other = (view.list('Host') as Host[]).find((o) => o.metadata.name !== h.metadata.name && o.spec.addresses.includes(ip));
-    if (other) throw ConflictError.field(`spec.addresses[${i}]`, `${ip} is already an address of host ${other.metadata.name}`);
+    // The claim key (claimsOf) settles races between writes; the index also catches hosts
+    // stored before address claims existed, which hold their addresses without a key.
+    const other = [...view.pools.hostsWithAddress(ip)].find((name) => name !== h.metadata.name);
+    if (other !== undefined) throw ConflictError.field(`spec.addresses[${i}]`, hostAddressTaken(ip, other));
   });
-  return [
-    { type: 'stable', collection: { kind: 'Underlay' }, revision: view.revision },
-    { type: 'stable', collection: { kind: 'Host' }, revision: view.revision },
-  ];
+  // Only the underlays must hold still (containment, gateways, next hops). Other hosts need
+  // not: uniqueness is per-address claims, so concurrent host writes never re-plan each other.
+  return [{ type: 'stable', collection: { kind: 'Underlay' }, revision: view.revision }];
+}
+
+function hostAddressTaken(ip: string, holder: string): string {
+  return `${ip} is already an address of host ${holder}`;
 }
 
 /** A resource that stops another from being deleted, with the collection to keep stable. */

@@ -1,7 +1,7 @@
 // Indexes a view keeps incrementally (add/remove as resources change) so that the questions
 // asked on every write are lookups, not scans of every endpoint of a network: which pool
-// values are in use (VNIs fabric-wide, addresses and MACs per network), and which hosts a
-// network has endpoints on.
+// values are in use (VNIs and hosts' underlay addresses fabric-wide, addresses and MACs per
+// network), and which hosts a network has endpoints on.
 import type { Resource } from './kinds.js';
 import { parseIp, type Family } from './net.js';
 
@@ -9,6 +9,8 @@ export interface PoolView {
   vniTaken(vni: number): boolean;
   addressTaken(tenant: string, network: string, family: Family, value: bigint): boolean;
   macTaken(tenant: string, network: string, mac: string): boolean;
+  /** Hosts whose spec lists this underlay address (canonical text). */
+  hostsWithAddress(address: string): Iterable<string>;
   /** Hosts the network has endpoints on. */
   endpointHosts(tenant: string, network: string): Iterable<string>;
 }
@@ -40,6 +42,9 @@ class Counted<K> {
   keys(): Iterable<K> {
     return this.m.keys();
   }
+  empty(): boolean {
+    return this.m.size === 0;
+  }
 }
 
 export class PoolIndex implements PoolView {
@@ -47,6 +52,7 @@ export class PoolIndex implements PoolView {
   private readonly addresses = new Counted<string>();
   private readonly macs = new Counted<string>();
   private readonly hosts = new Map<string, Counted<string>>();
+  private readonly hostAddresses = new Map<string, Counted<string>>();
 
   add(r: Resource): void {
     this.apply(r, 1);
@@ -59,6 +65,14 @@ export class PoolIndex implements PoolView {
   private apply(r: Resource, sign: 1 | -1): void {
     const op = <K>(c: Counted<K>, k: K) => (sign > 0 ? c.add(k) : c.remove(k));
     for (const v of vnisOf(r)) op(this.vnis, v);
+    if (r.kind === 'Host') {
+      for (const address of (r as Resource<'Host'>).spec.addresses) {
+        let holders = this.hostAddresses.get(address);
+        if (!holders) this.hostAddresses.set(address, (holders = new Counted<string>()));
+        op(holders, r.metadata.name);
+        if (holders.empty()) this.hostAddresses.delete(address);
+      }
+    }
     if (r.kind !== 'Endpoint') return;
     const spec = (r as Resource<'Endpoint'>).spec;
     const net = netKey(r.metadata.tenant!, r.metadata.network!);
@@ -80,6 +94,9 @@ export class PoolIndex implements PoolView {
   }
   macTaken(tenant: string, network: string, mac: string): boolean {
     return this.macs.has(`${netKey(tenant, network)}|${mac}`);
+  }
+  hostsWithAddress(address: string): Iterable<string> {
+    return this.hostAddresses.get(address)?.keys() ?? [];
   }
   endpointHosts(tenant: string, network: string): Iterable<string> {
     return this.hosts.get(netKey(tenant, network))?.keys() ?? [];

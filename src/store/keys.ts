@@ -6,6 +6,8 @@
 //                                                        status churn never moves the spec's
 //                                                        resourceVersion
 //   /weft/v1/c/vni/<vni>                                 VNI claims, fabric-wide
+//   /weft/v1/c/host-address/<address>                    hosts' underlay address claims,
+//                                                        fabric-wide (canonical address text)
 //   /weft/v1/c/ip/<tenant>/<network>/<address>           address claims, per network
 //   /weft/v1/c/mac/<tenant>/<network>/<mac>              MAC claims, per network
 //   /weft/v1/s/<area>/<path...>                          secrets (token hashes), never served
@@ -54,7 +56,8 @@ export function statusCollectionPrefix(c: Collection): string {
 }
 
 export function claimKey(c: Claim): string {
-  return c.pool === 'vni' ? `${CLAIM}vni/${c.value}` : `${CLAIM}${c.pool}/${c.tenant}/${c.network}/${c.value}`;
+  if (c.pool === 'vni' || c.pool === 'host-address') return `${CLAIM}${c.pool}/${c.value}`;
+  return `${CLAIM}${c.pool}/${c.tenant}/${c.network}/${c.value}`;
 }
 
 export function networkClaimPrefixes(tenant: string, network: string): string[] {

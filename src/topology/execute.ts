@@ -1,11 +1,12 @@
 // Carries out a plan over the REST API: creates and updates level by level in dependency order,
 // then deletes in reverse. Within a level each kind is a lane of at most `concurrency` writes in
-// flight; underlays and hosts go one at a time, because the server checks each of their writes
-// against the whole collection (overlaps, addresses) and concurrent writes there only make it
-// re-plan. Updates and deletes carry the resourceVersion read while planning, so a resource
-// changed since fails with 409 instead of being overwritten. The first refused write stops new
-// writes from starting; every write is one etcd transaction, so nothing is left half-written and
-// running apply again continues from where it stopped.
+// flight; underlays go one at a time, because the server checks each underlay write against all
+// underlays (CIDR overlaps) and concurrent writes there only make it re-plan. Hosts claim each
+// underlay address by its own key, so they go concurrently like the rest. Updates and deletes
+// carry the resourceVersion read while planning, so a resource changed since fails with 409
+// instead of being overwritten. The first refused write stops new writes from starting; every
+// write is one etcd transaction, so nothing is left half-written and running apply again
+// continues from where it stopped.
 import { API_VERSION, type Resource, type ResourceRef } from '../model/index.js';
 import { LEVEL, LEVELS, TOPOLOGY_KINDS, type TopologyKind } from './document.js';
 import type { PlannedAction, TopologyPlan } from './plan.js';
@@ -28,7 +29,7 @@ export interface ExecuteOptions {
   onWrite?(action: WriteAction, done: number, total: number): void;
 }
 
-const SERIAL_KINDS: ReadonlySet<TopologyKind> = new Set(['Underlay', 'Host']);
+const SERIAL_KINDS: ReadonlySet<TopologyKind> = new Set(['Underlay']);
 
 export function writeBody(a: WriteAction): unknown {
   if (a.op === 'delete') return undefined;

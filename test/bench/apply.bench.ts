@@ -9,9 +9,9 @@
 //
 // Each path starts from an empty fabric on its own fresh etcd and controller:
 //   REST, 16 concurrent     the apply's own writes (same bodies, same dependency levels), 16 in
-//                           flight per level except hosts and underlays one at a time (the server
-//                           checks those against the whole collection, so concurrent creates
-//                           mostly re-plan and give up with 409), from this process.
+//                           flight per level except underlays one at a time (the server checks
+//                           each against every underlay for overlaps, so concurrent creates only
+//                           re-plan), as apply does, from this process.
 //   REST, sequential        the same writes one at a time.
 //   weft apply              the CLI: start-up, read and parse the file, read the fabric, plan
 //                           and check every write against the server's own planners, write with
@@ -104,7 +104,7 @@ async function restDirect(env: Env, writes: WriteAction[][][], concurrency: numb
   for (const phase of writes) {
     await Promise.all(
       phase.map((lane) =>
-        forEachLimit(lane, lane[0]!.ref.kind === 'Host' || lane[0]!.ref.kind === 'Underlay' ? 1 : concurrency, async (a) => {
+        forEachLimit(lane, lane[0]!.ref.kind === 'Underlay' ? 1 : concurrency, async (a) => {
           await client.create(a.ref, writeBody(a));
         }),
       ),

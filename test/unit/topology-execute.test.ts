@@ -70,13 +70,15 @@ describe('executing a plan', () => {
     assert.equal(calls[3], 'delete h2');
   });
 
-  test('within a level at most --concurrency writes of a kind are in flight; hosts and underlays one at a time', async () => {
+  test('within a level at most --concurrency writes of a kind are in flight, hosts too; underlays one at a time', async () => {
     const w = new RecordingWriter();
     let text = wide(40);
     for (let i = 3; i < 10; i++) text += `---\nkind: Host\nmetadata: { name: h${i} }\nspec: { site: dc1, addresses: [198.18.0.${20 + i}] }\n`;
+    for (let i = 1; i < 4; i++) text += `---\nkind: Underlay\nmetadata: { name: extra${i} }\nspec: { site: dc1, plane: a, cidr: 198.19.${i}.0/24 }\n`;
     await executePlan(plan(docsOf(text), []), w, { concurrency: 5 });
     assert.equal(w.maxInFlight.get('Endpoint'), 5);
-    assert.equal(w.maxInFlight.get('Host'), 1);
+    assert.equal(w.maxInFlight.get('Host'), 5);
+    assert.equal(w.maxInFlight.get('Underlay'), 1);
   });
 
   test('updates and deletes carry the resourceVersion read while planning; bodies carry the stamped labels', async () => {
