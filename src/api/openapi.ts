@@ -100,7 +100,12 @@ export function buildOpenApi(version: string): Record<string, unknown> {
           { name: 'cascade', in: 'query', schema: { type: 'boolean' }, description: 'Also delete what it contains (networks, endpoints)' },
           { name: 'resourceVersion', in: 'query', schema: { type: 'string' }, description: 'Delete only if still at this version' },
         ],
-        responses: { '200': one, ...errors(401, 403, 404, 409, 503) },
+        responses: {
+          '200': one,
+          // A tenant's cascade goes on in steps; one that outlasts the request's wait is accepted.
+          ...(kind.kind === 'Tenant' ? { '202': { ...one, description: 'The delete goes on: the tenant as it now is, with status.phase "deleting"; a retried DELETE waits again' } } : {}),
+          ...errors(401, 403, 404, 409, 503),
+        },
       },
     };
   }

@@ -136,12 +136,19 @@ export function registerResourceRoutes(app: FastifyInstance, store: Store, caHas
       return store.update(kind, input, refOf(parents, name!));
     });
 
-    app.delete(item, async (req) => {
+    app.delete(item, async (req, reply) => {
       access(kind, req, true);
       const q = parseOrThrow(DeleteQuery, req.query, ['query']);
       const { parents, name } = pathNames(kind, req.params as Params, true);
       await store.requireParents(kind, parents);
-      return store.delete(refOf(parents, name!), { cascade: q.cascade === 'true', resourceVersion: q.resourceVersion });
+      const opts = { cascade: q.cascade === 'true', resourceVersion: q.resourceVersion };
+      if (kind.kind === 'Tenant') {
+        // A cascade over many networks goes on in steps; if it outlasts the wait, 202 with the
+        // tenant as it now is (status.phase: deleting), and the delete carries on.
+        const { tenant, done } = await store.deleteTenant(name!, opts);
+        return reply.code(done ? 200 : 202).send(tenant);
+      }
+      return store.delete(refOf(parents, name!), opts);
     });
   }
 }

@@ -1,7 +1,8 @@
 // When authenticated principals may have lost their standing: a tenant token's record was
-// deleted, or a Tenant was deleted or created (a namesake does not inherit the old one's
-// tokens). Driven by the intent cache's etcd watch, so a revocation made through any
-// controller replica, or straight in etcd, reaches every replica's open channels.
+// deleted, or a Tenant was deleted, created (a namesake does not inherit the old one's
+// tokens) or changed (marked deleting). Driven by the intent cache's etcd watch, so a
+// revocation made through any controller replica, or straight in etcd, reaches every
+// replica's open channels.
 
 /** The part of the intent cache this reads. */
 export interface RevocationSource {
@@ -16,7 +17,8 @@ export interface RevocationSource {
  */
 export function watchRevocations(source: RevocationSource, recheck: () => void, areas: readonly string[]): () => void {
   const offResources = source.subscribe((e) => {
-    if (e.ref.kind === 'Tenant' && e.type !== 'modified') recheck();
+    // Modified too: a tenant marked deleting (status.phase) takes its tokens' standing with it.
+    if (e.ref.kind === 'Tenant') recheck();
   });
   const offSecrets = source.subscribeSecretDeletions((path) => {
     if (areas.includes(path[0] ?? '')) recheck();

@@ -80,7 +80,9 @@ export async function deleteCommand(argv: string[], io: Io): Promise<number> {
   const client = clientFrom(values, io.env);
   return withApiErrors(io, async () => {
     await client.delete(ref, { cascade: values.cascade });
-    io.stdout.write(`deleted ${formatRef(ref)}\n`);
+    // A tenant cascade that outlasts the request is accepted (202) and goes on in the controller.
+    const goesOn = ref.kind === 'Tenant' && (await client.get(ref).catch(() => undefined)) !== undefined;
+    io.stdout.write(goesOn ? `deleting ${formatRef(ref)}: it goes on; run this again to wait for the end\n` : `deleted ${formatRef(ref)}\n`);
     return 0;
   });
 }

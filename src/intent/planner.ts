@@ -1,9 +1,10 @@
 // Planners: pure functions from (current intent, request) to a WritePlan, or a typed error.
-import { JOIN_TOKEN_AREA, TENANT_TOKEN_AREA } from '../auth/index.js';
+import { JOIN_TOKEN_AREA } from '../auth/index.js';
 import { ConflictError, NotFoundError, UnresolvedReferenceError, ValidationError, type FieldIssue } from '../errors/index.js';
 import { API_VERSION, KINDS, formatRef, type KindDef, type Network, type Resource, type ResourceRef } from '../model/index.js';
 import { claimsEqual, emptyPlan, sameJson, type WritePlan } from './plan.js';
 import { allocate, checkAgainstIntent, checkJoinTokenExpiry, claimsOf, dependantsOf, references, type PlanContext } from './rules.js';
+import { planTenantDelete, tenantDeleting, tenantDeletingError } from './tenant-deletion.js';
 
 /** A create or update body after schema validation. */
 export interface ResourceInput {
@@ -41,7 +42,9 @@ function checkIdentity(kind: KindDef, input: ResourceInput, parents: Parents, na
 function requireParents(kind: KindDef, parents: Parents, ctx: PlanContext, plan: WritePlan): void {
   if (kind.scope === 'cluster') return;
   const tenantRef: ResourceRef = { kind: 'Tenant', name: parents.tenant! };
-  if (!ctx.view.get(tenantRef)) throw new NotFoundError(`tenant "${parents.tenant}" does not exist`);
+  const t = ctx.view.get(tenantRef);
+  if (!t) throw new NotFoundError(`tenant "${parents.tenant}" does not exist`);
+  if (tenantDeleting(t)) throw tenantDeletingError(parents.tenant!);
   if (kind.scope === 'network' && !ctx.view.get({ kind: 'Network', tenant: parents.tenant, name: parents.network! })) {
     throw new NotFoundError(`network "${parents.tenant}/${parents.network}" does not exist`);
   }
@@ -128,6 +131,9 @@ export function planUpdate(kind: KindDef, input: ResourceInput, existing: Resour
   const rv = input.metadata.resourceVersion;
   if (rv === undefined) throw ValidationError.field('metadata.resourceVersion', 'is required on update; read the resource first and send its resourceVersion');
   if (rv !== existing.metadata.resourceVersion) throw staleVersion(existing, rv);
+  // A tenant being deleted, and what is in it, stays as it is until it is gone.
+  const owner = existing.kind === 'Tenant' ? existing : parents.tenant !== undefined ? ctx.view.get({ kind: 'Tenant', name: parents.tenant }) : undefined;
+  if (tenantDeleting(owner)) throw tenantDeletingError(owner!.metadata.name);
   const plan = emptyPlan();
   const ref = refFor(kind, parents, existing.metadata.name);
   plan.preconditions.push({ type: 'unchanged', ref, resourceVersion: rv });
@@ -161,9 +167,13 @@ export function staleVersion(existing: Resource, given: string): ConflictError {
 export interface DeleteOptions {
   cascade: boolean;
   resourceVersion?: string;
+  /** Tenants only: whether a plan fits one transaction (see planTenantDelete). */
+  fits?: (plan: WritePlan) => boolean;
 }
 
+/** The delete of a resource, or for a tenant the next step of its delete (planTenantDelete). */
 export function planDelete(existing: Resource, opts: DeleteOptions, ctx: PlanContext): WritePlan {
+  if (existing.kind === 'Tenant') return planTenantDelete(existing as Resource<'Tenant'>, opts, ctx, (given) => staleVersion(existing, given));
   const plan = emptyPlan();
   const { tenant, network, name } = existing.metadata;
   const ref: ResourceRef = { kind: existing.kind, tenant, network, name };
@@ -180,24 +190,6 @@ export function planDelete(existing: Resource, opts: DeleteOptions, ctx: PlanCon
   }
   plan.release.push(...claimsOf(existing).map((c) => c.claim));
   switch (existing.kind) {
-    case 'Tenant': {
-      const networks = ctx.view.list('Network', { tenant: name });
-      if (networks.length && !opts.cascade) {
-        throw ConflictError.field('query.cascade', `tenant ${name} still has ${networks.length} network(s); delete them first or pass ?cascade=true`);
-      }
-      if (networks.length) {
-        plan.preconditions.push({ type: 'stable', collection: { kind: 'Network', tenant: name }, revision: ctx.view.revision });
-        plan.deleteCollections.push({ kind: 'Network', tenant: name }, { kind: 'Endpoint', tenant: name });
-        for (const n of networks) {
-          plan.releaseNetworks.push({ tenant: name, network: n.metadata.name });
-          plan.release.push(...claimsOf(n).map((c) => c.claim));
-        }
-      } else {
-        plan.preconditions.push({ type: 'empty', collection: { kind: 'Network', tenant: name }, reason: `tenant ${name} still has networks; delete them first or pass ?cascade=true` });
-      }
-      plan.deleteSecrets.push([TENANT_TOKEN_AREA, name]);
-      break;
-    }
     case 'Network': {
       const endpoints = ctx.view.list('Endpoint', { tenant, network: name });
       if (endpoints.length && !opts.cascade) {

@@ -7,7 +7,13 @@ import { addressUseProblem, hostAddressProblem, parseCidr, prefixUseProblem, par
 // ---- cluster-scoped infrastructure ----
 
 export const TenantSpec = z.strictObject({ description: Description.optional() });
-export const TenantStatus = z.strictObject({});
+export const TenantStatus = z.strictObject({
+  phase: z
+    .enum(['deleting'])
+    .optional()
+    .describe('deleting: a cascade delete is under way; the tenant takes no new networks, endpoints or tokens, its tokens no longer work, and a retried DELETE (or a controller restart) finishes it'),
+  deletingSince: Timestamp.optional().describe('When the cascade delete began'),
+});
 
 export const SiteSpec = z.strictObject({
   description: Description.optional(),

@@ -13,6 +13,8 @@ import {
   planDelete,
   planUpdate,
   staleVersion,
+  tenantDeleting,
+  tenantDeletingError,
   type Claim,
   type DeleteOptions,
   type Parents,
@@ -26,8 +28,13 @@ import type { IntentCache, Logger } from './cache.js';
 import { asWeftError, callOptions } from './etcd.js';
 import { claimKey, resourceKey, secretKey, secretPrefix, statusKey } from './keys.js';
 import { compilePlan, failedChecks } from './txn.js';
+import { fitsOneTxn, TenantDeletions, type TenantDeleteResult } from './tenant-deletion.js';
 
 const MAX_ATTEMPTS = 10;
+/** Statuses per batched status transaction: two compares each stays within etcd's 128 ops. */
+const STATUS_BATCH = 64;
+/** How long a DELETE of a tenant waits for its cascade to finish before answering 202. */
+export const TENANT_DELETE_WAIT_MS = 20_000;
 
 export interface ListOptions {
   selector?: Selector;
@@ -123,10 +130,48 @@ export class Store implements TenantTokenLookup {
   }
 
   async delete(ref: ResourceRef, opts: DeleteOptions): Promise<Resource> {
+    if (ref.kind === 'Tenant') return (await this.deleteTenant(ref.name, opts)).tenant;
     return this.write('delete', ref.kind, (ctx) => {
       const existing = this.mustGet(ref);
       return { plan: planDelete(existing, opts, ctx), resource: existing };
     });
+  }
+
+  // ---- tenant deletes: in steps, each one transaction (src/intent/tenant-deletion.ts) ----
+
+  private deletions?: TenantDeletions;
+  private get tenantDeletions(): TenantDeletions {
+    this.deletions ??= new TenantDeletions(
+      {
+        step: (name, opts) => this.tenantDeleteStep(name, opts),
+        current: (name) => this.cache.get({ kind: 'Tenant', name }),
+        deletingTenants: () => this.cache.list('Tenant').filter(tenantDeleting).map((t) => t.metadata.name),
+      },
+      this.log,
+    );
+    return this.deletions;
+  }
+
+  /** Deletes a tenant and, with cascade, all it holds; waits up to `waitMs` for the end (else not done: 202). */
+  deleteTenant(name: string, opts: DeleteOptions, waitMs = TENANT_DELETE_WAIT_MS): Promise<TenantDeleteResult> {
+    return this.tenantDeletions.delete(name, opts, waitMs);
+  }
+
+  /** Resumes the tenant deletes a stopped controller left unfinished; call once intent is loaded. */
+  resumeTenantDeletions(): void {
+    this.tenantDeletions.resumeAll();
+  }
+
+  private async tenantDeleteStep(name: string, opts: DeleteOptions): Promise<{ gone: boolean; tenant: Resource }> {
+    const ref: ResourceRef = { kind: 'Tenant', name };
+    const before = await this.write('delete', 'Tenant', (ctx) => {
+      const existing = this.mustGet(ref);
+      return { plan: planDelete(existing, { ...opts, fits: fitsOneTxn }, ctx), resource: existing };
+    });
+    await this.fresh();
+    const now = this.cache.get(ref);
+    const gone = !now || now.metadata.uid !== before.metadata.uid;
+    return { gone, tenant: gone ? before : now };
   }
 
   /**
@@ -163,6 +208,47 @@ export class Store implements TenantTokenLookup {
       await this.cache.waitFor(revision, 500);
     }
     throw new ConflictError(`${formatRef(ref)}: status kept changing; gave up`);
+  }
+
+  /**
+   * Writes many resources' statuses in as few transactions as etcd allows (each under its
+   * 128-op limit), each status only if it differs. A resource or status that changed since the
+   * cache saw it fails its whole batch: nothing is retried here, the caller looks again later.
+   * Returns the transactions made and how many statuses were not written.
+   */
+  async updateStatuses<K extends KindName>(updates: { ref: ResourceRef; status: (current: Resource<K>['status'], r: Resource<K>) => Resource<K>['status'] }[]): Promise<{ transactions: number; failed: number }> {
+    await this.fresh();
+    const puts: { ref: ResourceRef; resourceVersion: string; statusRevision: number; status: unknown }[] = [];
+    for (const u of updates) {
+      const current = this.cache.get(u.ref) as Resource<K> | undefined;
+      if (!current) continue;
+      const status = KINDS[u.ref.kind].status.parse(u.status(structuredClone(current.status), current));
+      if (sameJson(status, current.status)) continue;
+      puts.push({ ref: u.ref, resourceVersion: current.metadata.resourceVersion, statusRevision: this.cache.statusRevision(u.ref), status });
+    }
+    let transactions = 0;
+    let failed = 0;
+    for (let i = 0; i < puts.length; i += STATUS_BATCH) {
+      const batch = puts.slice(i, i + STATUS_BATCH);
+      const res = await this.etcd.kv
+        .txn(
+          {
+            compare: batch.flatMap((p) => [
+              { key: Buffer.from(resourceKey(p.ref)), target: 'Mod' as const, result: 'Equal' as const, mod_revision: p.resourceVersion },
+              { key: Buffer.from(statusKey(p.ref)), target: 'Mod' as const, result: 'Equal' as const, mod_revision: p.statusRevision },
+            ]),
+            success: batch.map((p) => ({ request_put: { key: Buffer.from(statusKey(p.ref)), value: Buffer.from(JSON.stringify(p.status)) } })),
+          },
+          callOptions(),
+        )
+        .catch((err) => {
+          throw this.etcdFailure(err);
+        });
+      transactions++;
+      if (res.succeeded) this.noteWrite(Number(res.header.revision));
+      else failed += batch.length;
+    }
+    return { transactions, failed };
   }
 
   private noteWrite(revision: number): void {
@@ -284,6 +370,7 @@ export class Store implements TenantTokenLookup {
     await this.write('create', 'Tenant', (ctx) => {
       const t = ctx.view.get({ kind: 'Tenant', name: tenant });
       if (!t) throw new NotFoundError(`tenant "${tenant}" does not exist`);
+      if (tenantDeleting(t)) throw tenantDeletingError(tenant);
       // Bound to this tenant's uid: a namesake created later does not inherit the token.
       const { token, info, record } = newTenantToken(tenant, t.metadata.uid, ctx.now, description);
       made = { token, info };
@@ -325,7 +412,9 @@ export class Store implements TenantTokenLookup {
 
   /** A tenant's current uid, for src/auth: tokens are bound to it. */
   tenantUid(tenant: string): string | undefined {
-    return this.cache.get({ kind: 'Tenant', name: tenant })?.metadata.uid;
+    // A tenant being deleted has no standing: its tokens stop working when the delete begins.
+    const t = this.cache.get({ kind: 'Tenant', name: tenant });
+    return t && !tenantDeleting(t) ? t.metadata.uid : undefined;
   }
 
   /** The stored hash of a join token's secret, for the join flow. */

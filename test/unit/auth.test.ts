@@ -133,7 +133,7 @@ describe('join tokens', () => {
 });
 
 describe('revocation trigger', () => {
-  test('fires on a Tenant deleted or created and on a deleted tenant-token record, nothing else', () => {
+  test('fires on a Tenant deleted, created or changed (marked deleting) and on a deleted tenant-token record, nothing else', () => {
     const resourceListeners = new Set<(e: { type: 'added' | 'modified' | 'deleted'; ref: { kind: string } }) => void>();
     const secretListeners = new Set<(path: string[]) => void>();
     const source: RevocationSource = {
@@ -144,18 +144,19 @@ describe('revocation trigger', () => {
     const stop = watchRevocations(source, () => fired++, ['tenant-tokens']);
     const resource = (type: 'added' | 'modified' | 'deleted', kind: string) => resourceListeners.forEach((l) => l({ type, ref: { kind } }));
     const secret = (path: string[]) => secretListeners.forEach((l) => l(path));
-    resource('modified', 'Tenant');
+    resource('modified', 'Network');
     resource('deleted', 'Network');
     resource('added', 'Host');
     secret(['join-tokens', 'jt1', 'hash']);
     assert.equal(fired, 0);
     resource('deleted', 'Tenant');
     resource('added', 'Tenant');
+    resource('modified', 'Tenant');
     secret(['tenant-tokens', 'red', '0123456789ab']);
-    assert.equal(fired, 3);
+    assert.equal(fired, 4);
     stop();
     resource('deleted', 'Tenant');
-    assert.equal(fired, 3, 'stopped');
+    assert.equal(fired, 4, 'stopped');
     assert.equal(resourceListeners.size + secretListeners.size, 0);
   });
 });

@@ -297,18 +297,30 @@ describe('planCreate: rules against the rest of intent', () => {
     assert.deepEqual(err.issues, [{ field: 'spec.addresses[0]', message: '192.168.10.12 is already an address of host h2' }]);
   });
 
-  test('a host with addresses rests on the underlays and hosts not changing; one without has no such precondition', () => {
+  test('a host with addresses rests on the underlays not changing, never on the other hosts; one without has no such precondition', () => {
     const view = fabric();
     const withAddr = create(view, 'Host', { metadata: { name: 'h3' }, spec: { site: 'dc1', addresses: ['192.168.10.13'] } }).plan;
-    assert.deepEqual(
-      withAddr.preconditions.filter((p) => p.type === 'stable'),
-      [
-        { type: 'stable', collection: { kind: 'Underlay' }, revision: view.revision },
-        { type: 'stable', collection: { kind: 'Host' }, revision: view.revision },
-      ],
-    );
+    assert.deepEqual(withAddr.preconditions.filter((p) => p.type === 'stable'), [{ type: 'stable', collection: { kind: 'Underlay' }, revision: view.revision }]);
     const without = create(view, 'Host', { metadata: { name: 'h4' }, spec: { site: 'dc1' } }).plan;
     assert.deepEqual(without.preconditions.filter((p) => p.type === 'stable'), []);
+  });
+
+  test('a created host claims each of its underlay addresses by its own fabric-wide key', () => {
+    const view = fabric();
+    const { plan } = create(view, 'Host', { metadata: { name: 'h3' }, spec: { site: 'dc1', addresses: ['192.168.10.13', '192.168.20.13'] } });
+    assert.deepEqual(claimSummary(plan), [
+      { id: 'host-address/192.168.10.13', field: 'spec.addresses[0]', explicit: true },
+      { id: 'host-address/192.168.20.13', field: 'spec.addresses[1]', explicit: true },
+    ]);
+    assert.deepEqual(create(view, 'Host', { metadata: { name: 'h4' }, spec: { site: 'dc1' } }).plan.claim, []);
+  });
+
+  test('a host stored without address claims (before they existed) still holds its addresses against a new host', () => {
+    // The view's index, not the claim key, is what sees such a host: its addresses stay its own.
+    const view = fabric();
+    seed(view, 'Host', { metadata: { name: 'old' }, spec: { site: 'dc1', addresses: ['192.168.10.50'] } });
+    const err = catchError(() => create(view, 'Host', { metadata: { name: 'h3' }, spec: { site: 'dc1', addresses: ['192.168.20.13', '192.168.10.50'] } }), ConflictError);
+    assert.deepEqual(err.issues, [{ field: 'spec.addresses[1]', message: '192.168.10.50 is already an address of host old' }]);
   });
 });
 
@@ -587,11 +599,42 @@ describe('planUpdate: endpoints and other kinds', () => {
     ]);
   });
 
-  test('a host update keeping its own addresses is not a conflict with itself', () => {
+  test('a host update keeping its own addresses is not a conflict with itself, and claims and releases nothing', () => {
     const view = fabric();
     const h = view.get({ kind: 'Host', name: 'h1' })!;
-    const { resource } = update(view, h, { metadata: { name: 'h1', resourceVersion: h.metadata.resourceVersion }, spec: { site: 'dc1', addresses: ['192.168.10.11', '192.168.20.11'], drain: true } });
+    const { resource, plan } = update(view, h, { metadata: { name: 'h1', resourceVersion: h.metadata.resourceVersion }, spec: { site: 'dc1', addresses: ['192.168.10.11', '192.168.20.11'], drain: true } });
     assert.equal(resource.metadata.generation, 2);
+    assert.deepEqual(plan.claim, []);
+    assert.deepEqual(plan.release, []);
+  });
+
+  test('a host update that changes an address moves its claim: the new one claimed, the old one released', () => {
+    const view = fabric();
+    const h = view.get({ kind: 'Host', name: 'h1' })!;
+    const { plan } = update(view, h, { metadata: { name: 'h1', resourceVersion: h.metadata.resourceVersion }, spec: { site: 'dc1', addresses: ['192.168.20.11', '192.168.10.99'] } });
+    assert.deepEqual(claimSummary(plan), [{ id: 'host-address/192.168.10.99', field: 'spec.addresses[1]', explicit: true }]);
+    assert.deepEqual(plain(plan.release), [{ pool: 'host-address', value: '192.168.10.11' }]);
+    assert.deepEqual(plan.preconditions.filter((p) => p.type === 'stable'), [{ type: 'stable', collection: { kind: 'Underlay' }, revision: view.revision }]);
+  });
+
+  test('once a host update or delete is committed, the addresses it gave up are free and the new ones held', () => {
+    const view = fabric();
+    const h1 = view.get({ kind: 'Host', name: 'h1' })!;
+    view.add(update(view, h1, { metadata: { name: 'h1', resourceVersion: h1.metadata.resourceVersion }, spec: { site: 'dc1', addresses: ['192.168.10.99'] } }).resource);
+    assert.deepEqual(claimSummary(create(view, 'Host', { metadata: { name: 'h3' }, spec: { site: 'dc1', addresses: ['192.168.10.11', '192.168.20.11'] } }).plan).map((c) => c.id), [
+      'host-address/192.168.10.11',
+      'host-address/192.168.20.11',
+    ]);
+    catchError(() => create(view, 'Host', { metadata: { name: 'h3' }, spec: { site: 'dc1', addresses: ['192.168.10.99'] } }), ConflictError);
+    view.remove({ kind: 'Host', name: 'h1' });
+    create(view, 'Host', { metadata: { name: 'h3' }, spec: { site: 'dc1', addresses: ['192.168.10.99'] } });
+  });
+
+  test('a host update taking another host\'s address is a conflict naming the field and the holder', () => {
+    const view = fabric();
+    const h = view.get({ kind: 'Host', name: 'h1' })!;
+    const err = catchError(() => update(view, h, { metadata: { name: 'h1', resourceVersion: h.metadata.resourceVersion }, spec: { site: 'dc1', addresses: ['192.168.10.11', '192.168.20.12'] } }), ConflictError);
+    assert.deepEqual(err.issues, [{ field: 'spec.addresses[1]', message: '192.168.20.12 is already an address of host h2' }]);
   });
 
   test('PUT without expiresAt keeps a join token\'s expiry', () => {
@@ -695,6 +738,9 @@ describe('values the network cannot use, against the rest of intent (generated)'
     const ip = { pool: 'ip' as const, tenant: 'red', network: 'web', value: '10.0.0.5' };
     assert.equal(takenMessage(ip, 'red', { tenant: 'red', network: 'web', name: 'e1' }), 'address 10.0.0.5 is in use by endpoint red/web/e1');
     assert.equal(takenMessage(ip, 'blue', { tenant: 'red', network: 'web', name: 'e1' }), 'address 10.0.0.5 is already taken');
+    const hostAddress = { pool: 'host-address' as const, value: '198.18.0.5' };
+    assert.equal(takenMessage(hostAddress, undefined, { name: 'h7' }), '198.18.0.5 is already an address of host h7');
+    assert.equal(takenMessage(hostAddress, undefined, undefined), 'underlay address 198.18.0.5 is already taken');
   });
 });
 
@@ -772,6 +818,15 @@ describe('planDelete', () => {
     assert.deepEqual(plan.preconditions.slice(1), [{ type: 'stable', collection: { kind: 'Host' }, revision: view.revision }]);
   });
 
+  test('deleting a host releases its underlay address claims', () => {
+    const view = fabric();
+    const plan = planDelete(view.get({ kind: 'Host', name: 'h2' })!, { cascade: false }, testContext(view));
+    assert.deepEqual(plain(plan.release), [
+      { pool: 'host-address', value: '192.168.10.12' },
+      { pool: 'host-address', value: '192.168.20.12' },
+    ]);
+  });
+
   test('deleting a host with endpoints is a conflict listing at most five of them', () => {
     const { view } = withNetwork();
     for (let i = 1; i <= 7; i++) seed(view, 'Endpoint', { metadata: { name: `e${i}` }, spec: { host: 'h1' } }, N1);
@@ -839,28 +894,12 @@ describe('planDelete', () => {
     assert.deepEqual(err.issues, [{ field: 'query.cascade', message: 'tenant t1 still has 1 network(s); delete them first or pass ?cascade=true' }]);
   });
 
-  test('a cascading tenant delete removes its networks and endpoints and releases all their claims', () => {
+  test('a cascading tenant delete goes in steps: the tenant is marked deleting first (see tenant-deletion.test.ts)', () => {
     const { view } = withNetwork();
-    seed(view, 'Network', tenantNet('n2', { vni: 6000, subnets: [{ cidr: '10.2.0.0/24' }] }), T1);
-    seed(view, 'Endpoint', { metadata: { name: 'e1' }, spec: { host: 'h1' } }, N1);
-    seed(view, 'Tenant', { metadata: { name: 't2' } });
-    seed(view, 'Network', tenantNet('n1', { vni: 6001 }), { tenant: 't2' });
     const tenant = view.get({ kind: 'Tenant', name: 't1' })!;
     const plan = planDelete(tenant, { cascade: true }, testContext(view));
-    assert.deepEqual(plain(plan.preconditions), [
-      { type: 'unchanged', ref: { kind: 'Tenant', name: 't1' }, resourceVersion: tenant.metadata.resourceVersion },
-      { type: 'stable', collection: { kind: 'Network', tenant: 't1' }, revision: view.revision },
-    ]);
-    assert.deepEqual(plan.deleteCollections, [
-      { kind: 'Network', tenant: 't1' },
-      { kind: 'Endpoint', tenant: 't1' },
-    ]);
-    assert.deepEqual(
-      plan.releaseNetworks.map((n) => `${n.tenant}/${n.network}`).sort(),
-      ['t1/n1', 't1/n2'],
-    );
-    assert.deepEqual(plan.release.map((c) => c.value).sort(), [4096, 6000]);
-    assert.deepEqual(plan.deleteSecrets, [['tenant-tokens', 't1']]);
+    assert.deepEqual(plan.delete, []);
+    assert.equal((plan.put?.status as { phase?: string }).phase, 'deleting');
   });
 
   test('deleting a tenant without networks rests on it having none, and removes its API tokens', () => {
@@ -915,6 +954,14 @@ describe('claimsOf', () => {
 
   test('kinds without pools hold no claims', () => {
     const view = fabric();
-    for (const r of [...view.list('Tenant'), ...view.list('Site'), ...view.list('Host'), ...view.list('Underlay')]) assert.deepEqual(claimsOf(r), [], r.kind);
+    for (const r of [...view.list('Tenant'), ...view.list('Site'), ...view.list('Underlay')]) assert.deepEqual(claimsOf(r), [], r.kind);
+  });
+
+  test('a host holds one claim per underlay address, by field', () => {
+    const view = fabric();
+    assert.deepEqual(claimsOf(view.get({ kind: 'Host', name: 'h1' })!), [
+      { claim: { pool: 'host-address', value: '192.168.10.11' }, field: 'spec.addresses[0]', explicit: true },
+      { claim: { pool: 'host-address', value: '192.168.20.11' }, field: 'spec.addresses[1]', explicit: true },
+    ]);
   });
 });
