@@ -22,6 +22,7 @@ import { diff, nexthopNeed, type Action, type LinkWant, type Plan } from './diff
 import { groupMembers, isMultipathMode, sameMembers, WEFT_PROTO, inNexthopRange, type GroupSpec, type HealthMap, type PathHealth } from './multipath.js';
 import { underlayLinks, wantedRoutes } from './underlay.js';
 import { Kernel, KernelError, type KernelEvent, type LinkChange } from './kernel.js';
+import { OwnWrites } from './own-writes.js';
 import type { LinkKindSpec } from './linkinfo.js';
 import type { Snapshot, WorkloadView } from './observed.js';
 
@@ -81,6 +82,10 @@ export class Dataplane {
   /** The last flush programmed multipath remotes as plain `dst` entries (no fdb nexthops). */
   private dstFallback = false;
   private closed = false;
+  /** What the running or last flush wrote: its own kernel events are not drift. */
+  private readonly own = new OwnWrites();
+  /** Kernel events taken for echoes of our own writes (for tests and status lines). */
+  echoesIgnored = 0;
 
   constructor(opts: DataplaneOptions = {}) {
     this.kernel = opts.kernel ?? Kernel.open();
@@ -154,6 +159,10 @@ export class Dataplane {
     let timer: NodeJS.Timeout | undefined;
     const unsubscribe = this.kernel.subscribe((e) => {
       if (!this.matters(e)) return;
+      if (this.own.isEcho(e, performance.now())) {
+        this.echoesIgnored++;
+        return;
+      }
       if (timer) return;
       timer = setTimeout(() => {
         timer = undefined;
@@ -247,6 +256,8 @@ export class Dataplane {
     if (this.dstFallback) return { replaced: 0, flushed: true, errors: await this.flushOnce() };
     const errors: ObjectError[] = [];
     const jobs: Promise<void>[] = [];
+    const writes = this.writes;
+    this.own.beginNexthops();
     for (const g of this.groups.values()) {
       const members = groupMembers(g.spec, this.health, g.members);
       if (sameMembers(members, g.members)) continue;
@@ -262,6 +273,7 @@ export class Dataplane {
       ));
     }
     await Promise.all(jobs);
+    this.own.end(performance.now(), this.writes !== writes);
     return { replaced: jobs.length - errors.length, flushed: false, errors };
   }
 
@@ -274,7 +286,14 @@ export class Dataplane {
     const fdbNexthop = await this.fdbNexthop(segments);
     const snap = await this.observe(segments);
     const plan = diff(segments, snap, { health: this.health, fdbNexthop });
-    const applied = await this.apply(plan, snap);
+    const writes = this.writes;
+    this.own.begin(plan.actions);
+    let applied: ObjectError[];
+    try {
+      applied = await this.apply(plan, snap);
+    } finally {
+      this.own.end(performance.now(), this.writes !== writes);
+    }
     this.dstFallback = !fdbNexthop && segments.some((s) => !s.error && isMultipathMode(s.multipath));
     const failedGroups = new Set(plan.actions.flatMap((a) => (a.op === 'group-set' && applied.some((e) => e.object === a.object) ? [a.id] : [])));
     this.groups = new Map(plan.groups.filter((g) => !failedGroups.has(g.spec.id)).map((g) => [g.spec.id, { spec: g.spec, members: [...g.members] }]));

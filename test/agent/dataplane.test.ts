@@ -43,6 +43,49 @@ const neighbours = (ns: string, dev: string): string[] =>
   ipJson<any[]>(ns, 'neigh', 'show', 'dev', dev).map((e) => `${e.dst} ${e.lladdr} ${(e.state ?? []).join(',')}`).sort();
 const names = (ns: string): string[] => ipJson<any[]>(ns, 'link', 'show').map((l) => l.ifname as string).sort();
 
+describe('a flush and its own kernel events', () => {
+  let ns: string;
+  let agent: AgentHost;
+
+  before(async () => {
+    ns = makeHost('h7');
+    agent = await AgentHost.start(ns);
+  });
+  after(async () => { await agent?.close(); });
+
+  // In the agent every drift callback is one more flush: the events of a flush's own writes
+  // must not ask for another, which would find nothing to do.
+  test('a flush that writes is followed by no drift of its own; a real change after it still is', T, async () => {
+    await agent.setDesired([segment()]);
+    assert.deepEqual(await agent.flush(), []);
+    await agent.watch();
+    // The monitor needs a moment to subscribe; nudge with a real change until one drift is seen.
+    const seen = agent.nextDrift(10_000);
+    await waitFor('a drift event', async () => {
+      ip(ns, 'neigh', 'replace', '100.64.0.99', 'lladdr', '02:00:00:00:09:09', 'dev', 'wx4096', 'nud', 'permanent');
+      return Promise.race([seen.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 200))]);
+    }, 10_000);
+    // The flush removes the stray entry: a deletion of its own, no drift either.
+    assert.deepEqual(await agent.flush(), []);
+    const drifts = agent.drifts;
+    const echoes = await agent.call<number>('echoes');
+    // A program change that writes: a new remote (FDB and neighbour entries) and a new MTU.
+    const more = segment({ mtu: 1400, remotes: [...segment().remotes, { mac: '02:00:00:00:04:01', ips: ['100.64.0.41'], vtep: '198.18.0.4', host: 'h4', vteps: [] }] });
+    await agent.setDesired([more]);
+    const writes = await agent.writes();
+    assert.deepEqual(await agent.flush(), []);
+    assert.ok((await agent.writes()) > writes, 'the flush wrote');
+    await waitFor('the flush\'s own events seen and set aside', async () => (await agent.call<number>('echoes')) > echoes, 10_000);
+    // A real change to something this flush did not delete is drift at once, even right after it.
+    const drift = agent.nextDrift(5_000);
+    bridge(ns, 'fdb', 'del', '02:00:00:00:02:01', 'dev', 'wx4096', 'dst', '198.18.0.2', 'self');
+    await drift;
+    assert.equal(agent.drifts, drifts + 1, 'only the real change asked for a flush');
+    assert.deepEqual(await agent.flush(), []);
+    assert.ok(selfFdb(ns, 'wx4096').includes('02:00:00:00:02:01 198.18.0.2 permanent'));
+  });
+});
+
 describe('one host', () => {
   let ns: string;
   let agent: AgentHost;

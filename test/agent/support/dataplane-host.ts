@@ -20,6 +20,7 @@ async function handle(cmd: string, args: unknown): Promise<unknown> {
     case 'setDesired': dp.setDesired(args as Parameters<Dataplane['setDesired']>[0]); return null;
     case 'flush': return dp.flush();
     case 'writes': return dp.writes;
+    case 'echoes': return dp.echoesIgnored;
     case 'dirty': return dp.dirty;
     case 'capabilities': return dp.capabilities();
     case 'watch':
