@@ -2,7 +2,9 @@
 // the kernel match it. Messages only update the desired state and ask for a flush; flushes are
 // serialised and coalesced, and each is acknowledged with the generation it reflects. While the
 // controller is away the dataplane is left as it is (traffic keeps flowing); drift is still
-// repaired against the last program, on netlink events and on a timer.
+// repaired against the last program, on netlink events and on a timer. A delta applies only to
+// the generation it was made from (version-2 controllers patch segments in place): one that does
+// not fit means something was missed, and the agent reconnects for a full program.
 //
 // Paths: the program's segments list the paths to probe. The prober's state changes go to
 // the dataplane at once (multipath groups drop a failed plane without waiting for anyone) and
@@ -13,7 +15,7 @@
 // presents it from its next connection. An unanswered request is simply asked again later.
 import { createPublicKey } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
-import { PROTOCOL_VERSION, RENEWAL_PROTOCOL_VERSION, boundAckErrors, type AgentMessage, type ControllerMessage, type ObjectError, type PathStatus, type ProbePath, type Segment } from '../src/protocol/index.js';
+import { PROTOCOL_VERSION, RENEWAL_PROTOCOL_VERSION, applyProgramDelta, boundAckErrors, type AgentMessage, type ControllerMessage, type ObjectError, type PathStatus, type ProbePath, type Segment } from '../src/protocol/index.js';
 import { discoverAddresses } from './addresses.js';
 import { agentClient } from './dial.js';
 import { loadAppliedGeneration, saveAppliedGeneration, saveCertificate, type Identity } from './identity.js';
@@ -70,7 +72,7 @@ export interface RuntimeOptions {
 const MAX_TIMER_MS = 6 * 3600 * 1000;
 
 export class AgentRuntime {
-  private readonly desired = new Map<string, Segment>();
+  private desired = new Map<string, Segment>();
   private received = 0;
   private applied = 0;
   private haveProgram = false;
@@ -193,8 +195,15 @@ export class AgentRuntime {
       this.updatePaths();
       this.requestFlush('program');
     } else if (m.delta) {
-      for (const s of m.delta.upsert) this.desired.set(s.id, s);
-      for (const id of m.delta.remove) this.desired.delete(id);
+      const next = applyProgramDelta(this.desired, this.received, m.delta);
+      if ('gap' in next) {
+        // Something was missed: only a full program is safe now, and a new session starts
+        // with one. The dataplane keeps the last whole program meanwhile.
+        this.log.warn({ generation: m.delta.generation, reason: next.gap }, 'a delta does not apply to the program held; reconnecting for a full program');
+        this.call?.cancel();
+        return;
+      }
+      this.desired = next.segments;
       this.received = Number(m.delta.generation);
       this.updatePaths();
       this.requestFlush('delta');

@@ -1,48 +1,73 @@
 // The difference between what a host had and what it must have, in the shape of a
-// ProgramDelta: whole segments replaced, or removed by id.
+// ProgramDelta: whole segments replaced, or removed by id; and, for segments whose own
+// settings did not change, the patch that gives the new one from the old (segment-patch.ts),
+// which version-2 agents are sent instead of the whole segment.
 import { isDeepStrictEqual } from 'node:util';
-import type { Segment } from '../protocol/index.js';
+import type { Segment, SegmentPatch } from '../protocol/index.js';
 import { byId } from './host-segments.js';
 import { compareText } from './names.js';
+import { segmentPatch } from './segment-patch.js';
 
 export interface HostDelta {
-  /** New or changed segments, by id. */
+  /** New or changed segments, whole, by id (what a version-1 agent is sent). */
   upsert: Segment[];
   /** Ids of segments the host must no longer have, sorted. */
   remove: string[];
+  /**
+   * For some of `upsert`, by id: the patch that turns `base` (the segment the host had, as
+   * this compiler returned it) into the upserted one.
+   */
+  patches: SegmentPatchOf[];
+}
+
+export interface SegmentPatchOf {
+  base: Segment;
+  patch: SegmentPatch;
 }
 
 /** Collects per-host differences; hosts whose segments come out equal get no entry. */
 export class DeltaBuilder {
-  private readonly hosts = new Map<string, { upsert: Map<string, Segment>; remove: Set<string> }>();
+  private readonly hosts = new Map<string, { upsert: Map<string, Segment>; remove: Set<string>; patches: Map<string, SegmentPatchOf> }>();
 
   diff(host: string, before: readonly Segment[], after: readonly Segment[]): void {
     const prev = new Map(before.map((s) => [s.id, s]));
     const next = new Set(after.map((s) => s.id));
     for (const s of after) {
       const p = prev.get(s.id);
-      if (!p || !isDeepStrictEqual(p, s)) this.entry(host).upsert.set(s.id, s);
+      if (p && isDeepStrictEqual(p, s)) continue;
+      const e = this.entry(host);
+      e.upsert.set(s.id, s);
+      const patch = p && segmentPatch(p, s);
+      if (patch) e.patches.set(s.id, { base: p, patch });
+      else e.patches.delete(s.id);
     }
-    for (const s of before) if (!next.has(s.id)) this.entry(host).remove.add(s.id);
+    for (const s of before) {
+      if (next.has(s.id)) continue;
+      const e = this.entry(host);
+      e.remove.add(s.id);
+      e.patches.delete(s.id);
+    }
   }
 
   build(): Map<string, HostDelta> {
     const out = new Map<string, HostDelta>();
     for (const [host, d] of this.hosts) {
-      if (d.upsert.size || d.remove.size) out.set(host, { upsert: [...d.upsert.values()].sort(byId), remove: [...d.remove].sort(compareText) });
+      if (!d.upsert.size && !d.remove.size) continue;
+      const patches = [...d.patches.values()].sort((a, b) => compareText(a.patch.id, b.patch.id));
+      out.set(host, { upsert: [...d.upsert.values()].sort(byId), remove: [...d.remove].sort(compareText), patches });
     }
     return out;
   }
 
   private entry(host: string) {
     let d = this.hosts.get(host);
-    if (!d) this.hosts.set(host, (d = { upsert: new Map(), remove: new Set() }));
+    if (!d) this.hosts.set(host, (d = { upsert: new Map(), remove: new Set(), patches: new Map() }));
     return d;
   }
 }
 
-/** A host's segments after a delta, by id: what an agent holds after applying it. */
-export function applyHostDelta(segments: readonly Segment[], delta: HostDelta): Segment[] {
+/** A host's segments after a delta, by id: what a version-1 agent holds after applying it. */
+export function applyHostDelta(segments: readonly Segment[], delta: Pick<HostDelta, 'upsert' | 'remove'>): Segment[] {
   const byKey = new Map(segments.map((s) => [s.id, s]));
   for (const id of delta.remove) byKey.delete(id);
   for (const s of delta.upsert) byKey.set(s.id, s);

@@ -4,7 +4,7 @@ import type { Host, IntentView, Network } from '../model/index.js';
 import type { Segment } from '../protocol/index.js';
 import { Fabric } from './fabric.js';
 import { compareText } from './names.js';
-import { compileNetwork } from './network-segments.js';
+import { compileNetwork, type CompiledNetwork } from './network-segments.js';
 
 /** Per host, per network ("tenant/network"), the network's segments on that host. */
 export type CompiledState = Map<string, Map<string, Segment[]>>;
@@ -28,11 +28,13 @@ export function compileAll(view: IntentView): Map<string, Segment[]> {
   return flatten(compileState(view, new Fabric(view)));
 }
 
-export function compileState(view: IntentView, fabric: Fabric): CompiledState {
+/** `seen` gets every network as compiled (the incremental compiler keeps their facts). */
+export function compileState(view: IntentView, fabric: Fabric, seen?: (compiled: CompiledNetwork) => void): CompiledState {
   const state: CompiledState = new Map();
   for (const h of view.list('Host') as Host[]) state.set(h.metadata.name, new Map());
   for (const n of view.list('Network') as Network[]) {
     const compiled = compileNetwork(view, n, fabric);
+    seen?.(compiled);
     for (const h of compiled.hosts) {
       const segments = compiled.segmentsOn(h);
       if (segments.length) state.get(h)?.set(compiled.key, segments);

@@ -8,7 +8,15 @@ import { DeltaBuilder, type HostDelta } from './delta.js';
 import { Fabric } from './fabric.js';
 import { affectedBy, type CompileEvent, type CompiledMemory } from './graph.js';
 import { compileState, flatten, type CompiledState } from './host-segments.js';
-import { compileNetwork } from './network-segments.js';
+import { compileNetwork, type CompiledNetwork } from './network-segments.js';
+import type { NetworkMtu } from './network-mtu.js';
+import type { Problem } from './problem.js';
+
+/** What compiling a network found out besides its segments; network status reports it. */
+export interface NetworkFacts {
+  problems: Problem[];
+  mtu: NetworkMtu;
+}
 
 /**
  * Not safe to share across views. Segments it returns are also what it remembers: callers must
@@ -18,14 +26,25 @@ export class IncrementalCompiler implements CompiledMemory {
   private state?: CompiledState;
   /** Network ("tenant/network") → hosts holding segments of it; the reverse of `state`. */
   private readonly networkHosts = new Map<string, Set<string>>();
+  /** Network ("tenant/network") → the facts of its latest compile. */
+  private readonly facts = new Map<string, NetworkFacts>();
+  /** Networks the latest full() or onChange() compiled (or found gone). */
+  compiled: string[] = [];
+  /** Networks compiled since construction: a counter for metrics and tests. */
+  networksCompiled = 0;
 
   /** `view` is live: it already reflects a change by the time onChange is called with it. */
   constructor(private readonly view: IntentView) {}
 
   /** Compiles everything and remembers it: every Host resource's segments, by id. */
   full(): Map<string, Segment[]> {
-    this.adopt(compileState(this.view, new Fabric(this.view)));
+    this.adopt(this.compileAll());
     return this.current();
+  }
+
+  /** What the latest compile of a network found; undefined for a network not in intent. */
+  networkFacts(key: string): NetworkFacts | undefined {
+    return this.facts.get(key);
   }
 
   /** What the compiler last computed, as `full()` returns it. */
@@ -40,6 +59,7 @@ export class IncrementalCompiler implements CompiledMemory {
   /** Applies one change; returns only hosts whose segments changed. Call once per change, in order. */
   onChange(e: CompileEvent): Map<string, HostDelta> {
     const affected = affectedBy(e, this.view, this);
+    this.compiled = [];
     switch (affected.scope) {
       case 'none':
         return new Map();
@@ -57,7 +77,7 @@ export class IncrementalCompiler implements CompiledMemory {
   /** The fallback: a full compile, diffed against what was remembered. */
   private recomputeAll(): Map<string, HostDelta> {
     const before = this.remembered();
-    const after = compileState(this.view, new Fabric(this.view));
+    const after = this.compileAll();
     const deltas = new DeltaBuilder();
     for (const host of new Set([...before.keys(), ...after.keys()])) {
       deltas.diff(host, [...(before.get(host)?.values() ?? [])].flat(), [...(after.get(host)?.values() ?? [])].flat());
@@ -85,6 +105,9 @@ export class IncrementalCompiler implements CompiledMemory {
       const [tenant, name] = key.split('/') as [string, string];
       const n = this.view.get({ kind: 'Network', tenant, name }) as Network | undefined;
       const compiled = n && compileNetwork(this.view, n, fabric);
+      if (compiled) this.remember(compiled);
+      else this.facts.delete(key);
+      this.compiled.push(key);
       const holders = new Set<string>();
       for (const h of new Set([...(this.networkHosts.get(key) ?? []), ...(compiled?.hosts ?? [])])) {
         let byNetwork = state.get(h);
@@ -103,6 +126,20 @@ export class IncrementalCompiler implements CompiledMemory {
       else this.networkHosts.delete(key);
     }
     return deltas.build();
+  }
+
+  /** A full compile that also remembers every network's facts (and forgets gone networks'). */
+  private compileAll(): CompiledState {
+    const before = new Set(this.facts.keys());
+    this.facts.clear();
+    const state = compileState(this.view, new Fabric(this.view), (c) => this.remember(c));
+    this.compiled = [...new Set([...before, ...this.facts.keys()])];
+    return state;
+  }
+
+  private remember(c: CompiledNetwork): void {
+    this.facts.set(c.key, { problems: c.problems, mtu: c.mtu });
+    this.networksCompiled++;
   }
 
   private adopt(state: CompiledState): void {

@@ -3,8 +3,9 @@ export { deriveNetworkMtu, spannedUnderlays, ENCAP_OVERHEAD, DEFAULT_UNDERLAY_MT
 export { compileHost, compileAll } from './host-segments.js';
 export { compileProblems, networkProblems } from './problems.js';
 export type { Problem } from './problem.js';
-export { IncrementalCompiler } from './incremental.js';
-export { applyHostDelta, type HostDelta } from './delta.js';
+export { IncrementalCompiler, type NetworkFacts } from './incremental.js';
+export { applyHostDelta, type HostDelta, type SegmentPatchOf } from './delta.js';
+export { segmentPatch } from './segment-patch.js';
 export type { CompileEvent } from './graph.js';
 export { hostPlaneAddresses, vtepAddress, planePreference, type PlaneAddress } from './vtep.js';
 export { chooseEncap, supportsGeneve, type Encap } from './encap.js';

@@ -6,7 +6,7 @@ import type { Attachment, RemoteEndpoint, Segment } from '../protocol/index.js';
 import { addressesIn, parseSubnets, type SegmentSubnet } from './addressing.js';
 import { chooseEncap, encapError, encapPort } from './encap.js';
 import type { Fabric } from './fabric.js';
-import { deriveNetworkMtu } from './network-mtu.js';
+import { deriveNetworkMtu, type NetworkMtu } from './network-mtu.js';
 import { attachmentId, bridgeName, compareText, deviceName, hostInterfaceName, networkSegmentIds, segmentId } from './names.js';
 import type { Problem } from './problem.js';
 import { missingPlaneUnderlays, probePaths, sharedVteps, underlayRoutes } from './paths.js';
@@ -23,6 +23,8 @@ export interface CompiledNetwork {
    */
   segmentsOn(host: string): Segment[];
   problems: Problem[];
+  /** The MTU the segments carry, with where it comes from (network status reports it). */
+  mtu: NetworkMtu;
 }
 
 /** One segment before it is specialised per host. */
@@ -61,7 +63,8 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
     const err = encapError(encap, h, fabric.host(h));
     if (err) problems.push({ network: key, host: h, message: err });
   }
-  const mtu = deriveNetworkMtu(n, view).mtu;
+  const derivedMtu = deriveNetworkMtu(n, view);
+  const mtu = derivedMtu.mtu;
   const mp = n.spec.multipath;
   if (mp) {
     for (const m of missingPlaneUnderlays(fabric, hosts, mp.planes.map((p) => p.plane))) {
@@ -151,7 +154,7 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
     });
   };
 
-  return { key, hosts, segmentsOn, problems };
+  return { key, hosts, segmentsOn, problems, mtu: derivedMtu };
 }
 
 /** The segments a network has, with the planes each prefers for its VTEPs. */

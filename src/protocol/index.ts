@@ -18,6 +18,8 @@ export type { PathStatus__Output as PathStatus } from './generated/weft/agent/v1
 export type { PathState__Output as PathState } from './generated/weft/agent/v1/PathState.js';
 export type { Attachment__Output as Attachment } from './generated/weft/agent/v1/Attachment.js';
 export type { ProgramDelta__Output as ProgramDelta } from './generated/weft/agent/v1/ProgramDelta.js';
+export type { SegmentPatch__Output as SegmentPatch } from './generated/weft/agent/v1/SegmentPatch.js';
+export type { ProbePathList__Output as ProbePathList } from './generated/weft/agent/v1/ProbePathList.js';
 export type { Hello__Output as Hello } from './generated/weft/agent/v1/Hello.js';
 export type { Ack__Output as Ack } from './generated/weft/agent/v1/Ack.js';
 export type { ObjectError__Output as ObjectError } from './generated/weft/agent/v1/ObjectError.js';
@@ -32,7 +34,8 @@ export type { AgentServiceHandlers } from './generated/weft/agent/v1/AgentServic
 
 /**
  * The protocol version this build speaks; peers one apart must interoperate.
- * 2: certificate renewal over the session (AgentMessage.renew, ControllerMessage.certificate).
+ * 2: certificate renewal over the session (AgentMessage.renew, ControllerMessage.certificate);
+ *    segments patched in place (ProgramDelta.patch) when only other endpoints changed.
  */
 export const PROTOCOL_VERSION = 2;
 
@@ -89,3 +92,4 @@ export function loadProtocol(): ProtoGrpcType {
 }
 export { parseJoinToken, formatJoinToken, caHashOf, CONTROLLER_TLS_NAME, type ParsedJoinToken } from './join-token.js';
 export * from './limits.js';
+export { applyProgramDelta, applySegmentPatch, mergeByKey, SEGMENT_PATCH_PROTOCOL_VERSION, type AppliedDelta } from './program-delta.js';

@@ -1,10 +1,11 @@
 // Keeps every host's program current and delivers it: a full compile at start, then each
 // intent change through the incremental compiler, as per-host deltas to connected agents.
 // A host that is not connected simply gets its full program when it connects.
-import { IncrementalCompiler } from '../compile/index.js';
-import type { Ack, ControllerMessage, Hello, HostProgram } from '../protocol/index.js';
+import { IncrementalCompiler, type NetworkFacts } from '../compile/index.js';
+import { negotiateProtocol, type Ack, type ControllerMessage, type Hello, type HostProgram } from '../protocol/index.js';
 import type { ChangeEvent, IntentCache, Logger } from '../store/index.js';
 import { ProgramBook } from './program-book.js';
+import { wireDelta } from './wire-delta.js';
 
 /** Where a host's messages go: its Session stream. */
 export interface AgentSink {
@@ -20,13 +21,19 @@ export interface DistributorEvents {
   onDisconnect?(host: string): void;
   /** A host acknowledged a program generation; `errors` are the objects its kernel refused. */
   onAck?(host: string, generation: number, errors: NonNullable<Ack['errors']>): void;
+  /** Networks ("tenant/network") just compiled: their facts (networkFacts) may be new. */
+  onNetworksCompiled?(networks: string[]): void;
 }
 
 export class ProgramDistributor {
   readonly book = new ProgramBook();
   private compiler?: IncrementalCompiler;
   private readonly sinks = new Map<string, AgentSink>();
+  /** The protocol version each connected host's session speaks: it decides the shape of its deltas. */
+  private readonly versions = new Map<string, number>();
   private unsubscribe?: () => void;
+  /** networksCompiled of compilers replaced by a fallback full recompile. */
+  private compiledBefore = 0;
 
   constructor(
     private readonly cache: IntentCache,
@@ -37,6 +44,7 @@ export class ProgramDistributor {
   start(): void {
     this.compiler = new IncrementalCompiler(this.cache);
     this.book.load(this.compiler.full(), this.cache.revision);
+    this.publishCompiled();
     this.unsubscribe = this.cache.subscribe((e) => this.onChange(e));
   }
 
@@ -44,6 +52,22 @@ export class ProgramDistributor {
     this.unsubscribe?.();
     for (const [host, sink] of this.sinks) sink.close('controller stopping');
     this.sinks.clear();
+  }
+
+  /** What the latest compile of a network found (problems, MTU): status publishes it. */
+  networkFacts(key: string): NetworkFacts | undefined {
+    return this.compiler?.networkFacts(key);
+  }
+
+  /** Networks compiled since start (across fallback recompiles): for metrics and tests. */
+  get networksCompiled(): number {
+    return this.compiledBefore + (this.compiler?.networksCompiled ?? 0);
+  }
+
+  /** Tells status which networks the compiler just looked at. */
+  private publishCompiled(): void {
+    const keys = this.compiler?.compiled ?? [];
+    if (keys.length) this.events.onNetworksCompiled?.(keys);
   }
 
   connected(host: string): boolean {
@@ -65,14 +89,16 @@ export class ProgramDistributor {
     } catch (err) {
       // The incremental path must never wedge distribution: recompute everything instead.
       this.log.error({ err: String(err), ref: e.ref }, 'incremental compile failed; recompiling the fabric');
+      this.compiledBefore += this.compiler!.networksCompiled;
       this.compiler = new IncrementalCompiler(this.cache);
       deltas = this.book.load(this.compiler.full(), e.revision);
     }
+    this.publishCompiled();
     const touched = new Set<string>();
     for (const [host, delta] of deltas) {
       for (const s of delta.upsert) touched.add(s.id);
       for (const id of delta.remove) touched.add(id);
-      this.sinks.get(host)?.send({ delta, body: 'delta' });
+      this.sinks.get(host)?.send({ delta: wireDelta(delta, this.versions.get(host) ?? 1), body: 'delta' });
     }
     if (touched.size) this.events.onProgramState?.([...touched]);
   }
@@ -82,6 +108,7 @@ export class ProgramDistributor {
     const old = this.sinks.get(host);
     if (old && old !== sink) old.close('replaced by a newer session from the same host');
     this.sinks.set(host, sink);
+    this.versions.set(host, negotiateProtocol(hello.protocolVersion) ?? 1);
     const program = this.book.connect(host, Number(hello.appliedGeneration));
     this.events.onConnect?.(host, hello);
     return program;
@@ -96,6 +123,7 @@ export class ProgramDistributor {
   disconnect(host: string, sink: AgentSink): void {
     if (this.sinks.get(host) !== sink) return;
     this.sinks.delete(host);
+    this.versions.delete(host);
     this.events.onDisconnect?.(host);
   }
 }

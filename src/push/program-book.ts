@@ -4,12 +4,24 @@
 // which etcd revision the content the host has applied was current, so status can say whether
 // a resource at a given resourceVersion is programmed there: re-sending a segment for one
 // endpoint does not make the others look unprogrammed while the host catches up.
-import type { HostProgram, ObjectError, ProgramDelta, Segment } from '../protocol/index.js';
+import type { SegmentPatchOf } from '../compile/index.js';
+import type { HostProgram, ObjectError, ProgramDelta, Segment, SegmentPatch } from '../protocol/index.js';
 import { sameSegment } from './segments.js';
 
 export interface SegmentChanges {
   upsert: Segment[];
   remove: string[];
+  /** For some of `upsert`: the patch from the segment the compiler last gave (`base`). */
+  patches?: SegmentPatchOf[];
+}
+
+/**
+ * One host's step from `baseGeneration` to `generation`. `upsert` holds every changed segment
+ * whole (what a version-1 agent is sent); `patches` says which of them a version-2 agent can
+ * be sent as a patch instead (see wireDelta).
+ */
+export interface BookDelta extends Omit<ProgramDelta, 'patch'> {
+  patches: SegmentPatch[];
 }
 
 interface HostBook {
@@ -43,13 +55,16 @@ export class ProgramBook {
    * Applies per-host segment changes as of `revision`; returns the deltas to send. Changes that
    * leave a host's segments as they were produce no delta and no new generation.
    */
-  apply(changes: Map<string, SegmentChanges>, revision: number): Map<string, ProgramDelta> {
-    const out = new Map<string, ProgramDelta>();
+  apply(changes: Map<string, SegmentChanges>, revision: number): Map<string, BookDelta> {
+    const out = new Map<string, BookDelta>();
     for (const [host, c] of changes) {
       const b = this.book(host);
       const upsert = c.upsert.filter((s) => !sameSegment(b.segments.get(s.id), s));
       const remove = c.remove.filter((id) => b.segments.has(id));
       if (!upsert.length && !remove.length) continue;
+      // A patch holds only against the segment it was computed from; anything else goes whole.
+      const upserted = new Set(upsert.map((s) => s.id));
+      const patches = (c.patches ?? []).filter((p) => upserted.has(p.patch.id) && fits(b.segments.get(p.patch.id), p.base)).map((p) => p.patch);
       const base = b.generation;
       b.generation++;
       for (const s of upsert) {
@@ -68,14 +83,14 @@ export class ProgramBook {
         b.sentAt.delete(id);
         b.appliedUpTo.delete(id);
       }
-      out.set(host, { generation: b.generation, baseGeneration: base, upsert, remove });
+      out.set(host, { generation: b.generation, baseGeneration: base, upsert, remove, patches });
     }
     this.revision = Math.max(this.revision, revision);
     return out;
   }
 
   /** Replaces everything with a full compile result; returns the deltas against what was held. */
-  load(full: Map<string, Segment[]>, revision: number): Map<string, ProgramDelta> {
+  load(full: Map<string, Segment[]>, revision: number): Map<string, BookDelta> {
     const changes = new Map<string, SegmentChanges>();
     for (const [host, segments] of full) {
       const ids = new Set(segments.map((s) => s.id));
@@ -144,4 +159,9 @@ export class ProgramBook {
     if (segmentError) errors.unshift({ segment: segmentId, object: 'segment', message: segmentError });
     return { applied, currentTo: applied ? this.revision : (b.appliedUpTo.get(segmentId) ?? 0), errors };
   }
+}
+
+/** Whether the held segment is the one a patch was computed from (the same object, as a rule). */
+function fits(held: Segment | undefined, base: Segment): boolean {
+  return held === base || sameSegment(held, base);
 }

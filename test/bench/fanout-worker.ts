@@ -15,7 +15,7 @@ import { Etcd3, type Watcher } from 'etcd3';
 import { joinController } from '../../agents/join.js';
 import { AgentRuntime, type DataplaneDriver } from '../../agents/runtime.js';
 import type { Identity } from '../../agents/identity.js';
-import type { AgentMessage, ControllerMessage, ObjectError, Segment } from '../../src/protocol/index.js';
+import { applyProgramDelta, loadProtocol, type AgentMessage, type ControllerMessage, type ObjectError, type Segment } from '../../src/protocol/index.js';
 
 // ---------- the IPC protocol (the parent imports these types) ----------
 
@@ -42,6 +42,8 @@ export interface Stamp {
   /** When the agent wrote the ack for that message's generation (or a later one). */
   ack?: number;
   generation?: number;
+  /** Serialized ControllerMessage bytes the agent received from the arm until the result. */
+  bytes?: number;
 }
 
 export type FromWorker =
@@ -78,6 +80,8 @@ class NullDriver implements DataplaneDriver {
 
 interface Armed {
   cond: Condition;
+  /** The tracker's byte count when armed. */
+  bytesAtArm: number;
   recv?: number;
   generation?: number;
   ack?: number;
@@ -85,8 +89,10 @@ interface Armed {
 
 /** Mirrors one agent's program as its stream delivers it, and stamps armed conditions. */
 class Tracker {
-  readonly segments = new Map<string, Segment>();
+  segments = new Map<string, Segment>();
   readonly armed = new Map<number, Armed>();
+  /** Serialized size of every ControllerMessage received, as the controller encoded it. */
+  bytes = 0;
   firstAck?: number;
   /** Sessions the controller welcomed this agent to. */
   welcomes = 0;
@@ -106,8 +112,10 @@ class Tracker {
       for (const s of m.program.segments) this.segments.set(s.id, s);
       generation = Number(m.program.generation);
     } else if (m.delta) {
-      for (const s of m.delta.upsert) this.segments.set(s.id, s);
-      for (const id of m.delta.remove) this.segments.delete(id);
+      // As the runtime applies it; one that does not fit makes the runtime reconnect.
+      const next = applyProgramDelta(this.segments, this.generation ?? 0, m.delta);
+      if ('gap' in next) return;
+      this.segments = next.segments;
       generation = Number(m.delta.generation);
     }
     if (generation === undefined) return;
@@ -138,7 +146,7 @@ class Tracker {
 
   /** Returns true when the condition already held and its program was already acked. */
   arm(id: number, cond: Condition): boolean {
-    const a: Armed = { cond };
+    const a: Armed = { cond, bytesAtArm: this.bytes };
     this.armed.set(id, a);
     // Already true (armed late): stamped now, against the generation the agent holds.
     if (this.generation !== undefined && this.holds(cond)) {
@@ -171,6 +179,9 @@ class Tracker {
   }
 }
 
+/** Encodes ControllerMessages as the controller does, to count their bytes on the wire. */
+const sessionCodec = () => loadProtocol().weft.agent.v1.AgentService.service.Session;
+
 /**
  * Watches an agent's Session stream from outside: AgentRuntime keeps the stream in its private
  * `call` field, so an accessor on the instance sees each new stream as the runtime stores it
@@ -188,7 +199,10 @@ function observe(rt: AgentRuntime, tracker: Tracker): void {
       current = c;
       if (!c || (c as { __observed?: boolean }).__observed) return;
       (c as { __observed?: boolean }).__observed = true;
-      c.on('data', (m: ControllerMessage) => tracker.message(m));
+      c.on('data', (m: ControllerMessage) => {
+        tracker.bytes += sessionCodec().responseSerialize(m).length;
+        tracker.message(m);
+      });
       const write = c.write.bind(c) as (...args: unknown[]) => boolean;
       (c as { write: unknown }).write = (msg: AgentMessage, ...rest: unknown[]) => {
         if (msg.ack) tracker.ack(Number(msg.ack.generation));
@@ -294,7 +308,7 @@ function report(id: number, complete: boolean): void {
   const stamps = agents.filter((a) => a.tracker.armed.has(id)).map((a) => {
     const s = a.tracker.armed.get(id);
     a.tracker.armed.delete(id);
-    return { host: a.host, recv: s?.recv, ack: s?.ack, generation: s?.generation };
+    return { host: a.host, recv: s?.recv, ack: s?.ack, generation: s?.generation, bytes: s ? a.tracker.bytes - s.bytesAtArm : undefined };
   });
   send({ type: 'result', id, complete, stamps });
 }

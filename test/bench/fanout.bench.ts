@@ -255,6 +255,8 @@ interface Change {
   cpu: number;
   settleMs: number;
   idle: boolean;
+  /** Serialized ControllerMessage bytes all agents received for this change (0 for the etcd path). */
+  bytes: number;
 }
 
 async function main(): Promise<number> {
@@ -463,6 +465,7 @@ async function main(): Promise<number> {
         cpu: cpuSeconds(pid) - cpu0,
         settleMs: st.ms,
         idle: st.idle,
+        bytes: res.stamps.reduce((n, x) => n + (x.bytes ?? 0), 0),
       });
     }
     const cpuAgents = cpuSeconds(pid) - cpuAgents0;
@@ -526,7 +529,7 @@ async function main(): Promise<number> {
       const seen = all.flatMap((x) => x.stamps).map((x) => (x.seen === undefined ? undefined : x.seen - t0));
       const st = await settle(pid, SETTLE_MS);
       // A change whose POST failed made no event: it is counted as a failed POST, not as watchers missing it.
-      if (r.status === 201) watchChanges.push({ k, host: hostName(hostIdx), apiStatus: r.status, apiMs, recv: seen, ack: seen, complete: all.every((x) => x.complete), cpu: cpuSeconds(pid) - cpu0, settleMs: st.ms, idle: st.idle });
+      if (r.status === 201) watchChanges.push({ k, host: hostName(hostIdx), apiStatus: r.status, apiMs, recv: seen, ack: seen, complete: all.every((x) => x.complete), cpu: cpuSeconds(pid) - cpu0, settleMs: st.ms, idle: st.idle, bytes: 0 });
     }
     phase('report');
     const cpuWatch = cpuSeconds(pid) - cpuWatch0;
@@ -553,6 +556,7 @@ async function main(): Promise<number> {
         notIdle: changes.filter((c) => !c.idle).length,
         cpu: dist(changes.map((c) => c.cpu)),
         settle: dist(changes.map((c) => c.settleMs)),
+        bytes: dist(changes.map((c) => c.bytes)),
       };
     };
     const A = summarize(agentChanges);
@@ -581,6 +585,7 @@ async function main(): Promise<number> {
     console.log(
       `controller CPU, etcd phase:  ${fmt(cpuWatch, 1)} s over ${fmt(watchWall, 1)} s wall; per change p50 ${fmt(W.cpu.p50, 2)} s, max ${fmt(W.cpu.max, 2)} s; ${W.notIdle} of ${W.n} changes left it busy past the idle wait; etcd server CPU ${fmt(etcdCpuWatch, 2)} s`,
     );
+    console.log(`bytes on the wire per change (serialized ControllerMessages all agents received, from the POST until every agent acked): p50 ${fmt(A.bytes.p50, 0)}, max ${fmt(A.bytes.max, 0)}; per agent p50 ${fmt(A.bytes.p50 / Math.max(1, inNetwork.size), 0)}`);
     console.log(`network status after the agent phase: ${JSON.stringify(statusOf)}`);
     if (A.n < CHANGES) problems.push(`agent phase: only ${A.n} of ${CHANGES} changes fit in ${fmt(PHASE_MS / 1000, 0)} s`);
     if (W.n < CHANGES) problems.push(`etcd phase: only ${W.n} of ${CHANGES} changes fit in ${fmt(PHASE_MS / 1000, 0)} s`);
@@ -666,6 +671,7 @@ async function main(): Promise<number> {
         phase: perChange(A, cpuAgents, agentsWall),
         controllerMemoryKiB: { rssAfterAgents: kibOf(rssAfterAgents), peakRssAfterAgents: kibOf(hwmAfterAgents), rssAtEnd: kibOf(rssAtEnd) },
         agentSessionsReopened: reconnects,
+        bytesPerChange: { p50: A.bytes.p50, max: A.bytes.max, perAgentP50: A.bytes.p50 / Math.max(1, inNetwork.size) },
       },
       // The same change seen by as many plain etcd watches; "per-recipient receipt" is the watch event.
       baseline: {

@@ -16,10 +16,12 @@ import type { PathReport as _weft_agent_v1_PathReport, PathReport__Output as _we
 import type { PathStatus as _weft_agent_v1_PathStatus, PathStatus__Output as _weft_agent_v1_PathStatus__Output } from './weft/agent/v1/PathStatus.js';
 import type { PlaneVtep as _weft_agent_v1_PlaneVtep, PlaneVtep__Output as _weft_agent_v1_PlaneVtep__Output } from './weft/agent/v1/PlaneVtep.js';
 import type { ProbePath as _weft_agent_v1_ProbePath, ProbePath__Output as _weft_agent_v1_ProbePath__Output } from './weft/agent/v1/ProbePath.js';
+import type { ProbePathList as _weft_agent_v1_ProbePathList, ProbePathList__Output as _weft_agent_v1_ProbePathList__Output } from './weft/agent/v1/ProbePathList.js';
 import type { ProgramDelta as _weft_agent_v1_ProgramDelta, ProgramDelta__Output as _weft_agent_v1_ProgramDelta__Output } from './weft/agent/v1/ProgramDelta.js';
 import type { RemoteEndpoint as _weft_agent_v1_RemoteEndpoint, RemoteEndpoint__Output as _weft_agent_v1_RemoteEndpoint__Output } from './weft/agent/v1/RemoteEndpoint.js';
 import type { RenewRequest as _weft_agent_v1_RenewRequest, RenewRequest__Output as _weft_agent_v1_RenewRequest__Output } from './weft/agent/v1/RenewRequest.js';
 import type { Segment as _weft_agent_v1_Segment, Segment__Output as _weft_agent_v1_Segment__Output } from './weft/agent/v1/Segment.js';
+import type { SegmentPatch as _weft_agent_v1_SegmentPatch, SegmentPatch__Output as _weft_agent_v1_SegmentPatch__Output } from './weft/agent/v1/SegmentPatch.js';
 import type { UnderlayRoute as _weft_agent_v1_UnderlayRoute, UnderlayRoute__Output as _weft_agent_v1_UnderlayRoute__Output } from './weft/agent/v1/UnderlayRoute.js';
 import type { Welcome as _weft_agent_v1_Welcome, Welcome__Output as _weft_agent_v1_Welcome__Output } from './weft/agent/v1/Welcome.js';
 
@@ -48,10 +50,12 @@ export interface ProtoGrpcType {
         PathStatus: MessageTypeDefinition<_weft_agent_v1_PathStatus, _weft_agent_v1_PathStatus__Output>
         PlaneVtep: MessageTypeDefinition<_weft_agent_v1_PlaneVtep, _weft_agent_v1_PlaneVtep__Output>
         ProbePath: MessageTypeDefinition<_weft_agent_v1_ProbePath, _weft_agent_v1_ProbePath__Output>
+        ProbePathList: MessageTypeDefinition<_weft_agent_v1_ProbePathList, _weft_agent_v1_ProbePathList__Output>
         ProgramDelta: MessageTypeDefinition<_weft_agent_v1_ProgramDelta, _weft_agent_v1_ProgramDelta__Output>
         RemoteEndpoint: MessageTypeDefinition<_weft_agent_v1_RemoteEndpoint, _weft_agent_v1_RemoteEndpoint__Output>
         RenewRequest: MessageTypeDefinition<_weft_agent_v1_RenewRequest, _weft_agent_v1_RenewRequest__Output>
         Segment: MessageTypeDefinition<_weft_agent_v1_Segment, _weft_agent_v1_Segment__Output>
+        SegmentPatch: MessageTypeDefinition<_weft_agent_v1_SegmentPatch, _weft_agent_v1_SegmentPatch__Output>
         UnderlayRoute: MessageTypeDefinition<_weft_agent_v1_UnderlayRoute, _weft_agent_v1_UnderlayRoute__Output>
         Welcome: MessageTypeDefinition<_weft_agent_v1_Welcome, _weft_agent_v1_Welcome__Output>
       }

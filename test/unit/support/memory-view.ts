@@ -61,7 +61,7 @@ export class MemoryView implements IntentView {
 
 /** The store's claim identity, restated here so tests do not depend on the store's key layout. */
 export function claimId(c: Claim): string {
-  return c.pool === 'vni' ? `vni/${c.value}` : `${c.pool}/${c.tenant}/${c.network}/${c.value}`;
+  return c.pool === 'vni' || c.pool === 'host-address' ? `${c.pool}/${c.value}` : `${c.pool}/${c.tenant}/${c.network}/${c.value}`;
 }
 
 export const FIXED_NOW = new Date('2030-01-02T03:04:05.000Z');
