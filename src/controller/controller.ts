@@ -13,6 +13,7 @@ import { LoopStall } from './loop-stall.js';
 import { PathHealth } from './path-health.js';
 import { loadAdminToken } from '../auth/index.js';
 import { NetworkStatusReconciler } from './network-status.js';
+import { statusMetrics } from './status-metrics.js';
 import { loadPki } from '../pki/index.js';
 import { ProgramDistributor, hostAddressStatus, startAgentServer, type AgentServer } from '../push/index.js';
 import type { Host } from '../model/index.js';
@@ -128,6 +129,7 @@ export class Controller {
         .catch((err) => log.warn({ host, err: String(err) }, 'cannot record host state'));
     distributor = new ProgramDistributor(cache, log, {
       onProgramState: (segments) => reconciler?.segmentsChanged(segments),
+      onNetworksCompiled: (networks) => reconciler?.networksCompiled(networks),
       onConnect: (host, hello) => {
         const site = (cache.get({ kind: 'Host', name: host }) as Host | undefined)?.spec.site ?? '';
         void hostState(host, 'ready', { agentVersion: hello.agentVersion, capabilities: hello.capabilities, addresses: hostAddressStatus(cache, site, hello.addresses) });
@@ -138,7 +140,8 @@ export class Controller {
         pathHealth.hostGone(host);
       },
     });
-    reconciler = new NetworkStatusReconciler(cache, store, log, distributor.book, paths);
+    reconciler = new NetworkStatusReconciler(cache, store, log, distributor, distributor.book, paths);
+    statusMetrics(metrics.registry, distributor, reconciler);
     controller = new Controller(address, admin.source, endpoints.join(','), app, etcd, cache, log, reconciler, distributor, supervisor);
     controller.paths = paths;
     if (metricsServer) {
@@ -148,6 +151,8 @@ export class Controller {
     controller.closers.push(() => pathHealth.close());
     controller.probe(metrics);
     await controller.loadCache();
+    // Tenant deletes a stopped controller left half done are finished now, in the background.
+    store.resumeTenantDeletions();
     live.start(paths);
     controller.closers.push(() => live.stop());
     distributor.start();

@@ -1,42 +1,59 @@
-// Keeps each network's and endpoint's derived status current: the MTU in effect, and on how
-// many of the hosts that need it the current version is programmed. Events only say which
-// networks to look at again; every pass recomputes from intent and the program book, and a
-// periodic resync repairs anything an event missed.
-import { deriveNetworkMtu, networkProblems, networkSegmentIds, attachmentId } from '../compile/index.js';
+// Keeps each network's and endpoint's derived status current: the MTU in effect, the problems
+// the compiler found, and on how many of the hosts that need it the current version is
+// programmed. It computes none of that itself: the distributor's compiler publishes each
+// network's facts and the program book its acks (STYLE.md: derived state has one producer).
+// Events only say which networks to look at again; a network is written at most once per
+// interval however many events arrive (acks from a hundred hosts make one write, not a
+// hundred), its endpoints in batched transactions, and only what changed. Status-only events
+// (this reconciler's own writes) are ignored. A periodic resync repairs anything missed.
+import { attachmentId, networkSegmentIds, type NetworkFacts } from '../compile/index.js';
 import { summarisePlanes, type PathEvent, type PathFeed } from '../paths/index.js';
 import type { Endpoint, Network, ResourceRef } from '../model/index.js';
-import type { ObjectError } from '../protocol/index.js';
 import type { ChangeEvent, IntentCache, Logger, Store } from '../store/index.js';
+import { Coalescer } from './coalescer.js';
+import { countProgrammed, hostProgramming, MAX_HOST_ERRORS, sameProgramming, withProgramming, type ProgramStateSource } from './programming.js';
 import { WorkQueue } from './work-queue.js';
 
-const RESYNC_MS = 60_000;
-const MAX_ERRORS = 20;
+export type { ProgramStateSource } from './programming.js';
 
-/** The program book as status needs it (src/push implements it). */
-export interface ProgramStateSource {
-  hostsWith(segmentId: string): string[];
-  state(host: string, segmentId: string): { applied: boolean; currentTo: number; errors: ObjectError[] };
+const RESYNC_MS = 60_000;
+/** The shortest time between two status passes of one network. */
+export const STATUS_INTERVAL_MS = 200;
+/** How much each status written stretches that, and the most it grows to (bounds the write rate). */
+const PER_WRITE_MS = 2;
+const MAX_INTERVAL_MS = 2000;
+
+/** What the compiler found for each network (src/push's distributor publishes it). */
+export interface NetworkFactsSource {
+  networkFacts(key: string): NetworkFacts | undefined;
 }
 
-interface Programming {
-  observedVersion: string;
-  hosts: { total: number; programmed: number };
-  hostErrors?: { host: string; object: string; message: string }[];
+/** Counters for metrics and tests. */
+export interface StatusCounters {
+  /** Network status passes run. */
+  passes: number;
+  /** Status transactions written to etcd (network and batched endpoint ones). */
+  transactions: number;
 }
 
 export class NetworkStatusReconciler {
   private readonly queue: WorkQueue;
+  private readonly coalescer: Coalescer;
   private unsubscribe?: () => void;
   private resyncTimer?: NodeJS.Timeout;
+  readonly counters: StatusCounters = { passes: 0, transactions: 0 };
 
   constructor(
     private readonly cache: IntentCache,
     private readonly store: Store,
     log: Logger,
+    private readonly facts: NetworkFactsSource,
     private readonly programs?: ProgramStateSource,
     private readonly paths?: PathFeed,
+    intervalMs = STATUS_INTERVAL_MS,
   ) {
     this.queue = new WorkQueue((key) => this.reconcile(key), { name: 'network-status', log });
+    this.coalescer = new Coalescer({ intervalMs, perWriteMs: PER_WRITE_MS, maxMs: MAX_INTERVAL_MS });
   }
 
   start(): void {
@@ -67,25 +84,41 @@ export class NetworkStatusReconciler {
   segmentsChanged(segmentIds: string[]): void {
     for (const id of segmentIds) {
       const [tenant, network] = id.split('/');
-      this.queue.add(`${tenant}/${network}`);
+      this.look(`${tenant}/${network}`);
     }
   }
 
-  private resyncAll(): void {
-    for (const n of this.cache.list('Network')) this.queue.add(`${n.metadata.tenant}/${n.metadata.name}`);
+  /** The compiler has new facts for these networks. */
+  networksCompiled(keys: string[]): void {
+    for (const key of keys) this.look(key);
   }
 
+  /** Queues a network, at once or when its interval since the last pass is over. */
+  private look(key: string): void {
+    const wait = this.coalescer.delay(key, performance.now());
+    if (wait > 0) this.queue.addAfter(key, wait);
+    else this.queue.add(key);
+  }
+
+  private resyncAll(): void {
+    for (const n of this.cache.list('Network')) this.look(`${n.metadata.tenant}/${n.metadata.name}`);
+  }
+
+  /**
+   * Intent changes of networks and endpoints (their resourceVersion is what status observes).
+   * Status lives under its own key and keeps the resourceVersion: a status-only event is this
+   * reconciler's own write, or a host's heartbeat, and is skipped. Hosts and underlays reach
+   * status through the compiler, which publishes the networks they touched.
+   */
   private onChange(e: ChangeEvent): void {
+    if (e.type === 'modified' && e.previous?.metadata.resourceVersion === e.resource.metadata.resourceVersion) return;
     switch (e.ref.kind) {
       case 'Network':
-        if (e.type !== 'deleted') this.queue.add(`${e.ref.tenant}/${e.ref.name}`);
+        if (e.type === 'deleted') this.coalescer.forget(`${e.ref.tenant}/${e.ref.name}`);
+        else this.look(`${e.ref.tenant}/${e.ref.name}`);
         break;
       case 'Endpoint':
-        this.queue.add(`${e.ref.tenant}/${e.ref.network}`);
-        break;
-      case 'Host':
-      case 'Underlay':
-        this.resyncAll();
+        this.look(`${e.ref.tenant}/${e.ref.network}`);
         break;
       default:
         break;
@@ -95,31 +128,7 @@ export class NetworkStatusReconciler {
   /** Only state changes matter to status; statistics do not. */
   private onPath(e: PathEvent): void {
     if (e.type === 'path-stats') return;
-    for (const n of e.path.networks) this.queue.add(n);
-  }
-
-  /** How many hosts have the segments of a network applied as of `revision`. */
-  private programming(segmentIds: string[], revision: number, objectFilter?: (e: ObjectError) => boolean): Programming | undefined {
-    if (!this.programs) return undefined;
-    const holders = new Map(segmentIds.map((id) => [id, new Set(this.programs!.hostsWith(id))]));
-    const hosts = new Set([...holders.values()].flatMap((h) => [...h]));
-    let programmed = 0;
-    const hostErrors: { host: string; object: string; message: string }[] = [];
-    for (const host of [...hosts].sort()) {
-      let ok = true;
-      for (const id of segmentIds) {
-        if (!holders.get(id)!.has(host)) continue;
-        const st = this.programs.state(host, id);
-        const errors = objectFilter ? st.errors.filter((e) => e.object === 'segment' || objectFilter(e)) : st.errors;
-        if (st.currentTo < revision) ok = false;
-        for (const e of errors) {
-          ok = false;
-          if (hostErrors.length < MAX_ERRORS) hostErrors.push({ host, object: e.object, message: e.message });
-        }
-      }
-      if (ok) programmed++;
-    }
-    return { observedVersion: String(revision), hosts: { total: hosts.size, programmed }, ...(hostErrors.length ? { hostErrors } : {}) };
+    for (const n of e.path.networks) this.look(n);
   }
 
   /** Storage networks with a multipath policy: per plane, the health of their host pairs. */
@@ -135,39 +144,50 @@ export class NetworkStatusReconciler {
     const [tenant, name] = key.split('/') as [string, string];
     const ref: ResourceRef = { kind: 'Network', tenant, name };
     const n = this.cache.get(ref) as Network | undefined;
-    if (!n) return;
-    const m = deriveNetworkMtu(n, this.cache);
-    const segments = networkSegmentIds(n);
-    const prog = this.programming(segments, Number(n.metadata.resourceVersion));
-    const problems = networkProblems(this.cache, n).map((p) => ({ ...(p.host ? { host: p.host } : {}), message: p.message }));
+    if (!n) {
+      this.coalescer.forget(key);
+      return;
+    }
+    // Not compiled yet: the distributor publishes it when it is, which queues it again.
+    const facts = this.facts.networkFacts(key);
+    if (!facts) return;
+    const started = performance.now();
+    this.coalescer.ran(key, started);
+    this.counters.passes++;
+    const m = facts.mtu;
+    const problems = facts.problems.map((p) => ({ ...(p.host ? { host: p.host } : {}), message: p.message }));
+    const hosts = this.programs ? hostProgramming(this.programs, networkSegmentIds(n)) : undefined;
+    const prog = hosts && countProgrammed(hosts, Number(n.metadata.resourceVersion));
     const planes = this.planeHealth(n, key);
-    await this.store.updateStatus<'Network'>(ref, (status) => {
+    const written = await this.store.updateStatus<'Network'>(ref, (status) => {
       const next = { ...status, mtu: m.mtu, mtuSource: m.source };
       if (m.warnings.length) next.warnings = m.warnings;
       else delete next.warnings;
-      if (problems.length) next.problems = problems.slice(0, MAX_ERRORS);
+      if (problems.length) next.problems = problems.slice(0, MAX_HOST_ERRORS);
       else delete next.problems;
       if (planes) next.paths = planes;
       else delete next.paths;
-      return withProgramming(next, prog);
+      return prog ? withProgramming(next, prog) : next;
     });
-    if (!this.programs) return;
+    // updateStatus hands back the cached resource itself when there was nothing to write.
+    if (written && written !== this.cache.get(ref)) this.counters.transactions++;
+    if (!hosts) return;
+    const updates = [];
     let done = 0;
     for (const e of this.cache.list('Endpoint', { tenant, network: name }) as Endpoint[]) {
       // A large network's pass must not hold the event loop (agents, the API, the etcd probe).
-      if (++done % 50 === 0) await new Promise((r) => setImmediate(r));
+      if (++done % 200 === 0) await new Promise((r) => setImmediate(r));
       const id = attachmentId(tenant, name, e.metadata.name);
-      const ep = this.programming(segments, Number(e.metadata.resourceVersion), (err) => err.object.includes(id));
-      await this.store.updateStatus<'Endpoint'>({ kind: 'Endpoint', tenant, network: name, name: e.metadata.name }, (status) => withProgramming({ ...status }, ep));
+      const ep = countProgrammed(hosts, Number(e.metadata.resourceVersion), (err) => err.object.includes(id));
+      if (sameProgramming(e.status, ep)) continue;
+      updates.push({ ref: { kind: 'Endpoint' as const, tenant, network: name, name: e.metadata.name }, status: (status: Endpoint['status']) => withProgramming({ ...status }, ep) });
     }
+    if (!updates.length) return;
+    // Many statuses written: the next pass of this network waits longer.
+    this.coalescer.ran(key, started, updates.length);
+    const batches = await this.store.updateStatuses<'Endpoint'>(updates);
+    this.counters.transactions += batches.transactions;
+    // Something changed under a batch since the cache saw it: look again once the interval is over.
+    if (batches.failed) this.look(key);
   }
-}
-
-function withProgramming<T extends { observedVersion?: unknown; hosts?: unknown; hostErrors?: unknown }>(status: T, prog: Programming | undefined): T {
-  if (!prog) return status;
-  status.observedVersion = prog.observedVersion;
-  status.hosts = prog.hosts;
-  if (prog.hostErrors) status.hostErrors = prog.hostErrors;
-  else delete status.hostErrors;
-  return status;
 }
