@@ -1,18 +1,11 @@
 // Counters of the status path, read at scrape time: how many networks the compiler compiled,
 // and how many status passes and etcd status transactions followed.
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { collectedGauge } from '../metrics/index.js';
 import type { NetworkStatusReconciler } from './network-status.js';
 
 export function statusMetrics(registry: Registry, compiler: { networksCompiled: number }, status: NetworkStatusReconciler): void {
-  const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
+  const gauge = (name: string, help: string, read: () => number) => collectedGauge(registry, name, help, read);
   gauge('weft_compiled_networks', 'Networks compiled since start (full and incremental)', () => compiler.networksCompiled);
   gauge('weft_status_passes', 'Network status passes since start', () => status.counters.passes);
   gauge('weft_status_transactions', 'Status transactions written to etcd since start (network and batched endpoint statuses)', () => status.counters.transactions);
