@@ -2,11 +2,11 @@
 // ProgramDelta: whole segments replaced, or removed by id; and, for segments whose own
 // settings did not change, the patch that gives the new one from the old (segment-patch.ts),
 // which version-2 agents are sent instead of the whole segment.
-import { isDeepStrictEqual } from 'node:util';
 import type { Segment, SegmentPatch } from '../protocol/index.js';
 import { byId } from './host-segments.js';
 import { compareText } from './names.js';
 import { segmentPatch } from './segment-patch.js';
+import { plainEqual } from './plain-equal.js';
 
 export interface HostDelta {
   /** New or changed segments, whole, by id (what a version-1 agent is sent). */
@@ -34,7 +34,7 @@ export class DeltaBuilder {
     const next = new Set(after.map((s) => s.id));
     for (const s of after) {
       const p = prev.get(s.id);
-      if (p && isDeepStrictEqual(p, s)) continue;
+      if (p && plainEqual(p, s)) continue;
       const e = this.entry(host);
       e.upsert.set(s.id, s);
       const patch = p && segmentPatch(p, s);

@@ -2,9 +2,9 @@
 // (remote endpoints by MAC, attachments by id) and the probe paths, when nothing else did. A
 // segment whose own settings changed (VNI, encapsulation, MTU, device, error, multipath mode,
 // underlay routes, flood list) is sent whole. Pure.
-import { isDeepStrictEqual } from 'node:util';
 import type { Segment, SegmentPatch } from '../protocol/index.js';
 import { compareText } from './names.js';
+import { plainEqual } from './plain-equal.js';
 
 /**
  * The patch that turns `before` into `after` (same id), or undefined when `after` must go
@@ -12,7 +12,7 @@ import { compareText } from './names.js';
  * which a patch could not reproduce exactly.
  */
 export function segmentPatch(before: Segment, after: Segment): SegmentPatch | undefined {
-  if (!isDeepStrictEqual(settings(before), settings(after))) return undefined;
+  if (!plainEqual(settings(before), settings(after))) return undefined;
   const remotes = keyedChanges(before.remotes, after.remotes, (r) => r.mac);
   const attachments = keyedChanges(before.attachments, after.attachments, (a) => a.id);
   if (!remotes || !attachments) return undefined;
@@ -22,7 +22,7 @@ export function segmentPatch(before: Segment, after: Segment): SegmentPatch | un
     removeRemotes: remotes.remove,
     upsertAttachments: attachments.upsert,
     removeAttachments: attachments.remove,
-    paths: isDeepStrictEqual(before.paths, after.paths) ? null : { paths: after.paths },
+    paths: plainEqual(before.paths, after.paths) ? null : { paths: after.paths },
   };
 }
 
@@ -50,7 +50,7 @@ function keyedChanges<T>(before: readonly T[], after: readonly T[], key: (x: T) 
       upsert.push(a!);
       j++;
     } else {
-      if (!isDeepStrictEqual(b, a)) upsert.push(a!);
+      if (!plainEqual(b, a)) upsert.push(a!);
       i++;
       j++;
     }
