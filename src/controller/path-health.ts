@@ -10,7 +10,7 @@ import type { PathReport, Segment } from '../protocol/index.js';
 import { PathStateStore, type Logger } from '../store/index.js';
 import { networksUsingPath } from './path-networks.js';
 
-/** At most this many reports per host are applied per second; faster ones are merged. */
+/** The report gate refills one report per this many ms per host (after a burst); faster ones are merged. */
 const REPORT_INTERVAL_MS = 100;
 
 export class PathHealth {
