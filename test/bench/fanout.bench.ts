@@ -9,7 +9,8 @@
 // Environment: BENCH_AGENTS (100; see below), BENCH_WORKERS (4 processes running the agents),
 // BENCH_CHANGES (20 measured changes per path), BENCH_PHASE_MS (stop a path's changes after
 // this long; default 60000), BENCH_JOIN_CONCURRENCY (4 joins at a time per worker),
-// BENCH_HOST_CONCURRENCY (1 host create at a time while declaring), BENCH_FILL_MS (how long
+// BENCH_PROFILE (a directory: write the controller's CPU profiles of the fill and of the agent
+// changes there), BENCH_HOST_CONCURRENCY (16 host creates at a time while declaring), BENCH_FILL_MS (how long
 // every agent may take to ack the filled network; 120000), BENCH_TIMEOUT_MS (30000: how long
 // one change may take to reach everyone), BENCH_SETTLE_MS (5000: the longest wait for the
 // controller to go idle after a change, before the next), BENCH_STOP_SETTLE_MS (60000: the same
@@ -41,6 +42,7 @@ import { startController, type TestController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import type { Condition, FromWorker, Stamp, ToWorker } from './fanout-worker.js';
 import { cpuSeconds, machine, procStatus } from './support/proc.js';
+import { profileProcess } from './support/profile.js';
 import { kibOf, writeBenchResult, type Figures } from './support/results.js';
 import { envInt, percentile } from './support/stats.js';
 
@@ -49,7 +51,7 @@ const N = Math.max(1, envInt('BENCH_AGENTS', 100));
 const WORKERS = Math.max(1, Math.min(N, envInt('BENCH_WORKERS', 4)));
 const CHANGES = Math.max(1, envInt('BENCH_CHANGES', 20));
 const JOIN_CONCURRENCY = Math.max(1, envInt('BENCH_JOIN_CONCURRENCY', 4));
-const HOST_CONCURRENCY = Math.max(1, envInt('BENCH_HOST_CONCURRENCY', 1));
+const HOST_CONCURRENCY = Math.max(1, envInt('BENCH_HOST_CONCURRENCY', 16));
 const TIMEOUT_MS = envInt('BENCH_TIMEOUT_MS', 30_000);
 const SETTLE_MS = envInt('BENCH_SETTLE_MS', 5_000);
 const FILL_MS = envInt('BENCH_FILL_MS', 120_000);
@@ -305,8 +307,7 @@ async function main(): Promise<number> {
     await must('plane', post('/v1/planes', { metadata: { name: 'a' }, spec: {} }));
     await must('underlay', post('/v1/underlays', { metadata: { name: 'dc1-a' }, spec: { site: 'dc1', plane: 'a', cidr: '198.18.0.0/15', mtu: 1500 } }));
     await must('tenant', post('/v1/tenants', { metadata: { name: TENANT }, spec: {} }));
-    // Host creates with addresses are serialised by the store (each checks that the whole Host
-    // collection is unchanged), so concurrent ones mostly retry and may give up with 409.
+    // Host creates claim their addresses one key each, so concurrent ones do not conflict.
     const hostRetries = new Map<string, number>();
     await parallel(N, HOST_CONCURRENCY, (i) => must(`host ${hostName(i)}`, createRetrying(api('/v1/hosts'), token0, { metadata: { name: hostName(i) }, spec: { site: 'dc1', addresses: [hostAddress(i)] } }, hostRetries)));
     const token = (await must('join token', post('/v1/join-tokens', { metadata: { name: 'bench' }, spec: { site: 'dc1', maxUses: N } }))).token as string;
@@ -391,6 +392,8 @@ async function main(): Promise<number> {
     phase('network fill');
     await must('network', post(`/v1/tenants/${TENANT}/networks`, { metadata: { name: NETWORK }, spec: { subnets: [{ cidr: '100.64.0.0/16' }] } }));
     let fullArm = await arm({ kind: 'segment-size', segment: SEGMENT, size: N });
+    const PROFILE = process.env.BENCH_PROFILE;
+    let stopProfile = PROFILE ? await profileProcess(pid) : undefined;
     c0 = cpuSeconds(pid);
     t = performance.now();
     const tFill = now();
@@ -420,6 +423,7 @@ async function main(): Promise<number> {
     const fillAll = Math.max(...fillAcks.map((x) => x ?? NaN));
     const fa = dist(fillApi);
     const fillCpu = cpuSeconds(pid) - c0;
+    if (stopProfile) console.log(`  controller CPU profile of the fill: ${await stopProfile(PROFILE!, 'fill')}`);
     console.log(
       `network fill: ${N} endpoint creates (16 at a time, retrying 503/409) took ${fmt(fillPostsS, 1)} s (each p50 ${fmt(fa.p50, 0)} ms, p99 ${fmt(fa.p99, 0)} ms; controller CPU ${fmt(cpuAtPosts, 1)} s)${fillRetries.size ? `; retried: ${[...fillRetries].map(([k, n]) => `${k} ×${n}`).join(', ')}` : ''}`,
     );
@@ -434,6 +438,7 @@ async function main(): Promise<number> {
     // ----- measured: agents -----
     phase('agent changes');
     const agentChanges: Change[] = [];
+    stopProfile = PROFILE ? await profileProcess(pid) : undefined;
     const cpuAgents0 = cpuSeconds(pid);
     const tAgents = performance.now();
     for (let k = 0; k < CHANGES && performance.now() - tAgents < PHASE_MS; k++) {
@@ -469,6 +474,7 @@ async function main(): Promise<number> {
       });
     }
     const cpuAgents = cpuSeconds(pid) - cpuAgents0;
+    if (stopProfile) console.log(`controller CPU profile of the agent changes: ${await stopProfile(PROFILE!, 'changes')}`);
     const agentsWall = (performance.now() - tAgents) / 1000;
     const rssAfterAgents = procStatus(pid, 'VmRSS');
     const hwmAfterAgents = procStatus(pid, 'VmHWM');

@@ -14,8 +14,7 @@
 //
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import WebSocket from 'ws';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -24,6 +23,7 @@ import { Api } from '../support/api.js';
 import { startController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { cpuSeconds, machine, procStatus } from './support/proc.js';
+import { profileProcess } from './support/profile.js';
 import { kibOf, writeBenchResult, type Figures } from './support/results.js';
 import { pct } from './support/stats.js';
 import type { FromWorker, ToWorker } from './watch-worker.js';
@@ -151,45 +151,6 @@ async function measure(workers: Worker[], etcd: Etcd3, pids: { ctl: number; etcd
   const hwm = procStatus(pids.ctl, 'VmHWM');
   await Promise.all(workers.map((w) => (w.send({ type: 'close' }), w.next('closed'))));
   return { lat, received: lat.length, wall: (last - t0) / 1000, putsPerSecond, ctlCpu: c1.ctl - c0.ctl, etcdCpu: c1.etcd - c0.etcd, workerCpu: c1.workers - c0.workers, rss, hwm };
-}
-
-/**
- * Starts V8's CPU profiler in a running Node process through its inspector (SIGUSR1 opens it on
- * 127.0.0.1:9229; --cpu-prof cannot be passed in NODE_OPTIONS, and the test harness starts the
- * controller). The returned function stops it and writes the profile into `dir`.
- */
-async function profileProcess(pid: number): Promise<(dir: string) => Promise<string>> {
-  process.kill(pid, 'SIGUSR1');
-  let target: { webSocketDebuggerUrl: string } | undefined;
-  for (let i = 0; i < 50 && !target; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    target = await fetch('http://127.0.0.1:9229/json/list').then((r) => r.json() as Promise<{ webSocketDebuggerUrl: string }[]>).then((l) => l[0], () => undefined);
-  }
-  if (!target) throw new Error('the inspector did not open');
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-  let id = 0;
-  const call = (method: string, params: object = {}) =>
-    new Promise<any>((r) => {
-      const me = ++id;
-      const on = (data: Buffer) => {
-        const m = JSON.parse(String(data));
-        if (m.id === me) (ws.off('message', on), r(m.result));
-      };
-      ws.on('message', on);
-      ws.send(JSON.stringify({ id: me, method, params }));
-    });
-  await call('Profiler.enable');
-  await call('Profiler.setSamplingInterval', { interval: 200 });
-  await call('Profiler.start');
-  return async (dir) => {
-    const { profile } = await call('Profiler.stop');
-    ws.close();
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, `controller-${pid}.cpuprofile`);
-    await writeFile(file, JSON.stringify(profile));
-    return file;
-  };
 }
 
 /** One path's fan-out figures for bench-results/watch.json. */
