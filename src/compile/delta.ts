@@ -2,11 +2,10 @@
 // ProgramDelta: whole segments replaced, or removed by id; and, for segments whose own
 // settings did not change, the patch that gives the new one from the old (segment-patch.ts),
 // which version-2 agents are sent instead of the whole segment.
-import type { Segment, SegmentPatch } from '../protocol/index.js';
+import type { RemoteEndpoint, Segment, SegmentPatch } from '../protocol/index.js';
 import { byId } from './host-segments.js';
 import { compareText } from './names.js';
-import { segmentPatch } from './segment-patch.js';
-import { plainEqual } from './plain-equal.js';
+import { segmentChange, type KeyedChanges } from './segment-patch.js';
 
 export interface HostDelta {
   /** New or changed segments, whole, by id (what a version-1 agent is sent). */
@@ -29,16 +28,20 @@ export interface SegmentPatchOf {
 export class DeltaBuilder {
   private readonly hosts = new Map<string, { upsert: Map<string, Segment>; remove: Set<string>; patches: Map<string, SegmentPatchOf> }>();
 
-  diff(host: string, before: readonly Segment[], after: readonly Segment[]): void {
+  /**
+   * `remotesOf`, when it knows a segment's change to the host's remote entries (computed once
+   * for the whole network), spares walking the host's whole list.
+   */
+  diff(host: string, before: readonly Segment[], after: readonly Segment[], remotesOf?: (segmentId: string) => KeyedChanges<RemoteEndpoint> | undefined): void {
     const prev = new Map(before.map((s) => [s.id, s]));
     const next = new Set(after.map((s) => s.id));
     for (const s of after) {
       const p = prev.get(s.id);
-      if (p && plainEqual(p, s)) continue;
+      const change = p ? segmentChange(p, s, remotesOf?.(s.id)) : undefined;
+      if (change?.kind === 'same') continue;
       const e = this.entry(host);
       e.upsert.set(s.id, s);
-      const patch = p && segmentPatch(p, s);
-      if (patch) e.patches.set(s.id, { base: p, patch });
+      if (change?.kind === 'patch') e.patches.set(s.id, { base: p!, patch: change.patch });
       else e.patches.delete(s.id);
     }
     for (const s of before) {

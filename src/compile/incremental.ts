@@ -11,6 +11,7 @@ import { compileState, flatten, type CompiledState } from './host-segments.js';
 import { compileNetwork, type CompiledNetwork } from './network-segments.js';
 import type { NetworkMtu } from './network-mtu.js';
 import type { Problem } from './problem.js';
+import { SharedRemoteDiff } from './shared-remotes.js';
 
 /** What compiling a network found out besides its segments; network status reports it. */
 export interface NetworkFacts {
@@ -26,6 +27,8 @@ export class IncrementalCompiler implements CompiledMemory {
   private state?: CompiledState;
   /** Network ("tenant/network") → hosts holding segments of it; the reverse of `state`. */
   private readonly networkHosts = new Map<string, Set<string>>();
+  /** Network ("tenant/network") → its latest compile: the base the next one is diffed against. */
+  private readonly networks = new Map<string, CompiledNetwork>();
   /** Network ("tenant/network") → the facts of its latest compile. */
   private readonly facts = new Map<string, NetworkFacts>();
   /** Networks the latest full() or onChange() compiled (or found gone). */
@@ -105,8 +108,9 @@ export class IncrementalCompiler implements CompiledMemory {
       const [tenant, name] = key.split('/') as [string, string];
       const n = this.view.get({ kind: 'Network', tenant, name }) as Network | undefined;
       const compiled = n && compileNetwork(this.view, n, fabric);
+      const remotesOf = compiled && remoteChanges(this.networks.get(key), compiled);
       if (compiled) this.remember(compiled);
-      else this.facts.delete(key);
+      else this.forget(key);
       this.compiled.push(key);
       const holders = new Set<string>();
       for (const h of new Set([...(this.networkHosts.get(key) ?? []), ...(compiled?.hosts ?? [])])) {
@@ -114,7 +118,7 @@ export class IncrementalCompiler implements CompiledMemory {
         if (!byNetwork && fabric.host(h)) state.set(h, (byNetwork = new Map()));
         if (!byNetwork) continue;
         const after = compiled?.segmentsOn(h) ?? [];
-        deltas.diff(h, byNetwork.get(key) ?? [], after);
+        deltas.diff(h, byNetwork.get(key) ?? [], after, remotesOf && ((id) => remotesOf(id, h)));
         if (after.length) {
           byNetwork.set(key, after);
           holders.add(h);
@@ -132,14 +136,21 @@ export class IncrementalCompiler implements CompiledMemory {
   private compileAll(): CompiledState {
     const before = new Set(this.facts.keys());
     this.facts.clear();
+    this.networks.clear();
     const state = compileState(this.view, new Fabric(this.view), (c) => this.remember(c));
     this.compiled = [...new Set([...before, ...this.facts.keys()])];
     return state;
   }
 
   private remember(c: CompiledNetwork): void {
+    this.networks.set(c.key, c);
     this.facts.set(c.key, { problems: c.problems, mtu: c.mtu });
     this.networksCompiled++;
+  }
+
+  private forget(key: string): void {
+    this.networks.delete(key);
+    this.facts.delete(key);
   }
 
   private adopt(state: CompiledState): void {
@@ -158,4 +169,22 @@ export class IncrementalCompiler implements CompiledMemory {
     if (!this.state) throw new Error('IncrementalCompiler: call full() before onChange() or current()');
     return this.state;
   }
+}
+
+/**
+ * Per segment of a recompiled network, its change to each host's remote entries, from one diff
+ * of the shared lists (computed when first asked). Undefined for a segment without a shared
+ * list on either side, or one not in MAC order: that host's lists are then compared whole.
+ */
+function remoteChanges(before: CompiledNetwork | undefined, after: CompiledNetwork): ((segmentId: string, host: string) => ReturnType<SharedRemoteDiff['forHost']> | undefined) | undefined {
+  if (!before) return undefined;
+  const diffs = new Map<string, SharedRemoteDiff | undefined>();
+  return (id, host) => {
+    if (!diffs.has(id)) {
+      const b = before.sharedRemotes(id);
+      const a = after.sharedRemotes(id);
+      diffs.set(id, b && a ? SharedRemoteDiff.of(b, a) : undefined);
+    }
+    return diffs.get(id)?.forHost(host);
+  };
 }

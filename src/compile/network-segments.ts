@@ -22,6 +22,12 @@ export interface CompiledNetwork {
    * share their remote entries: treat them as read-only.
    */
   segmentsOn(host: string): Segment[];
+  /**
+   * A segment's remote entries before they are specialised: on every host it is this list
+   * without the host's own entries. Undefined for multipath segments, whose entries differ
+   * by the host's planes.
+   */
+  sharedRemotes(segmentId: string): readonly RemoteEndpoint[] | undefined;
   problems: Problem[];
   /** The MTU the segments carry, with where it comes from (network status reports it). */
   mtu: NetworkMtu;
@@ -130,7 +136,7 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
       const vtep = s.vteps.get(h);
       const errors = [encapError(encap, h, host), s.plane !== undefined && !vtep ? `host ${h} has no address on plane ${s.plane}` : undefined].filter((x) => x !== undefined);
       const attachments = own.map((e) => attachmentOf(tenant, name, e, s.subnets)).sort((a, b) => compareText(a.id, b.id));
-      return {
+      return withLazyRemotes(() => (s.multipathPlanes ? multipathRemotes(s, h) : s.remotes.filter((r) => r.host !== h)), {
         id: s.id,
         vni: s.vni,
         encap,
@@ -144,17 +150,42 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
         // No broadcast flooding: remote addresses are answered locally from static neighbour
         // entries (the device's proxy mode), and every remote MAC has a static FDB entry.
         flood: [],
-        remotes: s.multipathPlanes ? multipathRemotes(s, h) : s.remotes.filter((r) => r.host !== h),
+        remotes: [],
         attachments,
         error: errors.join('; '),
         multipath: mp?.mode ?? '',
         paths: pathsOf(s, h),
         underlayRoutes: underlayRoutes(fabric, h, routePlanes(s, h)),
-      };
+      });
     });
   };
 
-  return { key, hosts, segmentsOn, problems, mtu: derivedMtu };
+  const sharedRemotes = (id: string) => {
+    const s = shapes.find((x) => x.id === id);
+    return s && !s.multipathPlanes ? s.remotes : undefined;
+  };
+
+  return { key, hosts, segmentsOn, sharedRemotes, problems, mtu: derivedMtu };
+}
+
+/**
+ * `segment` with its remote entries built by `build` when first read, then kept. A change to a
+ * large network re-specialises every member host's segment, and most are only compared through
+ * the shared diff (shared-remotes.ts) and sent as patches: building every host's copy up front
+ * cost endpoints × hosts per change, most of it garbage. The property stays an ordinary
+ * enumerable one to every reader (comparison, spreading, serialisation).
+ */
+function withLazyRemotes(build: () => RemoteEndpoint[], segment: Segment): Segment {
+  Object.defineProperty(segment, 'remotes', {
+    enumerable: true,
+    configurable: true,
+    get(this: Segment) {
+      const remotes = build();
+      Object.defineProperty(this, 'remotes', { value: remotes, enumerable: true, configurable: true, writable: true });
+      return remotes;
+    },
+  });
+  return segment;
 }
 
 /** The segments a network has, with the planes each prefers for its VTEPs. */

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
-import { applyHostDelta, compileAll, compileHost, deriveNetworkMtu, IncrementalCompiler, networkProblems, type CompileEvent, type HostDelta } from '../../src/compile/index.js';
+import { applyHostDelta, compileAll, compileHost, deriveNetworkMtu, IncrementalCompiler, networkProblems, segmentPatch, type CompileEvent, type HostDelta } from '../../src/compile/index.js';
 import type { Endpoint, Host, Network, Resource, ResourceRef, Underlay } from '../../src/model/index.js';
 import type { Segment } from '../../src/protocol/index.js';
 import { ep, fabric, geneve, host, modify, net } from './support/compile-fabric.js';
@@ -59,7 +59,11 @@ class Harness {
       for (const s of d.upsert) assert.ok(!isDeepStrictEqual(before.get(s.id), s), `${h}: ${s.id} is re-sent unchanged`);
       for (const id of d.remove) assert.ok(before.has(id), `${h}: ${id} is removed but was never there`);
       next.set(h, applyHostDelta(next.get(h) ?? [], d));
-      for (const p of d.patches) assert.deepEqual(p.base, before.get(p.patch.id), `${h}: the patch to ${p.patch.id} is from another segment`);
+      for (const p of d.patches) {
+        assert.deepEqual(p.base, before.get(p.patch.id), `${h}: the patch to ${p.patch.id} is from another segment`);
+        // Patches derived once per network must be exactly what comparing the host's own segments gives.
+        assert.deepEqual(p.patch, segmentPatch(p.base, d.upsert.find((s) => s.id === p.patch.id)!), `${h}: the patch to ${p.patch.id} differs from a direct comparison`);
+      }
       this.v2.apply(h, d);
     }
     const label = `after ${e.type} ${e.ref.kind} ${e.ref.name}`;
