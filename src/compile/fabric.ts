@@ -7,6 +7,21 @@ import { hostPlaneAddresses, type PlaneAddress } from './vtep.js';
 
 const NONE: ReadonlyMap<string, PlaneAddress> = new Map();
 
+/**
+ * A host's plane addresses outlive one pass while neither the host nor any underlay changed:
+ * resources are immutable values (a change is a new object), so the objects themselves are
+ * the key. Parsing every member host's addresses on every change of a large network was most
+ * of its recompile.
+ */
+const planesCache = new WeakMap<Host, { underlays: readonly Underlay[]; planes: ReadonlyMap<string, PlaneAddress> }>();
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export class Fabric {
   readonly underlays: readonly Underlay[];
   /** Every plane some underlay belongs to, by name: the preference of ordinary networks. */
@@ -33,9 +48,17 @@ export class Fabric {
     let p = this.planes.get(name);
     if (!p) {
       const host = this.host(name);
-      p = host ? hostPlaneAddresses(host, this.underlays) : NONE;
+      p = host ? planesOfHost(host, this.underlays) : NONE;
       this.planes.set(name, p);
     }
     return p;
   }
+}
+
+function planesOfHost(host: Host, underlays: readonly Underlay[]): ReadonlyMap<string, PlaneAddress> {
+  const hit = planesCache.get(host);
+  if (hit && sameItems(hit.underlays, underlays)) return hit.planes;
+  const planes = hostPlaneAddresses(host, underlays);
+  planesCache.set(host, { underlays, planes });
+  return planes;
 }
