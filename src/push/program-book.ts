@@ -52,14 +52,20 @@ export class ProgramBook {
   }
 
   /**
-   * Applies per-host segment changes as of `revision`; returns the deltas to send. Changes that
-   * leave a host's segments as they were produce no delta and no new generation.
+   * Applies the incremental compiler's per-host changes as of `revision`; returns the deltas to
+   * send. The compiler diffed them against its own memory, which is what this book holds (it
+   * loaded the compiler's output and applies every change after): upserts are not compared
+   * again, which at fleet size would cost a walk of every host's whole segment per change.
    */
   apply(changes: Map<string, SegmentChanges>, revision: number): Map<string, BookDelta> {
+    return this.applyChanges(changes, revision, false);
+  }
+
+  private applyChanges(changes: Map<string, SegmentChanges>, revision: number, compare: boolean): Map<string, BookDelta> {
     const out = new Map<string, BookDelta>();
     for (const [host, c] of changes) {
       const b = this.book(host);
-      const upsert = c.upsert.filter((s) => !sameSegment(b.segments.get(s.id), s));
+      const upsert = compare ? c.upsert.filter((s) => !sameSegment(b.segments.get(s.id), s)) : c.upsert.filter((s) => b.segments.get(s.id) !== s);
       const remove = c.remove.filter((id) => b.segments.has(id));
       if (!upsert.length && !remove.length) continue;
       // A patch holds only against the segment it was computed from; anything else goes whole.
@@ -89,7 +95,10 @@ export class ProgramBook {
     return out;
   }
 
-  /** Replaces everything with a full compile result; returns the deltas against what was held. */
+  /**
+   * Replaces everything with a full compile result (from any compiler); returns the deltas
+   * against what was held, comparing every segment: only what differs is sent.
+   */
   load(full: Map<string, Segment[]>, revision: number): Map<string, BookDelta> {
     const changes = new Map<string, SegmentChanges>();
     for (const [host, segments] of full) {
@@ -98,7 +107,7 @@ export class ProgramBook {
       changes.set(host, { upsert: segments, remove: [...held.keys()].filter((id) => !ids.has(id)) });
     }
     for (const [host, b] of this.hosts) if (!full.has(host)) changes.set(host, { upsert: [], remove: [...b.segments.keys()] });
-    return this.apply(changes, revision);
+    return this.applyChanges(changes, revision, true);
   }
 
   /**
