@@ -59,6 +59,47 @@ export function countProgrammed(hosts: readonly HostProgramming[], revision: num
   return { observedVersion: String(revision), hosts: { total: hosts.length, programmed }, ...(hostErrors.length ? { hostErrors } : {}) };
 }
 
+/**
+ * countProgrammed for many resources of one network: hosts' revisions sorted once, so each
+ * count is a binary search plus a look at the hosts that reported errors (few, as a rule).
+ * A status pass of E endpoints on H hosts costs E log H instead of E × H.
+ */
+export class ProgrammingCounter {
+  /** Every host's currentTo, ascending. */
+  private readonly currentTo: number[];
+  /** Hosts with any error, in the given (name) order. */
+  private readonly withErrors: HostProgramming[];
+
+  constructor(private readonly hosts: readonly HostProgramming[]) {
+    this.currentTo = hosts.map((h) => h.currentTo).sort((a, b) => a - b);
+    this.withErrors = hosts.filter((h) => h.errors.length > 0);
+  }
+
+  /** The same answer as countProgrammed(hosts, revision, relevant). */
+  count(revision: number, relevant?: (e: ObjectError) => boolean): Programming {
+    let programmed = this.currentTo.length - firstAtLeast(this.currentTo, revision);
+    const hostErrors: { host: string; object: string; message: string }[] = [];
+    for (const h of this.withErrors) {
+      const errors = relevant ? h.errors.filter((e) => e.object === 'segment' || relevant(e)) : h.errors;
+      if (errors.length && h.currentTo >= revision) programmed--;
+      for (const e of errors) if (hostErrors.length < MAX_HOST_ERRORS) hostErrors.push({ host: h.host, object: e.object, message: e.message });
+    }
+    return { observedVersion: String(revision), hosts: { total: this.hosts.length, programmed }, ...(hostErrors.length ? { hostErrors } : {}) };
+  }
+}
+
+/** The index of the first element of ascending `xs` that is at least `x` (xs.length when none). */
+function firstAtLeast(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Whether a status already says what `prog` says (so writing it would change nothing). */
 export function sameProgramming(status: { observedVersion?: unknown; hosts?: unknown; hostErrors?: unknown }, prog: Programming): boolean {
   return status.observedVersion === prog.observedVersion && JSON.stringify(status.hosts) === JSON.stringify(prog.hosts) && JSON.stringify(status.hostErrors) === JSON.stringify(prog.hostErrors);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Coalescer } from '../../src/controller/coalescer.js';
-import { countProgrammed, hostProgramming, sameProgramming, withProgramming, type ProgramStateSource } from '../../src/controller/programming.js';
+import { countProgrammed, hostProgramming, ProgrammingCounter, sameProgramming, withProgramming, type HostProgramming, type ProgramStateSource } from '../../src/controller/programming.js';
 import type { ObjectError } from '../../src/protocol/index.js';
 import { Rng } from '../support/prng.js';
 
@@ -86,4 +86,26 @@ describe('programmed counts', () => {
     assert.ok(!sameProgramming(status, countProgrammed(hosts, 41)));
     assert.ok(!sameProgramming({}, prog));
   });
+});
+
+describe('ProgrammingCounter', () => {
+  for (const seed of [1, 2, 3, 4]) {
+    test(`answers exactly as countProgrammed for random hosts, errors and revisions (seed ${seed})`, () => {
+      const rng = new Rng(seed);
+      for (let round = 0; round < 200; round++) {
+        const hosts: HostProgramming[] = Array.from({ length: rng.int(40) }, (_, i) => ({
+          host: `h${String(i).padStart(2, '0')}`,
+          currentTo: rng.pick([0, Infinity, rng.between(1, 30)]),
+          errors: Array.from({ length: rng.int(8) === 0 ? rng.between(1, 6) : 0 }, () => ({ segment: 't/n', object: rng.pick(['segment', 'attachment t/n/e1', 'attachment t/n/e2', 'fdb 02:00']), message: 'EEXIST' })),
+        }));
+        const counter = new ProgrammingCounter(hosts);
+        for (let k = 0; k < 10; k++) {
+          const revision = rng.between(0, 32);
+          const about = rng.pick([undefined, 't/n/e1', 't/n/e2']);
+          const relevant = about === undefined ? undefined : (e: ObjectError) => e.object.includes(about);
+          assert.deepEqual(counter.count(revision, relevant), countProgrammed(hosts, revision, relevant), `round ${round}, revision ${revision}, about ${about}`);
+        }
+      }
+    });
+  }
 });
