@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../../src/controller/etcd-process.js';
+import { freePort } from '../../src/etcd/index.js';
 import { etcdContents, startEnv, type Env } from '../support/fixtures.js';
 import { resourcesOnly, show, weft, writeText, type Target } from './topology-cli.js';
 

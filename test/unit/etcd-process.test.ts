@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
@@ -11,9 +13,15 @@ import {
   EtcdSupervisor,
   findEtcdBinary,
   freePort,
+  StateDirInUseError,
+  etcdPidsOnDataDir,
+  lockStateDir,
   type EtcdRestart,
-} from '../../src/controller/etcd-process.js';
+} from '../../src/etcd/index.js';
+import { etcdDataDirOf } from '../../src/etcd/orphans.js';
 import { startTestEtcd } from '../support/etcd.js';
+
+const silent = { info() {}, warn() {}, error() {} };
 
 /** Polls `check` until it returns a value other than undefined, or fails after `ms`. */
 async function waitFor<T>(what: string, ms: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
@@ -225,4 +233,58 @@ test('freePort returns a loopback port that can be listened on', async () => {
     server.listen(port, '127.0.0.1', resolve);
   });
   await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+test('start() ends an etcd still running on its data dir, and comes back with the data on the same endpoint', async (t) => {
+  const dir = await tempDir(t);
+  const dataDir = path.join(dir, 'etcd');
+  // The leftover of a controller killed with SIGKILL: an etcd on the data dir nobody supervises.
+  const leftover = new EtcdProcess({ dataDir, fast: true });
+  t.after(() => leftover.kill());
+  await leftover.start();
+  const leftoverPid = leftover.pid!;
+  const client = new Etcd3({ hosts: leftover.endpoint });
+  t.after(() => client.close());
+  await client.put('kept').value('yes');
+
+  const next = new EtcdProcess({ dataDir, fast: true });
+  t.after(() => next.kill());
+  await next.start();
+  assert.equal(isAlive(leftoverPid), false, 'the leftover etcd was ended');
+  assert.deepEqual(etcdPidsOnDataDir(dataDir), [next.pid]);
+  assert.equal(next.endpoint, leftover.endpoint);
+  assert.equal(await waitFor('the key', 10_000, () => client.get('kept').string()), 'yes');
+});
+
+test('the data dir of an etcd command line is read from either flag form, and only for etcd', () => {
+  assert.equal(etcdDataDirOf(['/usr/bin/etcd', '--name=x', '--data-dir=/var/lib/weft/etcd']), '/var/lib/weft/etcd');
+  assert.equal(etcdDataDirOf(['etcd', '--data-dir', '/tmp/a/../b']), '/tmp/b');
+  assert.equal(etcdDataDirOf(['/usr/bin/etcdctl', '--data-dir=/var/lib/weft/etcd']), undefined);
+  assert.equal(etcdDataDirOf(['/usr/bin/etcd', '--name=x']), undefined);
+  assert.equal(etcdDataDirOf([]), undefined);
+});
+
+test('the state-dir lock refuses while its owner lives and is taken over from a dead or garbled one', async (t) => {
+  const dir = await tempDir(t);
+  const lock = await lockStateDir(dir, 'weft controller', silent);
+  await assert.rejects(lockStateDir(dir, 'weft controller', silent), (err: Error) => {
+    assert.ok(err instanceof StateDirInUseError);
+    assert.match(err.message, new RegExp(`in use by weft controller \\(pid ${process.pid}, started `));
+    return true;
+  });
+  await lock.release();
+  await lock.release();
+  assert.equal(fs.existsSync(path.join(dir, 'owner.lock')), false);
+
+  // A lock left by a process that has exited.
+  const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+  const deadPid = Number(gone.stdout.trim());
+  await fsp.writeFile(path.join(dir, 'owner.lock'), JSON.stringify({ pid: deadPid, owner: 'weft controller', startedAt: 'then' }));
+  const again = await lockStateDir(dir, 'weft controller', silent);
+  assert.equal(JSON.parse(await fsp.readFile(again.file, 'utf8')).pid, process.pid);
+  await again.release();
+
+  await fsp.writeFile(path.join(dir, 'owner.lock'), 'not json');
+  const third = await lockStateDir(dir, 'weft controller', silent);
+  await third.release();
 });

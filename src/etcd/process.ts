@@ -1,146 +1,31 @@
-// A single-member etcd run as a child of the controller ("embedded" etcd), and a supervisor that
-// restarts it when it dies.
+// One etcd child process on loopback: spawned, waited on until healthy, stopped.
 //
-// etcd listens on 127.0.0.1 only. Its stdout/stderr are appended to a log file (by default
-// `<dataDir>/../etcd.log`), never to our stdout. Every `ETCD_*` variable is removed from the
-// child's environment, because etcd reads each of them as a flag.
+// Its stdout/stderr are appended to a log file (by default `<dataDir>/../etcd.log`), never to
+// our stdout. Every `ETCD_*` variable is removed from the child's environment, because etcd reads
+// each of them as a flag.
 //
 // Orphans: the child is spawned attached (same process group), so a terminal Ctrl-C reaches it
 // too. Node cannot make the kernel kill a child when the parent dies, so the OWNER MUST call
-// `stop()` (on EtcdProcess or EtcdSupervisor) from its SIGINT/SIGTERM handling before exiting.
-// As a last resort, a `process.on('exit')` hook sends SIGTERM to every etcd this module started
-// and that is still running (etcd then shuts down cleanly on its own); a SIGKILL of the parent
-// still leaves etcd running.
-//
-// Ports: unless given, free loopback ports are chosen once and stored in `<dataDir>.ports.json` (beside it: etcd warns about unknown files inside);
-// a later start (same object or a new one on the same data dir) reuses them while they are free,
-// so a restarted etcd comes back on the same endpoint. etcd logs a harmless warning about the
-// unknown file in its data dir.
+// `stop()` from its SIGINT/SIGTERM handling before exiting. As a last resort, a
+// `process.on('exit')` hook sends SIGTERM to every etcd this module started and that is still
+// running. A SIGKILL of the parent still leaves etcd running: the next start() on the same data
+// dir ends it first (orphans.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import * as net from 'node:net';
 import * as path from 'node:path';
+import { findEtcdBinary, missingBinaryMessage } from './binary.js';
+import { silentLog, type EtcdLog } from './log.js';
+import { endEtcdOnDataDir } from './orphans.js';
+import { LOOPBACK, choosePorts } from './ports.js';
 
-export const ETCD_MISSING_MESSAGE =
-  'etcd not found: install it with "apt-get install etcd-server" (Debian) or set WEFT_ETCD_BIN';
-
-const LOOPBACK = '127.0.0.1';
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
 const HEALTH_POLL_MS = 50;
 const LOG_TAIL_LINES = 20;
 /** Attempts at binding freshly chosen ports when another process grabbed one first. */
 const PORT_RACE_ATTEMPTS = 3;
-
-/** pino-compatible subset. */
-export interface EtcdLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-const silentLog: EtcdLog = { info() {}, warn() {}, error() {} };
-
-function isExecutableFile(p: string): boolean {
-  try {
-    if (!fs.statSync(p).isFile()) return false;
-    fs.accessSync(p, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Where the etcd binary is: `WEFT_ETCD_BIN` (if set it must be executable, there is no fallback),
- * then /usr/bin/etcd, /usr/local/bin/etcd, then `PATH`. Undefined when none is found.
- */
-export function findEtcdBinary(): string | undefined {
-  const fromEnv = process.env['WEFT_ETCD_BIN'];
-  if (fromEnv) return isExecutableFile(fromEnv) ? fromEnv : undefined;
-  for (const candidate of ['/usr/bin/etcd', '/usr/local/bin/etcd']) {
-    if (isExecutableFile(candidate)) return candidate;
-  }
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, 'etcd');
-    if (isExecutableFile(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-function missingBinaryMessage(): string {
-  const fromEnv = process.env['WEFT_ETCD_BIN'];
-  return fromEnv ? `${ETCD_MISSING_MESSAGE} (WEFT_ETCD_BIN=${fromEnv} is not an executable file)` : ETCD_MISSING_MESSAGE;
-}
-
-/** A port that was free on `host` a moment ago (listen on port 0, read it, close). */
-export async function freePort(host = LOOPBACK): Promise<number> {
-  const [port] = await freePorts(1, host);
-  return port!;
-}
-
-/** `count` distinct free ports; all are held open together so none is handed out twice. */
-async function freePorts(count: number, host = LOOPBACK): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = net.createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ port: 0, host, exclusive: true }, () => resolve());
-      });
-    }
-    return servers.map((s) => (s.address() as net.AddressInfo).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
-  }
-}
-
-async function isPortFree(port: number, host = LOOPBACK): Promise<boolean> {
-  const server = net.createServer();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port, host, exclusive: true }, () => resolve());
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
-interface PortsFile {
-  clientPort: number;
-  peerPort: number;
-}
-
-function isValidPort(n: unknown): n is number {
-  return typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 65536;
-}
-
-async function readPortsFile(file: string): Promise<PortsFile | undefined> {
-  try {
-    const parsed: unknown = JSON.parse(await fsp.readFile(file, 'utf8'));
-    if (typeof parsed !== 'object' || parsed === null) return undefined;
-    const { clientPort, peerPort } = parsed as Record<string, unknown>;
-    if (!isValidPort(clientPort) || !isValidPort(peerPort) || clientPort === peerPort) return undefined;
-    return { clientPort, peerPort };
-  } catch {
-    return undefined;
-  }
-}
-
-async function writePortsFile(file: string, ports: PortsFile): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fsp.writeFile(tmp, JSON.stringify(ports) + '\n');
-  await fsp.rename(tmp, file);
-}
 
 /** The last lines of `file` written at or after byte `from`. */
 async function logTail(file: string, from: number): Promise<string> {
@@ -194,7 +79,7 @@ function trackChild(child: ChildProcess): void {
 export interface EtcdProcessOptions {
   /** etcd's data directory; created (mode 0700) if missing. */
   dataDir: string;
-  /** Fixed client port. When unset: the port from `<dataDir>.ports.json` (beside it: etcd warns about unknown files inside) if free, else a free one. */
+  /** Fixed client port. When unset: the port saved in `<dataDir>.ports.json` if free, else a free one (ports.ts). */
   clientPort?: number;
   /** Fixed peer port; same rule as clientPort. */
   peerPort?: number;
@@ -203,6 +88,12 @@ export interface EtcdProcessOptions {
   log?: EtcdLog;
   /** Short raft timers (heartbeat 10 ms, election 100 ms) for tests: ready in ≈ 0.15 s. */
   fast?: boolean;
+  /** Raft timers; override `fast`. A multi-member cluster on a busy machine needs some slack. */
+  raftTimers?: { heartbeatMs: number; electionMs: number };
+  /** Member of a cluster: `name=peerURL,...` for every member (default: this member alone). */
+  initialCluster?: string;
+  /** `--initial-cluster-token`, so members of different clusters never join each other. */
+  clusterToken?: string;
   /** File etcd's stdout/stderr are appended to (default `<dataDir>/../etcd.log`). */
   logFile?: string;
   /** etcd binary (default `findEtcdBinary()`). */
@@ -314,6 +205,7 @@ export class EtcdProcess {
     try {
       await fsp.mkdir(this.dataDir, { recursive: true, mode: 0o700 });
       await fsp.mkdir(path.dirname(this.logFile), { recursive: true });
+      await endEtcdOnDataDir(this.dataDir, this.#log);
       for (let attempt = 1; ; attempt++) {
         const fresh = await this.#choosePorts(opts.keepPorts ?? false);
         try {
@@ -335,44 +227,18 @@ export class EtcdProcess {
 
   /** Fills in missing ports; true when any of them was newly chosen (not given, not reused). */
   async #choosePorts(keepPorts: boolean): Promise<boolean> {
-    const portsFile = `${this.dataDir.replace(/\/+$/, '')}.ports.json`;
-    if (this.#clientPort !== undefined && this.#peerPort !== undefined) {
-      // Given ports, or ports of a previous run of this object: keep them if free (or if told to).
-      if (keepPorts || this.#isGiven() || (await this.#bothFree(this.#clientPort, this.#peerPort))) {
-        await writePortsFile(portsFile, { clientPort: this.#clientPort, peerPort: this.#peerPort });
-        return false;
-      }
-    }
-    const saved = await readPortsFile(portsFile);
-    let fresh = false;
-    let client = this.#opts.clientPort;
-    let peer = this.#opts.peerPort;
-    if (client === undefined && saved && saved.clientPort !== peer && (await isPortFree(saved.clientPort))) {
-      client = saved.clientPort;
-    }
-    if (peer === undefined && saved && saved.peerPort !== client && (await isPortFree(saved.peerPort))) {
-      peer = saved.peerPort;
-    }
-    if (client === undefined || peer === undefined) {
-      const previous = saved ? `http://${LOOPBACK}:${saved.clientPort}` : undefined;
-      const candidates = (await freePorts(3)).filter((p) => p !== client && p !== peer);
-      if (client === undefined) client = candidates.shift();
-      if (peer === undefined) peer = candidates.shift();
-      fresh = true;
-      if (previous) this.#log.warn({ previous, dataDir: this.dataDir }, 'etcd saved ports are taken, choosing new ones');
-    }
-    this.#clientPort = client!;
-    this.#peerPort = peer!;
-    await writePortsFile(portsFile, { clientPort: this.#clientPort, peerPort: this.#peerPort });
+    const previous =
+      this.#clientPort !== undefined && this.#peerPort !== undefined ? { clientPort: this.#clientPort, peerPort: this.#peerPort } : undefined;
+    const { ports, fresh } = await choosePorts({
+      dataDir: this.dataDir,
+      given: { clientPort: this.#opts.clientPort, peerPort: this.#opts.peerPort },
+      previous,
+      keepPrevious: keepPorts,
+      log: this.#log,
+    });
+    this.#clientPort = ports.clientPort;
+    this.#peerPort = ports.peerPort;
     return fresh;
-  }
-
-  #isGiven(): boolean {
-    return this.#opts.clientPort !== undefined && this.#opts.peerPort !== undefined;
-  }
-
-  async #bothFree(a: number, b: number): Promise<boolean> {
-    return (await isPortFree(a)) && (await isPortFree(b));
   }
 
   #args(): string[] {
@@ -385,7 +251,7 @@ export class EtcdProcess {
       `--advertise-client-urls=${client}`,
       `--listen-peer-urls=${peer}`,
       `--initial-advertise-peer-urls=${peer}`,
-      `--initial-cluster=${this.name}=${peer}`,
+      `--initial-cluster=${this.#opts.initialCluster ?? `${this.name}=${peer}`}`,
       '--initial-cluster-state=new',
       '--listen-metrics-urls=',
       '--auto-compaction-mode=periodic',
@@ -393,7 +259,9 @@ export class EtcdProcess {
       '--logger=zap',
       '--log-outputs=stderr',
     ];
-    if (this.#opts.fast) args.push('--heartbeat-interval=10', '--election-timeout=100');
+    if (this.#opts.clusterToken) args.push(`--initial-cluster-token=${this.#opts.clusterToken}`);
+    const timers = this.#opts.raftTimers ?? (this.#opts.fast ? { heartbeatMs: 10, electionMs: 100 } : undefined);
+    if (timers) args.push(`--heartbeat-interval=${timers.heartbeatMs}`, `--election-timeout=${timers.electionMs}`);
     return args;
   }
 
@@ -531,135 +399,5 @@ async function checkHealth(url: string, timeoutMs: number): Promise<boolean> {
     return res.ok && /"health"\s*:\s*"true"/.test(body);
   } catch {
     return false;
-  }
-}
-
-export interface EtcdRestart {
-  endpoint: string;
-  pid: number;
-  /** Restarts so far, this one included. */
-  restarts: number;
-}
-
-export interface EtcdSupervisorOptions {
-  log?: EtcdLog;
-  /** Called after each successful restart (not after the first start). */
-  onRestart?: (restart: EtcdRestart) => void;
-  /** First restart delay (default 200 ms); doubles per failed or short-lived run. */
-  initialBackoffMs?: number;
-  /** Cap on the restart delay (default 5 s). */
-  maxBackoffMs?: number;
-}
-
-/** A run that stayed up this long resets the backoff. */
-const STABLE_UPTIME_MS = 10_000;
-
-/**
- * Keeps one EtcdProcess running: when it exits without stop() having been called on the
- * supervisor, it is started again (same data dir, same ports, so clients keep their endpoint)
- * after a backoff of 200 ms doubling to 5 s; a restart that fails (e.g. a port was taken
- * meanwhile) is retried with the next delay. An exit requested through the EtcdProcess itself
- * (its stop() or kill()) is restarted as well; only the supervisor's stop() ends supervision.
- */
-export class EtcdSupervisor {
-  readonly process: EtcdProcess;
-  #log: EtcdLog;
-  #opts: EtcdSupervisorOptions;
-  #initialBackoff: number;
-  #maxBackoff: number;
-  #backoff: number;
-  #restarts = 0;
-  #stopping = false;
-  #started = false;
-  #timer: NodeJS.Timeout | undefined;
-  #inFlight: Promise<void> | undefined;
-  #unsubscribe: (() => void) | undefined;
-  #stopped: Promise<void> | undefined;
-
-  constructor(etcd: EtcdProcess, opts: EtcdSupervisorOptions = {}) {
-    this.process = etcd;
-    this.#opts = opts;
-    this.#log = opts.log ?? silentLog;
-    this.#initialBackoff = opts.initialBackoffMs ?? 200;
-    this.#maxBackoff = opts.maxBackoffMs ?? 5_000;
-    this.#backoff = this.#initialBackoff;
-  }
-
-  get endpoint(): string {
-    return this.process.endpoint;
-  }
-
-  get pid(): number | undefined {
-    return this.process.pid;
-  }
-
-  /** Successful restarts so far. */
-  get restarts(): number {
-    return this.#restarts;
-  }
-
-  /** Starts the process (unless it already runs) and begins supervising it. */
-  async start(): Promise<void> {
-    if (this.#stopping) throw new Error('etcd supervisor was stopped');
-    if (this.#started) throw new Error('etcd supervisor already started');
-    this.#started = true;
-    this.#unsubscribe = this.process.onExit((exit) => this.#onExit(exit));
-    try {
-      if (!this.process.running) await this.process.start();
-    } catch (err) {
-      this.#unsubscribe();
-      this.#started = false;
-      throw err;
-    }
-  }
-
-  #onExit(exit: EtcdExit): void {
-    if (this.#stopping) return;
-    if (exit.uptimeMs >= STABLE_UPTIME_MS) this.#backoff = this.#initialBackoff;
-    this.#schedule({ pid: exit.pid, code: exit.code, signal: exit.signal });
-  }
-
-  #schedule(context: object): void {
-    const wait = this.#backoff;
-    this.#backoff = Math.min(this.#backoff * 2, this.#maxBackoff);
-    this.#log.warn({ ...context, restartInMs: wait }, 'etcd is down, restarting');
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#inFlight = this.#attempt().finally(() => (this.#inFlight = undefined));
-    }, wait);
-  }
-
-  async #attempt(): Promise<void> {
-    if (this.#stopping || this.process.pid !== undefined) return;
-    try {
-      await this.process.start({ keepPorts: true });
-    } catch (err) {
-      if (this.#stopping) return;
-      this.#log.error({ err }, 'etcd restart failed');
-      this.#schedule({ failedRestart: true });
-      return;
-    }
-    if (this.#stopping) return; // stop() will stop the child once we return
-    this.#restarts++;
-    const restart: EtcdRestart = { endpoint: this.process.endpoint, pid: this.process.pid!, restarts: this.#restarts };
-    this.#log.info({ ...restart }, 'etcd restarted');
-    try {
-      this.#opts.onRestart?.(restart);
-    } catch (err) {
-      this.#log.error({ err }, 'etcd onRestart callback threw');
-    }
-  }
-
-  /** Ends supervision and stops the child (SIGTERM, then SIGKILL after 5 s). Idempotent. */
-  stop(): Promise<void> {
-    this.#stopped ??= (async () => {
-      this.#stopping = true;
-      if (this.#timer) clearTimeout(this.#timer);
-      this.#timer = undefined;
-      await this.#inFlight?.catch(() => {});
-      this.#unsubscribe?.();
-      await this.process.stop();
-    })();
-    return this.#stopped;
   }
 }
