@@ -2,7 +2,7 @@
 // the Principal they become, and the tenant boundary. Everything else imports from here.
 export { type Principal, type TenantPrincipal, principalName } from './principal.js';
 export { newSecret, hashSecret, secretMatches } from './secret.js';
-export { loadAdminToken, type AdminToken } from './admin-token.js';
+export { adoptAdminToken, AdminTokenMismatchError, MAX_ADMIN_TOKEN_BYTES, type AdminToken, type AdoptClusterToken } from './admin-token.js';
 export {
   newTenantToken,
   tenantTokenInfo,

@@ -1,138 +1,21 @@
-// The controller's certificate authority: created once in <state-dir>/pki, it signs the
-// controller's server certificate and each joining host's client certificate.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
-import { createPublicKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { CONTROLLER_TLS_NAME, caHashOf } from '../protocol/join-token.js';
-import { HOST_UID_URI_PREFIX, certIdentity, type ClientCertIdentity } from './identity.js';
-import { backdateMs, clientCertTtlFromEnv } from './ttl.js';
+// The controller's certificate authority: it signs the controller's server certificate and each
+// joining host's client certificate. One per cluster, kept in etcd and mirrored into
+// <state-dir>/pki (cluster-ca.ts); loadPki is the same from a directory alone.
+import { newCa, readCaFiles, writeCaFiles } from './ca.js';
+import { pkiFromCa, type Pki, type PkiOptions } from './pki.js';
 
 export { HOST_UID_URI_PREFIX, MAX_PUBLIC_KEY_PEM_BYTES, certIdentity, hostKeyFingerprint, keyFingerprint, type ClientCertIdentity } from './identity.js';
 export { DEFAULT_CLIENT_CERT_TTL_MS, clientCertTtlFromEnv, parseCertTtl } from './ttl.js';
+export { type Pki, type PkiOptions } from './pki.js';
+export { loadClusterPki, ClusterCaMismatchError, type AdoptClusterSecret } from './cluster-ca.js';
+export { MAX_CA_RECORD_BYTES, caProblem, decodeCaRecord, encodeCaRecord, newCa, type CaMaterial } from './ca.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-const DAY = 24 * 3600 * 1000;
-
-export interface Pki {
-  caPem: string;
-  caHash: string;
-  /** Server certificate followed by the CA, so agents can see (and pin) the CA in the handshake. */
-  serverChainPem: string;
-  serverKeyPem: string;
-  /** How long client certificates last (WEFT_CLIENT_CERT_TTL). */
-  clientCertTtlMs: number;
-  /** A client certificate for the host, bound to its uid (a SAN URI) and to the given key. */
-  signClientCertificate(hostName: string, publicKeyPem: string, hostUid?: string): Promise<string>;
-  /** What a client certificate says, if our CA issued it and it is in date; else a reason. */
-  verifyClientCertificate(cert: X509Certificate, now?: Date): ClientCertIdentity | { error: string };
-}
-
-export interface PkiOptions {
-  /** Client certificate lifetime; default from WEFT_CLIENT_CERT_TTL, else 90 days. */
-  clientCertTtlMs?: number;
-}
-
-const serial = () => randomBytes(16).toString('hex').replace(/^[89a-f]/, '7');
-
-async function keyPair(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
-}
-
-async function pemOfPrivate(k: CryptoKey): Promise<string> {
-  return x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', k), 'PRIVATE KEY');
-}
-
-async function importPrivate(pem: string): Promise<CryptoKey> {
-  return webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(pem), ALG, true, ['sign']);
-}
-
-async function importPublic(pem: string): Promise<CryptoKey> {
-  const der = createPublicKey(pem).export({ type: 'spki', format: 'der' });
-  return webcrypto.subtle.importKey('spki', der, ALG, true, ['verify']);
-}
-
-async function readOrUndefined(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-/** Loads the CA from `dir`, creating it (and a server certificate) on first use. */
+/** Loads the CA from `dir`, creating it on first use, with a fresh server certificate. */
 export async function loadPki(dir: string, serverNames: string[] = [], opts: PkiOptions = {}): Promise<Pki> {
-  const clientCertTtlMs = opts.clientCertTtlMs ?? clientCertTtlFromEnv();
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  let caPem = await readOrUndefined(join(dir, 'ca.crt'));
-  let caKeyPem = await readOrUndefined(join(dir, 'ca.key'));
-  if (!caPem || !caKeyPem) {
-    const keys = await keyPair();
-    const ca = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: serial(),
-      name: 'CN=Weft fabric CA',
-      notBefore: new Date(Date.now() - 60_000),
-      notAfter: new Date(Date.now() + 10 * 365 * DAY),
-      keys,
-      signingAlgorithm: ALG,
-      extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
-    });
-    caPem = ca.toString('pem');
-    caKeyPem = await pemOfPrivate(keys.privateKey);
-    await writeFile(join(dir, 'ca.key'), caKeyPem, { mode: 0o600 });
-    await writeFile(join(dir, 'ca.crt'), caPem);
+  let ca = await readCaFiles(dir);
+  if (!ca) {
+    ca = await newCa();
+    await writeCaFiles(dir, ca);
   }
-  const caCert = new x509.X509Certificate(caPem);
-  const caKey = await importPrivate(caKeyPem);
-  const caNode = new X509Certificate(caPem);
-
-  const issue = async (subject: string, publicKey: CryptoKey, ttlMs: number, usage: string, names: { type: 'dns' | 'ip' | 'url'; value: string }[]) =>
-    (
-      await x509.X509CertificateGenerator.create({
-        serialNumber: serial(),
-        subject,
-        issuer: caCert.subject,
-        notBefore: new Date(Date.now() - backdateMs(ttlMs)),
-        notAfter: new Date(Date.now() + ttlMs),
-        signingKey: caKey,
-        publicKey,
-        signingAlgorithm: ALG,
-        extensions: [
-          new x509.BasicConstraintsExtension(false, undefined, true),
-          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-          new x509.ExtendedKeyUsageExtension([usage]),
-          ...(names.length ? [new x509.SubjectAlternativeNameExtension(names)] : []),
-        ],
-      })
-    ).toString('pem');
-
-  // The server certificate is re-issued on every start: cheap, and it follows --agent-listen.
-  const serverKeys = await keyPair();
-  const sans = [{ type: 'dns' as const, value: CONTROLLER_TLS_NAME }, ...[...new Set(['127.0.0.1', ...serverNames])].map((n) => ({ type: /^[\d.]+$|:/.test(n) ? ('ip' as const) : ('dns' as const), value: n }))];
-  const serverPem = await issue(`CN=${CONTROLLER_TLS_NAME}`, serverKeys.publicKey, 365 * DAY, x509.ExtendedKeyUsage.serverAuth, sans);
-
-  return {
-    caPem,
-    caHash: caHashOf(caPem),
-    serverChainPem: `${serverPem.trimEnd()}\n${caPem.trimEnd()}\n`,
-    serverKeyPem: await pemOfPrivate(serverKeys.privateKey),
-    clientCertTtlMs,
-    async signClientCertificate(hostName, publicKeyPem, hostUid) {
-      const names: { type: 'dns' | 'url'; value: string }[] = [{ type: 'dns', value: hostName }];
-      if (hostUid) names.push({ type: 'url', value: `${HOST_UID_URI_PREFIX}${hostUid}` });
-      return issue(`CN=${hostName}`, await importPublic(publicKeyPem), clientCertTtlMs, x509.ExtendedKeyUsage.clientAuth, names);
-    },
-    verifyClientCertificate(cert, now = new Date()) {
-      if (!cert.checkIssued(caNode) || !cert.verify(caNode.publicKey)) return { error: 'the client certificate was not issued by this controller' };
-      const id = certIdentity(cert);
-      if (!id) return { error: 'the client certificate names no host' };
-      if (id.validFrom > now) return { error: `the client certificate is not valid before ${id.validFrom.toISOString()}` };
-      if (id.validTo < now) return { error: `the client certificate expired at ${id.validTo.toISOString()}: join again with a new token` };
-      return id;
-    },
-  };
+  return pkiFromCa(ca, serverNames, opts);
 }
