@@ -9,9 +9,9 @@
 import { attachmentId, networkSegmentIds, type NetworkFacts } from '../compile/index.js';
 import { summarisePlanes, type PathEvent, type PathFeed } from '../paths/index.js';
 import type { Endpoint, Network, ResourceRef } from '../model/index.js';
-import type { ChangeEvent, IntentCache, Logger, Store } from '../store/index.js';
+import type { ChangeEvent, Fence, IntentCache, Logger, Store } from '../store/index.js';
 import { Coalescer } from './coalescer.js';
-import { countProgrammed, hostProgramming, MAX_HOST_ERRORS, sameProgramming, withProgramming, type ProgramStateSource } from './programming.js';
+import { hostProgramming, MAX_HOST_ERRORS, ProgrammingCounter, sameProgramming, withProgramming, type ProgramStateSource } from './programming.js';
 import { WorkQueue } from './work-queue.js';
 
 export type { ProgramStateSource } from './programming.js';
@@ -41,6 +41,9 @@ export class NetworkStatusReconciler {
   private readonly coalescer: Coalescer;
   private unsubscribe?: () => void;
   private resyncTimer?: NodeJS.Timeout;
+  /** Set while running; with replicas, only the leader runs this, and its writes carry the fence. */
+  private active = false;
+  private fence?: Fence;
   readonly counters: StatusCounters = { passes: 0, transactions: 0 };
 
   constructor(
@@ -56,7 +59,11 @@ export class NetworkStatusReconciler {
     this.coalescer = new Coalescer({ intervalMs, perWriteMs: PER_WRITE_MS, maxMs: MAX_INTERVAL_MS });
   }
 
-  start(): void {
+  /** Starts with a full pass (level-triggered: a new leader recomputes everything). */
+  start(fence?: Fence): void {
+    if (this.active) this.stop();
+    this.active = true;
+    this.fence = fence;
     const unsubscribeCache = this.cache.subscribe((e) => this.onChange(e));
     const unsubscribePaths = this.paths?.subscribe((e) => this.onPath(e));
     this.unsubscribe = () => {
@@ -70,6 +77,8 @@ export class NetworkStatusReconciler {
   }
 
   stop(): void {
+    this.active = false;
+    this.fence = undefined;
     this.unsubscribe?.();
     clearInterval(this.resyncTimer);
     this.queue.stop();
@@ -95,6 +104,7 @@ export class NetworkStatusReconciler {
 
   /** Queues a network, at once or when its interval since the last pass is over. */
   private look(key: string): void {
+    if (!this.active) return;
     const wait = this.coalescer.delay(key, performance.now());
     if (wait > 0) this.queue.addAfter(key, wait);
     else this.queue.add(key);
@@ -157,8 +167,10 @@ export class NetworkStatusReconciler {
     const m = facts.mtu;
     const problems = facts.problems.map((p) => ({ ...(p.host ? { host: p.host } : {}), message: p.message }));
     const hosts = this.programs ? hostProgramming(this.programs, networkSegmentIds(n)) : undefined;
-    const prog = hosts && countProgrammed(hosts, Number(n.metadata.resourceVersion));
+    const counter = hosts && new ProgrammingCounter(hosts);
+    const prog = counter?.count(Number(n.metadata.resourceVersion));
     const planes = this.planeHealth(n, key);
+    const fence = this.fence;
     const written = await this.store.updateStatus<'Network'>(ref, (status) => {
       const next = { ...status, mtu: m.mtu, mtuSource: m.source };
       if (m.warnings.length) next.warnings = m.warnings;
@@ -168,24 +180,24 @@ export class NetworkStatusReconciler {
       if (planes) next.paths = planes;
       else delete next.paths;
       return prog ? withProgramming(next, prog) : next;
-    });
+    }, fence);
     // updateStatus hands back the cached resource itself when there was nothing to write.
     if (written && written !== this.cache.get(ref)) this.counters.transactions++;
-    if (!hosts) return;
+    if (!counter) return;
     const updates = [];
     let done = 0;
     for (const e of this.cache.list('Endpoint', { tenant, network: name }) as Endpoint[]) {
       // A large network's pass must not hold the event loop (agents, the API, the etcd probe).
       if (++done % 200 === 0) await new Promise((r) => setImmediate(r));
       const id = attachmentId(tenant, name, e.metadata.name);
-      const ep = countProgrammed(hosts, Number(e.metadata.resourceVersion), (err) => err.object.includes(id));
+      const ep = counter.count(Number(e.metadata.resourceVersion), (err) => err.object.includes(id));
       if (sameProgramming(e.status, ep)) continue;
       updates.push({ ref: { kind: 'Endpoint' as const, tenant, network: name, name: e.metadata.name }, status: (status: Endpoint['status']) => withProgramming({ ...status }, ep) });
     }
     if (!updates.length) return;
     // Many statuses written: the next pass of this network waits longer.
     this.coalescer.ran(key, started, updates.length);
-    const batches = await this.store.updateStatuses<'Endpoint'>(updates);
+    const batches = await this.store.updateStatuses<'Endpoint'>(updates, fence);
     this.counters.transactions += batches.transactions;
     // Something changed under a batch since the cache saw it: look again once the interval is over.
     if (batches.failed) this.look(key);

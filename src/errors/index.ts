@@ -82,3 +82,13 @@ export class UnavailableError extends WeftError {
     super(message);
   }
 }
+
+/**
+ * A leader-only write was refused because this replica no longer holds the leadership it began
+ * under (its fence failed): nothing was written, and the new leader redoes the work.
+ */
+export class NotLeaderError extends WeftError {
+  readonly httpStatus = 503;
+  readonly grpcCode = 14;
+  readonly title = 'Not the leader';
+}

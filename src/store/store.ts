@@ -4,7 +4,7 @@
 // an allocated value, a collection that moved under us).
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
-import { ConflictError, NotFoundError, UnavailableError, UnresolvedReferenceError } from '../errors/index.js';
+import { ConflictError, NotFoundError, NotLeaderError, UnavailableError, UnresolvedReferenceError } from '../errors/index.js';
 import {
   takenMessage,
   sameJson,
@@ -29,8 +29,11 @@ import { asWeftError, callOptions } from './etcd.js';
 import { claimKey, resourceKey, secretKey, secretPrefix, statusKey } from './keys.js';
 import { compilePlan, failedChecks } from './txn.js';
 import { fitsOneTxn, TenantDeletions, type TenantDeleteResult } from './tenant-deletion.js';
+import { fenceCompare, fenceHolds, fenceRead, type Fence } from './fence.js';
 
 const MAX_ATTEMPTS = 10;
+
+const notLeader = (fence: Fence) => new NotLeaderError(`leadership term ${fence.createRevision} has ended: a leader-only write was refused (nothing written)`);
 /** Statuses per batched status transaction: two compares each stays within etcd's 128 ops. */
 const STATUS_BATCH = 64;
 /** How long a DELETE of a tenant waits for its cascade to finish before answering 202. */
@@ -178,7 +181,12 @@ export class Store implements TenantTokenLookup {
    * Replaces a resource's status (computed by Weft, not a user write). Status has its own key,
    * so this never moves the resource's resourceVersion and never conflicts with a user's PUT.
    */
-  async updateStatus<K extends KindName>(ref: ResourceRef, mutate: (status: Resource<K>['status'], r: Resource<K>) => Resource<K>['status']): Promise<Resource<K> | undefined> {
+  async updateStatus<K extends KindName>(
+    ref: ResourceRef,
+    mutate: (status: Resource<K>['status'], r: Resource<K>) => Resource<K>['status'],
+    /** Leader-only writers: write only while this leadership holds, else NotLeaderError. */
+    fence?: Fence,
+  ): Promise<Resource<K> | undefined> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       await this.fresh();
       const current = this.cache.get(ref) as Resource<K> | undefined;
@@ -192,8 +200,10 @@ export class Store implements TenantTokenLookup {
             compare: [
               { key: Buffer.from(resourceKey(ref)), target: 'Mod', result: 'Equal', mod_revision: current.metadata.resourceVersion },
               { key, target: 'Mod', result: 'Equal', mod_revision: this.cache.statusRevision(ref) },
+              ...(fence ? [fenceCompare(fence)] : []),
             ],
             success: [{ request_put: { key, value: Buffer.from(JSON.stringify(status)) } }],
+            failure: fence ? [fenceRead(fence)] : [],
           },
           callOptions(),
         )
@@ -205,6 +215,7 @@ export class Store implements TenantTokenLookup {
         this.noteWrite(revision);
         return { ...current, status };
       }
+      if (fence && !fenceHolds(fence, res.responses[0])) throw notLeader(fence);
       await this.cache.waitFor(revision, 500);
     }
     throw new ConflictError(`${formatRef(ref)}: status kept changing; gave up`);
@@ -216,7 +227,11 @@ export class Store implements TenantTokenLookup {
    * cache saw it fails its whole batch: nothing is retried here, the caller looks again later.
    * Returns the transactions made and how many statuses were not written.
    */
-  async updateStatuses<K extends KindName>(updates: { ref: ResourceRef; status: (current: Resource<K>['status'], r: Resource<K>) => Resource<K>['status'] }[]): Promise<{ transactions: number; failed: number }> {
+  async updateStatuses<K extends KindName>(
+    updates: { ref: ResourceRef; status: (current: Resource<K>['status'], r: Resource<K>) => Resource<K>['status'] }[],
+    /** Leader-only writers: write only while this leadership holds, else NotLeaderError. */
+    fence?: Fence,
+  ): Promise<{ transactions: number; failed: number }> {
     await this.fresh();
     const puts: { ref: ResourceRef; resourceVersion: string; statusRevision: number; status: unknown }[] = [];
     for (const u of updates) {
@@ -228,16 +243,22 @@ export class Store implements TenantTokenLookup {
     }
     let transactions = 0;
     let failed = 0;
-    for (let i = 0; i < puts.length; i += STATUS_BATCH) {
-      const batch = puts.slice(i, i + STATUS_BATCH);
+    // A fence takes one compare of the 128.
+    const size = fence ? STATUS_BATCH - 1 : STATUS_BATCH;
+    for (let i = 0; i < puts.length; i += size) {
+      const batch = puts.slice(i, i + size);
       const res = await this.etcd.kv
         .txn(
           {
-            compare: batch.flatMap((p) => [
-              { key: Buffer.from(resourceKey(p.ref)), target: 'Mod' as const, result: 'Equal' as const, mod_revision: p.resourceVersion },
-              { key: Buffer.from(statusKey(p.ref)), target: 'Mod' as const, result: 'Equal' as const, mod_revision: p.statusRevision },
-            ]),
+            compare: [
+              ...batch.flatMap((p) => [
+                { key: Buffer.from(resourceKey(p.ref)), target: 'Mod' as const, result: 'Equal' as const, mod_revision: p.resourceVersion },
+                { key: Buffer.from(statusKey(p.ref)), target: 'Mod' as const, result: 'Equal' as const, mod_revision: p.statusRevision },
+              ]),
+              ...(fence ? [fenceCompare(fence)] : []),
+            ],
             success: batch.map((p) => ({ request_put: { key: Buffer.from(statusKey(p.ref)), value: Buffer.from(JSON.stringify(p.status)) } })),
+            failure: fence ? [fenceRead(fence)] : [],
           },
           callOptions(),
         )
@@ -246,6 +267,7 @@ export class Store implements TenantTokenLookup {
         });
       transactions++;
       if (res.succeeded) this.noteWrite(Number(res.header.revision));
+      else if (fence && !fenceHolds(fence, res.responses[0])) throw notLeader(fence);
       else failed += batch.length;
     }
     return { transactions, failed };

@@ -45,7 +45,9 @@ export async function etcdContents(endpoint: string, opts: { includeStatus?: boo
   const client = new Etcd3({ hosts: endpoint });
   try {
     const all = await client.getAll().prefix('/weft/').strings();
-    return opts.includeStatus ? all : Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith('/weft/v1/st/')));
+    // Replicas' records and the leader key are liveness (a heartbeat every second), not intent.
+    const kept = Object.entries(all).filter(([k]) => !k.startsWith('/weft/controllers/'));
+    return Object.fromEntries(opts.includeStatus ? kept : kept.filter(([k]) => !k.startsWith('/weft/v1/st/')));
   } finally {
     client.close();
   }

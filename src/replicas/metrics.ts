@@ -1,0 +1,9 @@
+// Replica metrics, read at scrape time.
+import type { Registry } from 'prom-client';
+import { collectedGauge } from '../metrics/index.js';
+import type { Replica } from './replica.js';
+
+export function replicaMetrics(registry: Registry, replica: Replica): void {
+  collectedGauge(registry, 'weft_controller_replicas', 'Live controller replicas, as this replica\'s last heartbeat counted them', () => replica.replicaCount);
+  collectedGauge(registry, 'weft_controller_leader', '1 while this replica leads (runs the status reconcilers and sweeps)', () => (replica.leading ? 1 : 0));
+}
