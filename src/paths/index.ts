@@ -6,3 +6,4 @@ export { PathMetrics } from './metrics.js';
 export { filterPaths, PathQuery, type PathFilter } from './query.js';
 export { programmedPaths, keepProgrammed, isProgrammed, type ProgrammedPaths } from './programmed.js';
 export { ReportGate, mergeReports } from './report-gate.js';
+export { reportOfStored, type StoredPathStatus } from './stored.js';

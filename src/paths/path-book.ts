@@ -104,6 +104,11 @@ export class PathBook implements PathFeed {
     for (const id of [...(this.byHost.get(host) ?? [])]) this.remove(id);
   }
 
+  /** Drops one path (its state left etcd: another replica's agent stopped reporting it). */
+  forgetPath(host: string, peer: string, plane: string): void {
+    this.remove(pathId(host, peer, plane));
+  }
+
   close(): void {
     for (const t of this.expiry.values()) clearTimeout(t);
     this.expiry.clear();

@@ -8,6 +8,15 @@ import type { KindName, Resource, ResourceRef } from '../model/index.js';
 import { KINDS, PoolIndex } from '../model/index.js';
 import { callOptions } from './etcd.js';
 import { ROOT, parseKey, prefixEnd } from './keys.js';
+import { RevisionWaiters } from './revision-waiters.js';
+
+/**
+ * The watch covers all of Weft's keys, not only intent: every write Weft makes (path states,
+ * leases' keys, intent) then moves the cache's revision, so a read that waits for etcd's
+ * current revision is woken by the write that made it, not by a progress notification that
+ * etcd sends only every few minutes. Keys outside ROOT parse as "other" and change nothing.
+ */
+const WATCH_PREFIX = '/weft/';
 
 export type ChangeType = 'added' | 'modified' | 'deleted';
 
@@ -54,7 +63,7 @@ export class IntentCache implements IntentView {
   private horizon = 0;
   private readonly listeners = new Set<Listener>();
   private readonly secretListeners = new Set<SecretListener>();
-  private readonly waiters: { revision: number; resolve: () => void }[] = [];
+  private readonly waiters = new RevisionWaiters();
   private watcher?: Watcher;
   private closed = false;
 
@@ -115,7 +124,7 @@ export class IntentCache implements IntentView {
 
   private async watchFrom(revision: number): Promise<void> {
     if (this.closed) return;
-    const w = await this.etcd.watch().prefix(ROOT).startRevision(String(revision)).create();
+    const w = await this.etcd.watch().prefix(WATCH_PREFIX).startRevision(String(revision)).create();
     this.watcher = w;
     // etcd3 resumes after a reconnect from the last response's header revision, which can be
     // past events not yet delivered (a catch-up spans several responses). Resume from what
@@ -270,33 +279,18 @@ export class IntentCache implements IntentView {
   private advance(revision: number): void {
     if (revision <= this.revision) return;
     this.revision = revision;
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      const w = this.waiters[i]!;
-      if (w.revision <= revision) {
-        this.waiters.splice(i, 1);
-        w.resolve();
-      }
-    }
+    this.waiters.advance(revision);
   }
 
   /** Resolves once the cache has seen `revision`, or after `timeoutMs` (returning false). */
   waitFor(revision: number, timeoutMs = 5000): Promise<boolean> {
+    return this.waitForRevision(revision, Date.now() + timeoutMs);
+  }
+
+  /** Resolves true once the cache has applied `revision`, false at `deadline` (epoch ms). */
+  waitForRevision(revision: number, deadline: number): Promise<boolean> {
     if (revision <= this.revision) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) this.waiters.splice(i, 1);
-        resolve(false);
-      }, timeoutMs);
-      const waiter = {
-        revision,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve(true);
-        },
-      };
-      this.waiters.push(waiter);
-    });
+    return this.waiters.wait(revision, deadline);
   }
 
   get(ref: ResourceRef): Resource | undefined {
@@ -350,6 +344,7 @@ export class IntentCache implements IntentView {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.waiters.close();
     await this.watcher?.cancel().catch(() => undefined);
   }
 }

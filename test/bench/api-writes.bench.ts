@@ -6,7 +6,13 @@
 //
 // Environment: BENCH_NETWORKS (2000), BENCH_ENDPOINTS (4000), BENCH_CONCURRENCY (16),
 // BENCH_WARMUP (100 creates per kind before each measured Weft and raw phase, not measured),
-// BENCH_EP_PER_NETWORK (1000: endpoints per /20 network; at least 4 such networks are used).
+// BENCH_EP_PER_NETWORK (1000: endpoints per /20 network; at least 4 such networks are used),
+// BENCH_READS (4000: GETs of the created networks in each read phase).
+//
+// Reads, for what read-your-writes across replicas costs: GETs of single networks, each either
+// linearizable (no header: the controller fetches etcd's revision, one request shared by the
+// reads that arrive meanwhile, and waits for its cache) or naming x-weft-min-revision from an
+// earlier response (served from the cache with no etcd round trip: what every read cost before).
 //
 // What is compared, per write:
 //   weft API      POST → auth, zod validation, wait for the intent cache to hold this process's
@@ -34,6 +40,7 @@ const WARMUP = envInt('BENCH_WARMUP', 100);
 /** Endpoints per /20 network; a /20 has 4094 usable addresses. */
 const ENDPOINTS_PER_NETWORK = Math.min(4000, Math.max(1, envInt('BENCH_EP_PER_NETWORK', 1000)));
 const EP_NETWORKS = Math.max(4, Math.ceil(N_ENDPOINTS / ENDPOINTS_PER_NETWORK));
+const N_READS = envInt('BENCH_READS', 4000);
 const TENANT = 'bench';
 const HOSTS = ['h1', 'h2'];
 
@@ -205,6 +212,13 @@ function serverSide(before: Metrics, after: Metrics, kind: string, routeSuffix: 
 
 // ---------- the two ways of writing ----------
 
+async function get(api: Api, path: string, headers: Record<string, string> = {}): Promise<Outcome> {
+  const res = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${api.token}`, ...headers } });
+  const text = await res.text();
+  if (res.status === 200 && !res.headers.has('x-weft-stale')) return { ok: true };
+  return { ok: false, status: String(res.status), detail: text.slice(0, 300) };
+}
+
 async function post(api: Api, path: string, body: unknown): Promise<Outcome> {
   const res = await fetch(`${api.url}${path}`, {
     method: 'POST',
@@ -301,6 +315,7 @@ async function main(): Promise<number> {
     const results: { phase: string; path: string; s: Summary; failures: Failure[]; cpu: CpuSample; quarters: ReturnType<typeof quarterFigures> }[] = [];
     const notes: string[] = [];
     const quarterNotes: string[] = [];
+    const reads: { path: string; s: Summary; failures: Failure[]; cpu: CpuSample }[] = [];
     const record = (phase: string, path: string, r: PhaseResult, cpu: CpuSample) => {
       results.push({ phase, path, s: summarize(r), failures: r.failures, cpu, quarters: quarterFigures(r) });
       quarterNotes.push(`${pad(phase, 17)} ${pad(path, 13)} ${quarters(r)}`);
@@ -315,6 +330,17 @@ async function main(): Promise<number> {
     const weftNets = await runPool(N_NETWORKS, CONCURRENCY, (i) => post(admin, `/v1/tenants/${TENANT}/networks`, netBody(`n${i}`, net24(i))));
     record('network creates', 'weft API', weftNets, cpuDelta(c0, sampleCpu(ctl, etcd)));
     const netServer = serverSide(m0, await scrape(ctl.url, ctl.adminToken), 'Network', '/networks');
+
+    // ----- network reads: linearizable, and at a revision the client names -----
+    const revision = (await fetch(`${ctl.url}/v1/tenants/${TENANT}/networks?limit=1`, { headers: { authorization: `Bearer ${admin.token}` } })).headers.get('x-weft-revision') ?? '0';
+    const readPath = (i: number) => `/v1/tenants/${TENANT}/networks/n${i % N_NETWORKS}`;
+    await runPool(WARMUP, CONCURRENCY, (i) => get(admin, readPath(i)));
+    c0 = sampleCpu(ctl, etcd);
+    const linReads = await runPool(N_READS, CONCURRENCY, (i) => get(admin, readPath(i)));
+    reads.push({ path: 'linearizable', s: summarize(linReads), failures: linReads.failures, cpu: cpuDelta(c0, sampleCpu(ctl, etcd)) });
+    c0 = sampleCpu(ctl, etcd);
+    const minReads = await runPool(N_READS, CONCURRENCY, (i) => get(admin, readPath(i), { 'x-weft-min-revision': revision }));
+    reads.push({ path: 'min-revision', s: summarize(minReads), failures: minReads.failures, cpu: cpuDelta(c0, sampleCpu(ctl, etcd)) });
 
     // The raw values are as large as what Weft stored.
     const storedNet = (await raw.get(`/weft/v1/r/networks/${TENANT}/n0`).buffer()) ?? Buffer.alloc(0);
@@ -393,6 +419,7 @@ async function main(): Promise<number> {
     console.log('');
     console.log([pad('phase', 17), pad('path', 13), lpad('count', 6), lpad('s', 7), lpad('writes/s', 9), lpad('p50 ms', 8), lpad('p99 ms', 8), lpad('max ms', 8), lpad('non-2xx', 8)].join(' '));
     for (const r of results) console.log(row(r.phase, r.path, r.s));
+    for (const r of reads) console.log(row('network reads', r.path, r.s));
     console.log('');
     for (const phase of ['network creates', 'endpoint creates']) {
       const w = results.find((r) => r.phase === phase && r.path === 'weft API')!.s;
@@ -409,10 +436,11 @@ async function main(): Promise<number> {
     console.log('by quarter of each phase (writes/s, p50 ms):');
     for (const n of quarterNotes) console.log(`  ${n}`);
     for (const n of notes) console.log(n);
+    for (const r of reads) console.log(`cpu network reads ${r.path}: controller ${fmt(r.cpu.controller, 2)} s, etcd ${fmt(r.cpu.etcd, 2)} s, bench process ${fmt(r.cpu.bench, 2)} s`);
     console.log(`controller pid ${ctl.pid}: VmRSS ${rss} (peak VmHWM ${hwm}); etcd VmRSS ${etcdRss}`);
-    recordResults(results, { net: netServer, ep: epServer }, { netSize, epSize, netStatus, epStatus }, { rss, hwm, etcdRss });
+    recordResults(results, reads, { net: netServer, ep: epServer }, { netSize, epSize, netStatus, epStatus }, { rss, hwm, etcdRss });
 
-    const failed = results.filter((r) => r.failures.length);
+    const failed = [...results, ...reads.map((r) => ({ ...r, phase: 'network reads' }))].filter((r) => r.failures.length);
     if (failed.length) {
       console.log('');
       console.log('FAILED WRITES:');
@@ -436,6 +464,7 @@ async function main(): Promise<number> {
 
 function recordResults(
   results: { phase: string; path: string; s: Summary; cpu: CpuSample; quarters: ReturnType<typeof quarterFigures> }[],
+  reads: { path: string; s: Summary; cpu: CpuSample }[],
   server: { net: ServerSide; ep: ServerSide },
   sizes: { netSize: number; epSize: number; netStatus: Buffer | null; epStatus: Buffer | null },
   mem: { rss: string; hwm: string; etcdRss: string },
@@ -474,8 +503,14 @@ function recordResults(
   writeBenchResult({
     name: 'api-writes',
     figures: {
-      settings: { networks: N_NETWORKS, endpoints: N_ENDPOINTS, endpointNetworks: EP_NETWORKS, concurrency: CONCURRENCY, warmupWrites: WARMUP },
+      settings: { networks: N_NETWORKS, endpoints: N_ENDPOINTS, endpointNetworks: EP_NETWORKS, concurrency: CONCURRENCY, warmupWrites: WARMUP, reads: N_READS },
       ...weft,
+      networkReads: Object.fromEntries(
+        reads.map((r) => [
+          r.path === 'linearizable' ? 'linearizable' : 'atMinRevision',
+          { reads: r.s.count, seconds: r.s.seconds, readsPerSecond: r.s.rate, p50Ms: r.s.p50, p99Ms: r.s.p99, maxMs: r.s.max, failedReads: r.s.failed, cpuSeconds: { controller: r.cpu.controller, etcd: r.cpu.etcd, bench: r.cpu.bench } },
+        ]),
+      ),
       serverSide: { networkCreates: serverFigures(server.net), endpointCreates: serverFigures(server.ep) },
       valueBytes: { network: sizes.netSize, networkStatus: sizes.netStatus?.length ?? 0, endpoint: sizes.epSize, endpointStatus: sizes.epStatus?.length ?? 0 },
       memoryKiB: { controllerRss: kibOf(mem.rss), controllerPeakRss: kibOf(mem.hwm), etcdRss: kibOf(mem.etcdRss) },

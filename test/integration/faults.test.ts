@@ -58,8 +58,14 @@ describe('faults', () => {
     });
     assert.ok(Number(down.headers.get('retry-after')) > 0);
     assert.equal(down.headers.get('content-type')?.split(';')[0], 'application/problem+json');
-    // The failed write told the controller at once: reads stop too, before the next probe.
-    assert.equal((await env.admin.get('/v1/tenants/outage/networks')).status, 503);
+    // The failed write told the controller at once: before the next probe, reads are served
+    // from its cache and say they may be stale; one that needs a newer revision is refused.
+    const stale = await env.admin.get('/v1/tenants/outage/networks');
+    assert.equal(stale.status, 200);
+    assert.equal(stale.headers.get('x-weft-stale'), 'true');
+    assert.equal(stale.body.items.length, (before as { networks: unknown[] }).networks.length);
+    const newer = await env.admin.call('GET', '/v1/tenants/outage/networks', undefined, { 'x-weft-min-revision': String(Number(stale.headers.get('x-weft-revision')) + 1) });
+    assert.equal(newer.status, 503);
     assert.equal((await env.admin.get('/readyz')).status, 503);
     await env.etcd.restart();
     await eventually('readiness after etcd returns', async () => (await env.admin.get('/readyz')).status === 200, 20_000);

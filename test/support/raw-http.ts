@@ -41,7 +41,9 @@ export async function rawRequest(baseUrl: string, r: RawRequest, timeoutMs = 15_
       clearTimeout(timer);
       resolve(Buffer.concat(chunks));
     });
-    socket.end(Buffer.concat(lines));
+    // Written, not half-closed: Node's HTTP server aborts requests still being answered when the
+    // client half-closes, and any read waits for etcd first. `Connection: close` ends it.
+    socket.write(Buffer.concat(lines));
   });
   return parseResponse(raw);
 }
