@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import pino from 'pino';
+import { parseControllerList } from './candidates.js';
 import { loadIdentity } from './identity.js';
 import { joinController } from './join.js';
 import { AgentRuntime, type DataplaneDriver } from './runtime.js';
@@ -9,7 +10,9 @@ import { AgentRuntime, type DataplaneDriver } from './runtime.js';
 export const AGENT_VERSION = '0.1.0';
 
 const USAGE = `Usage:
-  weft agent join --controller HOST:PORT|unix:PATH --token TOKEN --state-dir DIR [--host-name NAME]
+  weft agent join --controller ADDRESS[,ADDRESS...] --token TOKEN --state-dir DIR [--host-name NAME]
+                  ADDRESS is HOST:PORT, [IPV6]:PORT or unix:PATH, one per controller replica (at most
+                  32); a DNS name stands for all its A/AAAA records. Sessions use any of them.
   weft agent run --state-dir DIR [--probe-port N] [--probe-rate PER_SECOND] [--probe-up-after N]
                  [--mtu-probe-interval MS]`;
 
@@ -28,11 +31,13 @@ export async function agentMain(argv: string[]): Promise<void> {
       strict: true,
     });
     for (const f of ['controller', 'token', 'state-dir'] as const) if (!values[f]) throw new Error(`weft agent join needs --${f}\n${USAGE}`);
+    // Checked before the dataplane is opened: a bad list is a usage error, not a join failure.
+    const controllers = parseControllerList(values.controller!);
     const dataplane = await openDataplane(log);
     const capabilities = await dataplane.capabilities();
     await dataplane.close();
     const id = await joinController({
-      controller: values.controller!,
+      controller: controllers,
       token: values.token!,
       stateDir: resolve(values['state-dir']!),
       hostName: values['host-name'],
@@ -67,7 +72,7 @@ export async function agentMain(argv: string[]): Promise<void> {
     });
     const runtime = new AgentRuntime(id, stateDir, await openDataplane(log), log, { agentVersion: AGENT_VERSION, prober });
     await runtime.start();
-    process.stderr.write(`weft agent ${AGENT_VERSION} running as host ${id.host} (controller ${id.controller})\n`);
+    process.stderr.write(`weft agent ${AGENT_VERSION} running as host ${id.host} (controllers ${id.controllers.join(',')})\n`);
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping; the dataplane stays as it is');
       runtime.stop().then(

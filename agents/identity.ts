@@ -1,12 +1,14 @@
 // The agent's state directory: its key (never leaves the host), the certificate the controller
-// signed, the controller's CA, and where the controller is.
+// signed, the controller's CA, and where the controller is: every replica's address it was given.
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseControllerList } from './candidates.js';
 
 export interface Identity {
   host: string;
   site: string;
-  controller: string;
+  /** Controller addresses as given to `weft agent join --controller` (names stay names). */
+  controllers: string[];
   keyPem: string;
   certPem: string;
   caPem: string;
@@ -25,7 +27,7 @@ export async function saveIdentity(dir: string, id: Identity): Promise<void> {
   await writeAtomic(join(dir, FILES.key), id.keyPem, 0o600);
   await writeAtomic(join(dir, FILES.cert), id.certPem);
   await writeAtomic(join(dir, FILES.ca), id.caPem);
-  await writeAtomic(join(dir, FILES.meta), `${JSON.stringify({ host: id.host, site: id.site, controller: id.controller }, null, 2)}\n`);
+  await writeAtomic(join(dir, FILES.meta), `${JSON.stringify({ host: id.host, site: id.site, controllers: id.controllers }, null, 2)}\n`);
 }
 
 /** Replaces the certificate alone (renewal keeps the key): written aside, then renamed over. */
@@ -44,15 +46,18 @@ export async function loadKey(dir: string): Promise<string | undefined> {
 }
 
 export async function loadIdentity(dir: string): Promise<Identity> {
-  let meta: { host: string; site: string; controller: string };
+  let meta: { host: string; site: string; controllers?: string[]; controller?: string };
   try {
     meta = JSON.parse(await readFile(join(dir, FILES.meta), 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`no agent identity in ${dir}: run "weft agent join" first`);
     throw err;
   }
+  // Agents joined before replicas kept one address under `controller`.
+  const listed = meta.controllers ?? (meta.controller ? [meta.controller] : []);
+  const controllers = parseControllerList(listed, `${join(dir, FILES.meta)}: controllers`);
   const [keyPem, certPem, caPem] = await Promise.all([FILES.key, FILES.cert, FILES.ca].map((f) => readFile(join(dir, f), 'utf8')));
-  return { ...meta, keyPem: keyPem!, certPem: certPem!, caPem: caPem! };
+  return { host: meta.host, site: meta.site, controllers, keyPem: keyPem!, certPem: certPem!, caPem: caPem! };
 }
 
 /** The generation the dataplane reflects, kept so a restarted agent can say so in its hello. */

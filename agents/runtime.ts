@@ -6,6 +6,12 @@
 // the generation it was made from (version-2 controllers patch segments in place): one that does
 // not fit means something was missed, and the agent reconnects for a full program.
 //
+// Replicas: the agent holds a list of controller addresses and keeps one session, with a
+// replica picked at random (candidates.ts). When the session ends it tries another replica at
+// once; it backs off only when every candidate has failed in a row. A new replica sends the
+// full program; the flush is level-triggered, so a program equal to what the kernel has
+// changes nothing there.
+//
 // Paths: the program's segments list the paths to probe. The prober's state changes go to
 // the dataplane at once (multipath groups drop a failed plane without waiting for anyone) and
 // to the controller at once; statistics go to the controller once a second.
@@ -17,7 +23,8 @@ import { createPublicKey } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { PROTOCOL_VERSION, RENEWAL_PROTOCOL_VERSION, applyProgramDelta, boundAckErrors, type AgentMessage, type ControllerMessage, type ObjectError, type PathStatus, type ProbePath, type Segment } from '../src/protocol/index.js';
 import { discoverAddresses } from './addresses.js';
-import { agentClient } from './dial.js';
+import { roundOrder } from './candidates.js';
+import { SESSION_KEEPALIVE, agentClient, keepaliveOptions, resolveCandidates, type Keepalive, type Lookup } from './dial.js';
 import { loadAppliedGeneration, saveAppliedGeneration, saveCertificate, type Identity } from './identity.js';
 import { certValidity, renewalDelayMs, renewalRetryMs, renewedCertificateProblem } from './renewal.js';
 
@@ -61,12 +68,24 @@ export interface RuntimeOptions {
   agentVersion: string;
   /** Periodic full reconcile, repairing anything an event missed. */
   resyncMs?: number;
+  /** Backoff after every candidate failed in a row. */
   backoffMs?: { initial: number; max: number };
+  /** How long a candidate may take to welcome a session before the next is tried; default 10 s. */
+  welcomeTimeoutMs?: number;
+  /** Picks the replica order (numbers in [0, 1)); default Math.random. Tests pass a seeded one. */
+  random?: () => number;
+  /** Resolves DNS names among the controller addresses; default the system resolver. */
+  lookup?: Lookup;
+  /** How fast a silent controller is given up (SESSION_KEEPALIVE by default). */
+  keepalive?: Keepalive;
   /** Probes the program's paths; without one, nothing is probed. */
   prober?: PathProbing;
   /** Period of path statistics reports; default 1000 ms. */
   statsIntervalMs?: number;
 }
+
+/** A session shorter than this does not count as a working replica (it keeps the backoff). */
+const HEALTHY_SESSION_MS = 1000;
 
 /** setTimeout's limit is 2^31-1 ms (24.8 days); a 90-day certificate renews later than that. */
 const MAX_TIMER_MS = 6 * 3600 * 1000;
@@ -92,6 +111,8 @@ export class AgentRuntime {
   private renewTimer?: NodeJS.Timeout;
   /** Whether a session is open (for tests and status lines). */
   connected = false;
+  /** The candidate address of the current or last session (for tests and status lines). */
+  controller?: string;
   /** Certificates renewed since start (for tests and status lines). */
   renewals = 0;
   private readonly id: Identity;
@@ -136,27 +157,49 @@ export class AgentRuntime {
     await this.dataplane.close();
   }
 
+  /**
+   * Rounds over the candidates, each in a fresh random order with the replica just left last.
+   * A session that worked (welcomed, and lasted) ends a round early, so the next replica is
+   * tried at once; a round in which every candidate failed is followed by a backoff.
+   */
   private async connectLoop(): Promise<void> {
     const { initial, max } = this.opts.backoffMs ?? { initial: 200, max: 5000 };
+    const random = this.opts.random ?? Math.random;
     let delay = initial;
+    let justLeft: string | undefined;
     while (!this.stopped) {
-      const started = Date.now();
-      let outcome = await this.session().catch((err: unknown) => String(err));
-      const validTo = this.certificateValidity()?.validTo;
-      if (validTo && validTo.getTime() < Date.now()) outcome += ` (this host's certificate expired at ${validTo.toISOString()}: join again with a new token)`;
-      this.connected = false;
+      const candidates = await resolveCandidates(this.id.controllers, (address, err) => this.log.warn({ controller: address, err: String(err) }, 'cannot resolve a controller address'), this.opts.lookup);
+      let worked = false;
+      for (const address of roundOrder(candidates, justLeft, random)) {
+        if (this.stopped) break;
+        const started = Date.now();
+        let outcome = await this.session(address).catch((err: unknown) => String(err));
+        const welcomed = this.connected;
+        this.connected = false;
+        justLeft = address;
+        if (this.stopped) break;
+        const validTo = this.certificateValidity()?.validTo;
+        if (validTo && validTo.getTime() < Date.now()) outcome += ` (this host's certificate expired at ${validTo.toISOString()}: join again with a new token)`;
+        worked = welcomed && Date.now() - started >= HEALTHY_SESSION_MS;
+        this.log.warn({ controller: address, reason: outcome }, worked ? 'controller session ended; trying another replica, dataplane left as it is' : 'no session with this controller; dataplane left as it is');
+        if (worked) break;
+      }
       if (this.stopped) break;
-      if (Date.now() - started > 10_000) delay = initial;
-      this.log.warn({ controller: this.id.controller, reason: outcome, retryInMs: delay }, 'controller session ended; dataplane left as it is');
-      await new Promise((r) => setTimeout(r, delay * (0.8 + Math.random() * 0.4)));
+      if (worked) {
+        delay = initial;
+        continue;
+      }
+      this.log.warn({ controllers: candidates.length, retryInMs: delay }, 'no controller replica answered; backing off');
+      await new Promise((r) => setTimeout(r, delay * (0.8 + random() * 0.4)));
       delay = Math.min(delay * 2, max);
     }
   }
 
   /** One session: hello, then programs and deltas until the stream ends. Resolves with why. */
-  private async session(): Promise<string> {
+  private async session(address: string): Promise<string> {
     this.client?.close();
-    this.client = agentClient(this.id.controller, this.id.caPem, this.id);
+    this.controller = address;
+    this.client = agentClient(address, this.id.caPem, this.id, keepaliveOptions(this.opts.keepalive ?? SESSION_KEEPALIVE));
     const call = this.client.Session();
     this.call = call;
     this.lastAck = undefined;
@@ -164,7 +207,15 @@ export class AgentRuntime {
     const addresses = discoverAddresses();
     // Peers may get their program (and probe us) before we get ours: answer from the start.
     this.opts.prober?.setResponderAddresses?.(addresses);
+    const welcomeWithinMs = this.opts.welcomeTimeoutMs ?? 10_000;
+    let welcomeTimer: NodeJS.Timeout | undefined;
     return new Promise<string>((resolve) => {
+      // A candidate that accepts but never welcomes (or never completes a handshake) is left.
+      welcomeTimer = setTimeout(() => {
+        if (this.connected) return;
+        resolve(`no welcome within ${welcomeWithinMs} ms`);
+        call.cancel();
+      }, welcomeWithinMs);
       call.on('data', (m: ControllerMessage) => this.onMessage(m));
       call.on('error', (err: grpc.ServiceError) => resolve(err.details || err.message));
       call.on('end', () => resolve('the controller ended the session'));
@@ -172,6 +223,7 @@ export class AgentRuntime {
         hello: { protocolVersion: PROTOCOL_VERSION, agentVersion: this.opts.agentVersion, capabilities, addresses, appliedGeneration: this.applied },
       });
     }).finally(() => {
+      clearTimeout(welcomeTimer);
       clearTimeout(this.renewTimer);
       if (this.call === call) this.call = undefined;
     });
@@ -180,7 +232,7 @@ export class AgentRuntime {
   private onMessage(m: ControllerMessage): void {
     if (m.welcome) {
       this.connected = true;
-      this.log.info({ controller: this.id.controller, host: m.welcome.hostName, controllerVersion: m.welcome.controllerVersion }, 'connected to the controller');
+      this.log.info({ controller: this.controller, host: m.welcome.hostName, controllerVersion: m.welcome.controllerVersion }, 'connected to the controller');
       // A new session starts with everything the probes know.
       this.sendPathStats(true);
       // Older controllers do not know renewal: the agent keeps its certificate until then.

@@ -28,6 +28,10 @@ export interface AgentProcess {
 export interface Fabric {
   lab: Lab;
   controller: TestController;
+  /** Every controller replica (the first is `controller`); agents were given all their sockets. */
+  replicas: TestController[];
+  /** The agent socket of each replica, in the order of `replicas`. */
+  sockets: string[];
   admin: Api;
   agents: Map<string, AgentProcess>;
   socket: string;
@@ -45,6 +49,11 @@ export interface FabricOptions {
   agentArgs?: string[];
   /** Extra `weft controller` flags. */
   controllerArgs?: string[];
+  /**
+   * Controller replicas (default 1). More than one needs `etcdEndpoint`; they share one state
+   * directory (one CA, one admin token), and each agent is joined with every replica's socket.
+   */
+  replicas?: number;
 }
 
 async function must(p: Promise<{ status: number; body: unknown }>, what: string): Promise<void> {
@@ -100,6 +109,10 @@ function startAgent(lab: Lab, host: string, stateDir: string, extraArgs: string[
 export async function startFabric(opts: FabricOptions): Promise<Fabric> {
   const dir = await mkdtemp(join(tmpdir(), 'weft-fabric-'));
   const socket = join(dir, 'agents.sock');
+  const replicaCount = opts.replicas ?? 1;
+  if (replicaCount > 1 && !opts.etcdEndpoint) throw new Error('controller replicas need an external etcd (etcdEndpoint)');
+  const sockets = [socket, ...Array.from({ length: replicaCount - 1 }, (_, i) => join(dir, `agents-${i + 2}.sock`))];
+  const replicas: TestController[] = [];
   // The agents own the underlay routes between sites (from the Underlays' declarations).
   const lab = await createLab({ ...opts.lab, hostRoutes: false });
   const agents = new Map<string, AgentProcess>();
@@ -107,13 +120,19 @@ export async function startFabric(opts: FabricOptions): Promise<Fabric> {
   const destroy = async () => {
     await Promise.all([...agents.values()].map((a) => a.stop().catch(() => undefined)));
     await controller?.stop().catch(() => undefined);
+    for (const r of replicas.slice(1)) await r.stop().catch(() => undefined);
     await lab.destroy();
     await rm(dir, { recursive: true, force: true });
   };
   try {
     const ctlState = join(dir, 'controller');
-    const start = () => startController({ etcdEndpoint: opts.etcdEndpoint, stateDir: ctlState, adminToken: opts.adminToken ?? `fabric-admin-${process.pid}-0123456789`, extraArgs: ['--agent-listen', `unix:${socket}`, ...(opts.controllerArgs ?? [])] });
+    const startReplica = (i: number) =>
+      startController({ etcdEndpoint: opts.etcdEndpoint, stateDir: ctlState, adminToken: opts.adminToken ?? `fabric-admin-${process.pid}-0123456789`, extraArgs: ['--agent-listen', `unix:${sockets[i]}`, ...(opts.controllerArgs ?? [])] });
+    const start = () => startReplica(0);
     controller = await start();
+    replicas.push(controller);
+    // One after another: the first creates the CA and the admin token the others read.
+    for (let i = 1; i < replicaCount; i++) replicas.push(await startReplica(i));
     const admin = new Api(controller.url, controller.adminToken);
     await waitFor('controller ready', async () => (await admin.get('/readyz')).status === 200, { timeoutMs: 30_000 });
     for (const s of opts.lab.sites) await must(admin.post('/v1/sites', { metadata: { name: s }, spec: {} }), `site ${s}`);
@@ -125,7 +144,7 @@ export async function startFabric(opts: FabricOptions): Promise<Fabric> {
       const t = await admin.post('/v1/join-tokens', { metadata: { name: `join-${h.name}` }, spec: { site: h.site } });
       if (t.status !== 201) throw new Error(`join token: ${JSON.stringify(t.body)}`);
       const stateDir = join(dir, 'agents', h.name);
-      const r = await nodeIn(lab, h.ns, ['agent', 'join', '--controller', `unix:${socket}`, '--token', t.body.token, '--state-dir', stateDir, '--host-name', h.name]);
+      const r = await nodeIn(lab, h.ns, ['agent', 'join', '--controller', sockets.map((s) => `unix:${s}`).join(','), '--token', t.body.token, '--state-dir', stateDir, '--host-name', h.name]);
       if (r.code !== 0) throw new Error(`agent join on ${h.name} failed:\n${r.out}`);
       agents.set(h.name, startAgent(lab, h.name, stateDir, opts.agentArgs));
     }
@@ -140,13 +159,15 @@ export async function startFabric(opts: FabricOptions): Promise<Fabric> {
     const fabric: Fabric = {
       lab,
       controller,
+      replicas,
+      sockets,
       admin,
       agents,
       socket,
       dir,
       restartController: async () => {
         await fabric.controller.stop().catch(() => undefined);
-        controller = fabric.controller = await start();
+        controller = fabric.controller = replicas[0] = await start();
         fabric.admin = new Api(fabric.controller.url, fabric.controller.adminToken);
       },
       destroy,
