@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { KINDS, type KindDef } from '../model/index.js';
 import { TOPOLOGY_KINDS, topologyDocumentSchema } from '../topology/document.js';
 import { PathQuery, PathViewSchema } from '../paths/index.js';
+import { ReplicaViewSchema } from '../replicas/index.js';
 
 const problem = {
   description: 'Problem (RFC 9457); `errors` names the offending fields',
@@ -149,13 +150,67 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       },
     },
   };
+  schemas.Controller = jsonSchemaOf(ReplicaViewSchema);
+  paths['/v1/controllers'] = {
+    get: {
+      tags: ['Controller'],
+      summary: 'Every live controller replica: addresses, version, leader, agent sessions, last heartbeat (admin)',
+      responses: {
+        '200': {
+          description: 'Replicas, oldest first, and the leader\'s id (absent while none leads, e.g. within 2 s of the leader\'s death)',
+          content: {
+            'application/json': {
+              schema: { type: 'object', required: ['items'], properties: { leader: { type: 'string' }, items: { type: 'array', items: { $ref: '#/components/schemas/Controller' } } } },
+            },
+          },
+        },
+        ...errors(400, 401, 403, 503),
+      },
+    },
+  };
+  addReadConsistency(paths);
   return {
     openapi: '3.0.3',
-    info: { title: 'Weft API', version, description: 'Tenant network intent for the Weft overlay-fabric controller. Authenticate with `Authorization: Bearer <token>`.' },
-    components: { schemas, responses: { Problem: problem }, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    info: {
+      title: 'Weft API',
+      version,
+      description:
+        'Tenant network intent for the Weft overlay-fabric controller. Authenticate with `Authorization: Bearer <token>`.\n\n' +
+        'Reads are linearizable across controller replicas: every response carries `x-weft-revision` (the etcd revision it reflects at least; for a write, one that includes it), ' +
+        'and a read waits until the replica has reached `x-weft-min-revision` if given, else etcd\'s current revision (503 with Retry-After if it cannot within 2 s). ' +
+        'When etcd cannot confirm its revision (no quorum), reads are served from the replica\'s cache with `x-weft-stale: true`.',
+    },
+    components: { schemas, parameters: { MinRevision: MIN_REVISION_PARAM }, headers: RESPONSE_HEADERS, responses: { Problem: problem }, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     security: [{ bearer: [] }],
     paths,
   };
+}
+
+const MIN_REVISION_PARAM = {
+  name: 'x-weft-min-revision',
+  in: 'header',
+  required: false,
+  description: 'Wait until this controller has reached this etcd revision (from an earlier response\'s x-weft-revision); without it, a read waits for etcd\'s current revision',
+  schema: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+};
+
+const RESPONSE_HEADERS = {
+  Revision: { description: 'The etcd revision this response reflects at least', schema: { type: 'string', pattern: '^[0-9]+$' } },
+  Stale: { description: 'Present ("true") when etcd could not confirm its revision (no quorum): the read may miss recent writes', schema: { type: 'string', enum: ['true'] } },
+};
+
+/** Every GET takes x-weft-min-revision; every success names its revision (and a read whether it may be stale). */
+function addReadConsistency(paths: Record<string, unknown>): void {
+  for (const item of Object.values(paths) as Record<string, { parameters?: unknown[]; responses?: Record<string, Record<string, unknown>> }>[]) {
+    for (const [method, op] of Object.entries(item)) {
+      const read = method === 'get';
+      if (read) op.parameters = [...(op.parameters ?? []), { $ref: '#/components/parameters/MinRevision' }];
+      for (const [code, response] of Object.entries(op.responses ?? {})) {
+        if (!code.startsWith('2') || '$ref' in response) continue;
+        response.headers = { 'x-weft-revision': { $ref: '#/components/headers/Revision' }, ...(read ? { 'x-weft-stale': { $ref: '#/components/headers/Stale' } } : {}) };
+      }
+    }
+  }
 }
 
 /**

@@ -7,13 +7,15 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger as PinoLogger } from 'pino';
 import { PayloadTooLargeError, UnavailableError, ValidationError, WeftError } from '../errors/index.js';
-import type { Store } from '../store/index.js';
+import type { ReadBarrier, Store } from '../store/index.js';
 import { Authenticator, authorize, principalName, TENANT_TOKEN_AREA, watchRevocations } from '../auth/index.js';
 import { ApiMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { problemOf, rawProblemResponse, sendProblem, statusProblem, type Problem } from './problem.js';
 import { registerResourceRoutes, registerTokenRoutes } from './resource-routes.js';
 import { registerPathRoutes } from './path-routes.js';
+import { registerControllerRoutes, type ControllerDirectory } from './controller-routes.js';
+import { registerReadConsistency, servableWhileEtcdDown } from './read-consistency.js';
 import type { PathFeed } from '../paths/index.js';
 import { attachWatch, registerLiveMetrics, registerLiveRoutes, type LiveHub } from '../live/index.js';
 import { registerPage } from '../web/index.js';
@@ -40,6 +42,10 @@ export interface ApiOptions {
   paths?: PathFeed;
   /** The live view: /v1/watch, /v1/topology and the page at `/`. */
   live?: LiveHub;
+  /** The controller replicas; `/v1/controllers` lists them. */
+  controllers?: ControllerDirectory;
+  /** Linearizable reads across replicas (read-consistency.ts); without it reads serve the cache as is. */
+  reads?: ReadBarrier;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -164,11 +170,14 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     async (v1) => {
       v1.addHook('onRequest', async (req) => {
         req.principal = await auth.authenticateFresh(req.headers.authorization, () => opts.store.fresh());
-        if (!opts.health.etcdUp()) throw new UnavailableError('the intent store (etcd) is unreachable; retry shortly');
+        // Reads go on from the loaded cache, marked stale (read-consistency.ts); writes cannot.
+        if (!opts.health.etcdUp() && !(opts.reads && servableWhileEtcdDown(req, opts.store))) throw new UnavailableError('the intent store (etcd) is unreachable; retry shortly');
       });
+      if (opts.reads) registerReadConsistency(v1, opts.store, opts.reads, () => opts.health.etcdUp());
       registerResourceRoutes(v1, opts.store, opts.joinTokenCaHash);
       registerTokenRoutes(v1, opts.store);
       if (opts.paths) registerPathRoutes(v1, opts.paths);
+      if (opts.controllers) registerControllerRoutes(v1, opts.controllers);
       if (opts.live) registerLiveRoutes(v1, opts.live);
     },
     { prefix: '/v1' },

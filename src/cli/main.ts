@@ -6,6 +6,7 @@ import { UsageError, parseEndpoints, parseListen } from './args.js';
 import { DEFAULT_SERVER } from './fabric-support.js';
 import { DELETE_USAGE, DESCRIBE_USAGE, GET_USAGE, deleteCommand, describeCommand, getCommand } from './resource-commands.js';
 import { APPLY_USAGE, PLAN_USAGE, applyCommand, planCommand } from './topology-commands.js';
+import { ETCD_CLUSTER_USAGE, etcdClusterCommand } from './etcd-cluster-command.js';
 
 // The controller, the API and the agent are imported by the commands that run them, so that the
 // client commands (plan, apply, get, ...) start without loading the server.
@@ -22,6 +23,7 @@ Usage:
   weft agent join --controller HOST:PORT|unix:PATH --token TOKEN --state-dir DIR [--host-name NAME]
   weft agent run --state-dir DIR [--probe-port N] [--probe-rate PER_SECOND]
                  [--probe-up-after N] [--mtu-probe-interval MS]
+  ${ETCD_CLUSTER_USAGE}
   weft gen-schemas [--out schemas]      write the OpenAPI document and topology JSON Schema
   weft version
 
@@ -35,7 +37,8 @@ Topology files and resources (over the REST API):
   server default ${DEFAULT_SERVER}) and exits 1 on any error; plan --detailed-exitcode
   exits 2 when there are changes.
 
-Environment: WEFT_ADMIN_TOKEN (else generated into <state-dir>/admin.token);
+Environment: WEFT_ADMIN_TOKEN (must be the etcd cluster's if it has one; else the cluster's, or a
+  new one, is written to <state-dir>/admin.token);
   WEFT_CLIENT_CERT_TTL, how long agents' client certificates last (default 90d; agents renew at 2/3).`;
 
 async function controller(argv: string[]): Promise<void> {
@@ -142,6 +145,8 @@ async function main(argv: string[]): Promise<void> {
   switch (cmd) {
     case 'controller':
       return controller(rest);
+    case 'etcd-cluster':
+      return etcdClusterCommand(rest);
     case 'gen-schemas':
       return genSchemas(rest);
     case 'agent':

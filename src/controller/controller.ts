@@ -1,23 +1,23 @@
 // The controller process: etcd (embedded or external), the intent cache and store, the health
 // probe, and the REST API. start() returns once the API listens; it serves 503 until etcd answers.
+// Start-up itself waits for etcd once, to adopt the cluster's CA and admin token (cluster-identity.ts).
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { ApiMetrics, buildApi, startMetricsServer } from '../api/index.js';
 import { LiveHub, liveLimitsFromEnv } from '../live/index.js';
-import { ETCD_CALL_TIMEOUT_MS, IntentCache, Store, callOptions, connectEtcd } from '../store/index.js';
+import { ETCD_CALL_TIMEOUT_MS, IntentCache, ReadBarrier, Store, callOptions, connectEtcd } from '../store/index.js';
 import type { PathBook } from '../paths/index.js';
 import { LoopStall } from './loop-stall.js';
 import { PathHealth } from './path-health.js';
-import { loadAdminToken } from '../auth/index.js';
 import { NetworkStatusReconciler } from './network-status.js';
 import { statusMetrics } from './status-metrics.js';
-import { loadPki } from '../pki/index.js';
+import { adoptClusterIdentity } from './cluster-identity.js';
 import { ProgramDistributor, hostAddressStatus, startAgentServer, type AgentServer } from '../push/index.js';
 import type { Host } from '../model/index.js';
-import { EtcdProcess, EtcdSupervisor, ETCD_MISSING_MESSAGE, findEtcdBinary } from './etcd-process.js';
+import { startEmbeddedEtcd, type EmbeddedEtcd } from '../etcd/index.js';
+import { newReplicaId, periodicTask, Replica, replicaMetrics } from '../replicas/index.js';
 
 export const WEFT_VERSION = '0.1.0';
 
@@ -40,6 +40,8 @@ export interface ControllerOptions {
 }
 
 const PROBE_INTERVAL_MS = 1000;
+/** How often the leader looks for tenant deletes left unfinished (a failed run, a dead replica). */
+const TENANT_DELETION_SWEEP_MS = 30_000;
 const PROBE_DEADLINE_MS = 2 * PROBE_INTERVAL_MS;
 /** A loop stall this long during a failed etcd call makes the failure no evidence about etcd. */
 const STALL_MS = PROBE_DEADLINE_MS / 4;
@@ -62,7 +64,7 @@ export class Controller {
     private readonly log: Logger,
     private readonly reconciler: NetworkStatusReconciler,
     private readonly distributor: ProgramDistributor,
-    private readonly supervisor?: EtcdSupervisor,
+    private readonly supervisor?: EmbeddedEtcd,
   ) {}
 
   /** The agent server's address, when it runs. */
@@ -70,21 +72,20 @@ export class Controller {
   /** The tokenless /metrics listener's URL, when it runs. */
   metricsUrl?: string;
   private agentServer?: AgentServer;
+  /** This process among the controller replicas on its etcd. */
+  replica?: Replica;
   /** Live path health from the agents' probes. */
   paths!: PathBook;
   private readonly closers: (() => void)[] = [];
 
   static async start(opts: ControllerOptions): Promise<Controller> {
-    const log = opts.logger ?? pino({ name: 'weft-controller' });
-    const admin = await loadAdminToken(opts.stateDir, opts.adminToken);
-    const agentHost = opts.agentListen && !opts.agentListen.startsWith('unix:') ? opts.agentListen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '') : undefined;
-    const pki = await loadPki(join(opts.stateDir, 'pki'), agentHost ? [agentHost] : []);
-    let supervisor: EtcdSupervisor | undefined;
+    // Every line names the replica: with several controllers on one etcd, logs interleave.
+    const replicaId = newReplicaId();
+    const log = (opts.logger ?? pino({ name: 'weft-controller' })).child({ replica: replicaId });
+    let supervisor: EmbeddedEtcd | undefined;
     let endpoints = opts.etcdEndpoints;
     if (!endpoints?.length) {
-      if (!findEtcdBinary()) throw new Error(ETCD_MISSING_MESSAGE);
-      supervisor = new EtcdSupervisor(new EtcdProcess({ dataDir: join(opts.stateDir, 'etcd'), log }), { log });
-      await supervisor.start();
+      supervisor = await startEmbeddedEtcd(opts.stateDir, log);
       endpoints = [supervisor.endpoint];
     }
     const tls = opts.etcdTls;
@@ -93,6 +94,13 @@ export class Controller {
       tls: tls?.caFile
         ? { ca: await readFile(tls.caFile), cert: tls.certFile ? await readFile(tls.certFile) : undefined, key: tls.keyFile ? await readFile(tls.keyFile) : undefined }
         : undefined,
+    });
+    const agentHost = opts.agentListen && !opts.agentListen.startsWith('unix:') ? opts.agentListen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '') : undefined;
+    // Replicas share one CA and admin token, kept in etcd: adopted before anything serves.
+    const { admin, pki } = await adoptClusterIdentity(etcd, opts.stateDir, opts.adminToken, agentHost ? [agentHost] : [], log).catch(async (err: unknown) => {
+      etcd.close();
+      await supervisor?.stop();
+      throw err;
     });
     const cache = new IntentCache(etcd, log);
     let controller: Controller | undefined;
@@ -105,7 +113,18 @@ export class Controller {
     const pathHealth = new PathHealth(etcd, log, metrics.registry, opts.pathTtlSeconds ?? 15, (host) => distributor?.book.segmentsOf(host) ?? []);
     const paths = pathHealth.book;
     const live = new LiveHub(cache, log, liveLimitsFromEnv());
+    const replica = new Replica({
+      etcd,
+      log,
+      id: replicaId,
+      version: WEFT_VERSION,
+      apiUrl: () => controller?.url ?? '',
+      agentAddress: () => controller?.agentAddress,
+      agentCount: () => distributor?.connectedHosts().length ?? 0,
+    });
+    replicaMetrics(metrics.registry, replica);
     const app = await buildApi({
+      controllers: replica,
       live,
       store,
       adminToken: admin.token,
@@ -115,6 +134,7 @@ export class Controller {
       bodyLimit: opts.bodyLimit,
       joinTokenCaHash: pki.caHash,
       paths,
+      reads: new ReadBarrier(etcd, cache),
       health: {
         etcdUp: () => controller?.etcdUp ?? false,
         ready: () => !!controller && controller.etcdUp && controller.cacheLoaded,
@@ -150,13 +170,11 @@ export class Controller {
     }
     controller.closers.push(() => pathHealth.close());
     controller.probe(metrics);
+    controller.replica = replica;
     await controller.loadCache();
-    // Tenant deletes a stopped controller left half done are finished now, in the background.
-    store.resumeTenantDeletions();
     live.start(paths);
     controller.closers.push(() => live.stop());
     distributor.start();
-    reconciler.start();
     if (opts.agentListen) {
       controller.agentServer = await startAgentServer({
         listen: opts.agentListen,
@@ -170,6 +188,14 @@ export class Controller {
       });
       controller.agentAddress = controller.agentServer.address;
     }
+    // Registered once its addresses are known. What must run once runs on the leader only.
+    // Each task starts with a full pass.
+    const status = reconciler;
+    replica.start([
+      { name: 'network-status', start: (fence) => status.start(fence), stop: () => status.stop() },
+      // Tenant deletes a stopped controller (or a failed run) left half done are finished.
+      periodicTask('tenant-deletions', TENANT_DELETION_SWEEP_MS, () => store.resumeTenantDeletions()),
+    ]);
     return controller;
   }
 
@@ -254,6 +280,8 @@ export class Controller {
     this.stopped = true;
     clearTimeout(this.probeTimer);
     this.stall.stop();
+    // First, so another replica takes over the leader-only work at once.
+    await this.replica?.stop();
     this.reconciler.stop();
     this.distributor.stop();
     await this.agentServer?.stop();

@@ -3,3 +3,7 @@ export { Store, type ListOptions, type ListResult, type WriteMetrics } from './s
 export { IntentCache, HistoryTooOldError, type ChangeEvent, type ChangeType, type Logger } from './cache.js';
 export { connectEtcd, isUnreachable, callOptions, ETCD_CALL_TIMEOUT_MS, type EtcdConfig } from './etcd.js';
 export { PathStateStore, PATHS_ROOT, pathStateKey, type PathStateRecord } from './path-states.js';
+export { adoptClusterSecret, clusterSecretKey, CLUSTER_SECRETS_ROOT, ClusterSecretTooLargeError, type AdoptedSecret, type ClusterSecretName } from './cluster-secrets.js';
+export { ReadBarrier, type ReadOutcome, type ReadBarrierOptions } from './read-barrier.js';
+export { fenceCompare, type Fence } from './fence.js';
+export { PathStateWatch, parsePathState, parsePathStateKey, MAX_PATH_STATES, type PathStateChange, type StoredPathState, type PathStateId } from './path-state-watch.js';
