@@ -5,22 +5,35 @@ import { formatAddress, usableRange, type Prefix } from '../model/index.js';
 export const VNI_AUTO_FIRST = 4096;
 export const VNI_AUTO_LAST = 16_777_215;
 
-export function chooseVni(taken: (vni: number) => boolean): number | undefined {
-  for (let v = VNI_AUTO_FIRST; v <= VNI_AUTO_LAST; v++) if (!taken(v)) return v;
+/**
+ * The lowest free automatic VNI, or with `from` in (0, 1) the first free one from that fraction
+ * of the range on, wrapping around (see PlanContext.scatter).
+ */
+export function chooseVni(taken: (vni: number) => boolean, from = 0): number | undefined {
+  const size = VNI_AUTO_LAST - VNI_AUTO_FIRST + 1;
+  const start = VNI_AUTO_FIRST + Math.min(size - 1, Math.floor(clampFraction(from) * size));
+  for (let v = start; v <= VNI_AUTO_LAST; v++) if (!taken(v)) return v;
+  for (let v = VNI_AUTO_FIRST; v < start; v++) if (!taken(v)) return v;
   return undefined;
 }
 
 /**
- * The lowest usable address of the subnet that is not taken. `taken` sees numbers, so only
+ * The lowest usable address of the subnet that is not taken, or with `from` in (0, 1) the first
+ * free one from that fraction of the range on, wrapping around. `taken` sees numbers, so only
  * the chosen address is ever formatted; the search is bounded by the taken count, not the size.
  */
-export function chooseAddress(prefix: Prefix, taken: (value: bigint) => boolean): string | undefined {
+export function chooseAddress(prefix: Prefix, taken: (value: bigint) => boolean, from = 0): string | undefined {
   const range = usableRange(prefix);
   if (!range) return undefined;
-  for (let v = range.first; v <= range.last; v++) {
-    if (!taken(v)) return formatAddress(prefix.family, v);
-  }
+  const size = range.last - range.first + 1n;
+  const start = range.first + (size * BigInt(Math.floor(clampFraction(from) * 2 ** 32))) / 2n ** 32n;
+  for (let v = start; v <= range.last; v++) if (!taken(v)) return formatAddress(prefix.family, v);
+  for (let v = range.first; v < start; v++) if (!taken(v)) return formatAddress(prefix.family, v);
   return undefined;
+}
+
+function clampFraction(x: number): number {
+  return Number.isFinite(x) && x > 0 && x < 1 ? x : 0;
 }
 
 /** A random locally administered unicast MAC (02:…), retried by the caller until free. */

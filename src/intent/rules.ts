@@ -32,6 +32,13 @@ export interface PlanContext {
   randomBytes(n: number): Uint8Array;
   /** Values this writer must not pick: claimed by writes in flight, or found taken on a retry. */
   avoid(claim: Claim): boolean;
+  /**
+   * Where in a pool the search for a free value starts, as a fraction of the pool: absent or 0
+   * for the lowest free value. A writer that lost a value to another (a replica whose cache had
+   * not yet seen this one's picks, all starting from the lowest) retries from a random place,
+   * so concurrent writers on several replicas stop choosing the same values again and again.
+   */
+  scatter?: number;
 }
 
 /** A reference from a field of a resource to another resource, which must exist. */
@@ -116,7 +123,7 @@ function allocateNetwork(n: Network, ctx: PlanContext, filled: Set<string>): voi
   const own = new Set<number>(claimsOf(n).map((c) => c.claim.value as number));
   const taken = (v: number) => ctx.view.pools.vniTaken(v) || own.has(v) || ctx.avoid({ pool: 'vni', value: v });
   const pick = (field: string): number => {
-    const v = chooseVni(taken);
+    const v = chooseVni(taken, ctx.scatter);
     if (v === undefined) throw ConflictError.field(field, 'no free VNI is left');
     own.add(v);
     filled.add(field);
@@ -166,7 +173,7 @@ function allocateEndpoint(e: Endpoint, ctx: PlanContext, filled: Set<string>): v
       const gateway = s.gateway === undefined ? undefined : parseIp(s.gateway)?.value;
       // Formatting is only needed for the rare in-flight check, so it comes last.
       const taken = (v: bigint) => v === gateway || pools.addressTaken(tenant, network, family, v) || ctx.avoid({ pool: 'ip', tenant, network, value: formatAddress(family, v) });
-      const ip = chooseAddress(s.prefix, taken);
+      const ip = chooseAddress(s.prefix, taken, ctx.scatter);
       if (ip === undefined) throw ConflictError.field('spec.ips', `subnet ${s.cidr} (${s.field}) of network ${tenant}/${network} has no free address`);
       ips.push(ip);
     }

@@ -303,6 +303,7 @@ export class Store implements TenantTokenLookup {
           newUid: randomUUID,
           randomBytes: (n) => randomBytes(n),
           avoid: (c) => avoided.has(claimKey(c)) || this.inflight.has(claimKey(c)),
+          scatter: avoided.size ? Math.random() : 0,
         };
         const { plan, resource } = makePlan(ctx);
         if (writesNothing(plan)) {

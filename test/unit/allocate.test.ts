@@ -60,6 +60,10 @@ function chooseByText(p: Prefix, taken: (ip: string) => boolean): string | undef
   return chooseAddress(p, (v) => taken(formatAddress(p.family, v)));
 }
 
+function chooseByTextFrom(p: Prefix, taken: (a: string) => boolean, from: number): string | undefined {
+  return chooseAddress(p, (v) => taken(formatAddress(p.family, v)), from);
+}
+
 describe('chooseAddress', () => {
   test('the lowest usable IPv4 address not taken is chosen', () => {
     assert.equal(chooseAddress(prefix('10.0.0.0/24'), () => false), '10.0.0.1');
@@ -84,6 +88,18 @@ describe('chooseAddress', () => {
     assert.equal(chooseAddress(prefix('10.0.0.2/31'), () => false), '10.0.0.2');
     assert.equal(chooseByText(prefix('10.0.0.2/31'), (a) => a === '10.0.0.2'), '10.0.0.3');
     assert.equal(chooseAddress(prefix('10.0.0.9/32'), () => false), '10.0.0.9');
+  });
+
+  test('a scattered search starts part-way into the subnet and wraps round to the free values below', () => {
+    assert.equal(chooseAddress(prefix('10.0.0.0/24'), () => false, 0.5), '10.0.0.128');
+    const asked: string[] = [];
+    const got = chooseByTextFrom(prefix('10.0.0.0/29'), (a) => (asked.push(a), a !== '10.0.0.2'), 0.99);
+    assert.equal(got, '10.0.0.2');
+    assert.deepEqual(asked, ['10.0.0.6', '10.0.0.1', '10.0.0.2']);
+    // A fraction outside (0, 1) is the plain lowest-first search.
+    for (const from of [0, 1, -3, NaN]) assert.equal(chooseAddress(prefix('10.0.0.0/24'), () => false, from), '10.0.0.1');
+    assert.equal(chooseVni(() => false, 0.5), VNI_AUTO_FIRST + Math.floor(0.5 * (16_777_215 - VNI_AUTO_FIRST + 1)));
+    assert.equal(chooseVni((v) => v !== VNI_AUTO_FIRST, 0.999999), VNI_AUTO_FIRST);
   });
 
   test('a full subnet gives no address; network and broadcast addresses are never offered', () => {
