@@ -24,7 +24,12 @@ export type Condition = { kind: 'mac'; mac: string } | { kind: 'segment-size'; s
 
 export type ToWorker =
   | { type: 'join'; controller: string; token: string; hosts: string[]; stateRoot: string; concurrency: number; attempts: number }
-  | { type: 'start' }
+  /**
+   * `controllers`: the addresses the agents' sessions use this time, in place of the list they
+   * joined with (replicas.bench.ts runs the same agents on one replica, then on three). A start
+   * after stop-agents runs fresh runtimes for the same identities.
+   */
+  | { type: 'start'; controllers?: string[] }
   /** `hosts`: the agents that must ack (those the change affects); all of this worker's when absent. */
   | { type: 'arm'; id: number; cond: Condition; hosts?: string[] }
   | { type: 'collect'; id: number }
@@ -56,7 +61,7 @@ export type FromWorker =
   | { type: 'watch-result'; id: number; complete: boolean; stamps: { host: string; seen?: number }[] }
   | { type: 'log'; host: string; level: 'warn' | 'error'; msg: string; obj: string }
   /** Warn/error log lines by message and reason, and sessions opened beyond each agent's first. */
-  | { type: 'stats'; logs: Record<string, number>; reconnects: number; agents: number }
+  | { type: 'stats'; logs: Record<string, number>; reconnects: number; agents: number; byController: Record<string, number> }
   | { type: 'fatal'; message: string };
 
 const now = () => performance.timeOrigin + performance.now();
@@ -266,13 +271,19 @@ async function joinAll(m: Extract<ToWorker, { type: 'join' }>): Promise<void> {
   send({ type: 'joined', ok: agents.length, ms: performance.now() - t0, errors });
 }
 
-async function startAll(): Promise<void> {
+async function startAll(m: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   const t0 = performance.now();
   let acked = 0;
   let done: () => void = () => undefined;
   const all = new Promise<void>((r) => (done = r));
   for (const a of agents) {
-    const rt = new AgentRuntime(a.identity, a.stateDir, new NullDriver(), logger(a.host), { agentVersion: 'bench', resyncMs: 3_600_000 });
+    // Started before: this start's first acks and sessions are counted afresh.
+    a.tracker.firstAck = undefined;
+    a.tracker.welcomes = 0;
+    const identity = m.controllers ? { ...a.identity, controllers: m.controllers } : a.identity;
+    // Hundreds of agents share this process's event loop: a busy moment here is not a silent
+    // controller, so keepalive (1 s / 1 s for a real agent alone on its host) is relaxed.
+    const rt = new AgentRuntime(identity, a.stateDir, new NullDriver(), logger(a.host), { agentVersion: 'bench', resyncMs: 3_600_000, keepalive: { intervalMs: 10_000, timeoutMs: 20_000 } });
     observe(rt, a.tracker);
     a.tracker.onFirstAck = () => {
       if (++acked === agents.length) done();
@@ -302,6 +313,13 @@ function arm(id: number, cond: Condition, hosts?: string[]): void {
 }
 
 const pendingFor = new Map<number, () => void>();
+
+/** Connected agents by the controller address their session is on. */
+function sessionsByController(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const a of agents) if (a.runtime?.connected && a.runtime.controller) out[a.runtime.controller] = (out[a.runtime.controller] ?? 0) + 1;
+  return out;
+}
 
 function report(id: number, complete: boolean): void {
   pendingFor.delete(id);
@@ -385,7 +403,7 @@ process.on('message', (raw) => {
       case 'join':
         return joinAll(m);
       case 'start':
-        return startAll();
+        return startAll(m);
       case 'arm':
         arm(m.id, m.cond, m.hosts);
         return send({ type: 'armed', id: m.id });
@@ -403,7 +421,7 @@ process.on('message', (raw) => {
         if (watchPending.has(m.id)) watchReport(m.id, false);
         return;
       case 'stats':
-        return send({ type: 'stats', logs: Object.fromEntries(logCounts), reconnects: agents.reduce((n, a) => n + Math.max(0, a.tracker.welcomes - 1), 0), agents: agents.length });
+        return send({ type: 'stats', logs: Object.fromEntries(logCounts), reconnects: agents.reduce((n, a) => n + Math.max(0, a.tracker.welcomes - 1), 0), agents: agents.length, byController: sessionsByController() });
       case 'exit':
         await Promise.all(agents.map((a) => a.runtime?.stop().catch(() => undefined)));
         for (const w of watchers) {
