@@ -7,14 +7,15 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { ApiMetrics, buildApi, startMetricsServer } from '../api/index.js';
 import { LiveHub, liveLimitsFromEnv } from '../live/index.js';
-import { ETCD_CALL_TIMEOUT_MS, IntentCache, ReadBarrier, Store, callOptions, connectEtcd } from '../store/index.js';
+import { ETCD_CALL_TIMEOUT_MS, IntentCache, ProgrammedWatch, ReadBarrier, Store, callOptions, connectEtcd } from '../store/index.js';
 import type { PathBook } from '../paths/index.js';
 import { LoopStall } from './loop-stall.js';
 import { PathHealth } from './path-health.js';
 import { NetworkStatusReconciler } from './network-status.js';
-import { statusMetrics } from './status-metrics.js';
+import { programmedPublishMetrics, statusMetrics } from './status-metrics.js';
 import { adoptClusterIdentity } from './cluster-identity.js';
-import { ProgramDistributor, hostAddressStatus, startAgentServer, type AgentServer } from '../push/index.js';
+import { ProgramDistributor, ProgrammedPublisher, hostAddressStatus, startAgentServer, type AgentServer } from '../push/index.js';
+import { MergedProgramState, PublishedPrograms } from './merged-programs.js';
 import type { Host } from '../model/index.js';
 import { startEmbeddedEtcd, type EmbeddedEtcd } from '../etcd/index.js';
 import { newReplicaId, periodicTask, Replica, replicaMetrics } from '../replicas/index.js';
@@ -143,25 +144,41 @@ export class Controller {
     const address = await app.listen({ host: opts.listen.host, port: opts.listen.port });
     const metricsServer = opts.metricsListen ? await startMetricsServer(metrics.registry, opts.metricsListen) : undefined;
     let reconciler: NetworkStatusReconciler | undefined;
+    // Acks of agents connected here, published for the leader's status (which merges them).
+    let publisher: ProgrammedPublisher | undefined;
     const hostState = (host: string, state: 'ready' | 'unreachable', extra: Record<string, unknown> = {}) =>
       store
         .updateStatus<'Host'>({ kind: 'Host', name: host }, (status, h) => ({ ...status, ...extra, state: (h as Host).spec.drain ? 'draining' : state, lastSeen: new Date().toISOString() }))
         .catch((err) => log.warn({ host, err: String(err) }, 'cannot record host state'));
     distributor = new ProgramDistributor(cache, log, {
-      onProgramState: (segments) => reconciler?.segmentsChanged(segments),
+      onProgramState: (segments) => {
+        reconciler?.segmentsChanged(segments);
+        publisher?.segmentsChanged(segments);
+      },
       onNetworksCompiled: (networks) => reconciler?.networksCompiled(networks),
       onConnect: (host, hello) => {
         const site = (cache.get({ kind: 'Host', name: host }) as Host | undefined)?.spec.site ?? '';
+        publisher?.hostChanged(host);
         void hostState(host, 'ready', { agentVersion: hello.agentVersion, capabilities: hello.capabilities, addresses: hostAddressStatus(cache, site, hello.addresses) });
       },
-      onAck: (host, generation, errors) => live.ack(host, generation, errors),
+      onAck: (host, generation, errors) => {
+        live.ack(host, generation, errors);
+        publisher?.hostChanged(host);
+      },
       onDisconnect: (host) => {
+        publisher?.hostChanged(host);
         void hostState(host, 'unreachable');
         pathHealth.hostGone(host);
       },
     });
-    reconciler = new NetworkStatusReconciler(cache, store, log, distributor, distributor.book, paths);
+    const connectedHere = (host: string) => distributor!.connected(host);
+    publisher = new ProgrammedPublisher({ etcd, log, replica: replicaId, book: distributor.book, connected: connectedHere, connectedHosts: () => distributor!.connectedHosts() });
+    // Status counts agents on every replica: this one's from the book, the others' as published.
+    const published = new PublishedPrograms(replicaId);
+    const programs = new MergedProgramState(distributor.book, connectedHere, published);
+    reconciler = new NetworkStatusReconciler(cache, store, log, distributor, programs, paths);
     statusMetrics(metrics.registry, distributor, reconciler);
+    programmedPublishMetrics(metrics.registry, publisher);
     controller = new Controller(address, admin.source, endpoints.join(','), app, etcd, cache, log, reconciler, distributor, supervisor);
     controller.paths = paths;
     if (metricsServer) {
@@ -191,7 +208,28 @@ export class Controller {
     // Registered once its addresses are known. What must run once runs on the leader only.
     // Each task starts with a full pass.
     const status = reconciler;
+    const programsPublisher = publisher;
+    const unsubscribePublisher = cache.subscribe(() => programsPublisher.revisionMoved());
+    programsPublisher.start();
+    controller.closers.push(() => {
+      unsubscribePublisher();
+      void programsPublisher.stop();
+    });
+    let programsWatch: ProgrammedWatch | undefined;
     replica.start([
+      // Before status, so its first pass already has what the other replicas published (or soon).
+      {
+        name: 'programmed-watch',
+        start: () => {
+          programsWatch = new ProgrammedWatch(etcd, log, (c) => status.segmentsChanged(published.apply(c)));
+          programsWatch.start();
+        },
+        stop: () => {
+          programsWatch?.close();
+          programsWatch = undefined;
+          published.apply({ type: 'snapshot', entries: [], revisions: new Map() });
+        },
+      },
       { name: 'network-status', start: (fence) => status.start(fence), stop: () => status.stop() },
       // Tenant deletes a stopped controller (or a failed run) left half done are finished.
       periodicTask('tenant-deletions', TENANT_DELETION_SWEEP_MS, () => store.resumeTenantDeletions()),

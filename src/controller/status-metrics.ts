@@ -10,3 +10,9 @@ export function statusMetrics(registry: Registry, compiler: { networksCompiled: 
   gauge('weft_status_passes', 'Network status passes since start', () => status.counters.passes);
   gauge('weft_status_transactions', 'Status transactions written to etcd since start (network and batched endpoint statuses)', () => status.counters.transactions);
 }
+
+/** What this replica wrote to publish its agents' program state for the leader's status. */
+export function programmedPublishMetrics(registry: Registry, publisher: { counters: { transactions: number; puts: number } }): void {
+  collectedGauge(registry, 'weft_programmed_publish_transactions', 'Transactions that published agents\' program state to etcd since start', () => publisher.counters.transactions);
+  collectedGauge(registry, 'weft_programmed_publish_puts', 'Keys those transactions wrote (host entries and this replica\'s revision)', () => publisher.counters.puts);
+}

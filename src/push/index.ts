@@ -5,3 +5,4 @@ export { ProgramBook, type BookDelta, type SegmentChanges } from './program-book
 export { wireDelta } from './wire-delta.js';
 export { hostAddressStatus } from './host-status.js';
 export { admitHost } from './join.js';
+export { ProgrammedPublisher, type ProgrammedPublisherOptions, type PublishedBook } from './programmed-publisher.js';

@@ -7,3 +7,5 @@ export { adoptClusterSecret, clusterSecretKey, CLUSTER_SECRETS_ROOT, ClusterSecr
 export { ReadBarrier, type ReadOutcome, type ReadBarrierOptions } from './read-barrier.js';
 export { fenceCompare, type Fence } from './fence.js';
 export { PathStateWatch, parsePathState, parsePathStateKey, MAX_PATH_STATES, type PathStateChange, type StoredPathState, type PathStateId } from './path-state-watch.js';
+export { PROGRAMMED_ROOT, programmedHostKey, programmedRevisionKey, encodeProgrammedEntry, encodeProgrammedRevision, parseProgrammedKey, parseProgrammedEntry, parseProgrammedRevision, MAX_ENTRY_BYTES, type ProgrammedChange, type ProgrammedEntry, type ProgrammedSegment, type ProgrammedHostId } from './programmed-states.js';
+export { ProgrammedWatch, MAX_PROGRAMMED_KEYS } from './programmed-watch.js';
