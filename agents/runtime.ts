@@ -25,7 +25,8 @@ import { PROTOCOL_VERSION, RENEWAL_PROTOCOL_VERSION, applyProgramDelta, boundAck
 import { discoverAddresses } from './addresses.js';
 import { roundOrder } from './candidates.js';
 import { SESSION_KEEPALIVE, agentClient, keepaliveOptions, resolveCandidates, type Keepalive, type Lookup } from './dial.js';
-import { loadAppliedGeneration, saveAppliedGeneration, saveCertificate, type Identity } from './identity.js';
+import { AppliedGenerationFile } from './applied-generation.js';
+import { loadAppliedGeneration, saveCertificate, type Identity } from './identity.js';
 import { certValidity, renewalDelayMs, renewalRetryMs, renewedCertificateProblem } from './renewal.js';
 
 /** What the runtime needs from the dataplane (agents/dataplane implements it over netlink). */
@@ -111,6 +112,7 @@ export class AgentRuntime {
   private renewTimer?: NodeJS.Timeout;
   /** Whether a session is open (for tests and status lines). */
   connected = false;
+  private appliedFile?: AppliedGenerationFile;
   /** The candidate address of the current or last session (for tests and status lines). */
   controller?: string;
   /** Certificates renewed since start (for tests and status lines). */
@@ -130,6 +132,7 @@ export class AgentRuntime {
 
   async start(): Promise<void> {
     this.applied = await loadAppliedGeneration(this.stateDir);
+    this.appliedFile = new AppliedGenerationFile(this.stateDir, this.applied, (err) => this.log.warn({ err: String(err) }, 'cannot record the applied generation'));
     this.unwatch = this.dataplane.watch(() => this.requestFlush('kernel change'));
     this.resyncTimer = setInterval(() => this.requestFlush('periodic resync'), this.opts.resyncMs ?? 30_000);
     this.resyncTimer.unref();
@@ -154,6 +157,7 @@ export class AgentRuntime {
     this.client?.close();
     await this.loop?.catch(() => undefined);
     await this.flushing;
+    await this.appliedFile?.settled();
     await this.dataplane.close();
   }
 
@@ -382,7 +386,7 @@ export class AgentRuntime {
       if (errors.length) this.log.warn({ generation, errors }, 'the kernel refused part of the program');
       if (generation !== this.applied) {
         this.applied = generation;
-        await saveAppliedGeneration(this.stateDir, generation).catch((err) => this.log.warn({ err: String(err) }, 'cannot record the applied generation'));
+        this.appliedFile?.record(generation);
       }
       // Resyncs that change nothing are not news to the controller; a new session always is.
       const ack = JSON.stringify({ generation, errors });

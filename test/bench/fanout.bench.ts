@@ -10,7 +10,7 @@
 // BENCH_CHANGES (20 measured changes per path), BENCH_PHASE_MS (stop a path's changes after
 // this long; default 60000), BENCH_JOIN_CONCURRENCY (4 joins at a time per worker),
 // BENCH_PROFILE (a directory: write the controller's CPU profiles of the fill and of the agent
-// changes there), BENCH_HOST_CONCURRENCY (16 host creates at a time while declaring), BENCH_FILL_MS (how long
+// changes there), BENCH_WORKER_PROFILE (a directory for the workers' whole-run profiles), BENCH_HOST_CONCURRENCY (16 host creates at a time while declaring), BENCH_FILL_MS (how long
 // every agent may take to ack the filled network; 120000), BENCH_TIMEOUT_MS (30000: how long
 // one change may take to reach everyone), BENCH_SETTLE_MS (5000: the longest wait for the
 // controller to go idle after a change, before the next), BENCH_STOP_SETTLE_MS (60000: the same
@@ -29,7 +29,7 @@
 //
 //   agents    t0 = just before the POST; per agent: `recv` = the first message on its Session
 //             stream whose program holds the new MAC, `ack` = when the agent wrote the ack for
-//             that generation (after its driver flushed and it saved the applied generation).
+//             that generation (after its driver flushed; the applied generation is saved after).
 //             "all acked" = the last agent's ack − t0. Workers stamp with
 //             performance.timeOrigin + performance.now(), comparable across processes.
 //   etcd      the agents are stopped; in the same workers, one etcd client and one watch per
@@ -150,8 +150,9 @@ class Worker {
 }
 
 function forkWorker(i: number): Worker {
+  const prof = process.env.BENCH_WORKER_PROFILE;
   const child = fork(resolve(import.meta.dirname, 'fanout-worker.ts'), [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     cwd: resolve(import.meta.dirname, '..', '..'),
   });
