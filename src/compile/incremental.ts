@@ -61,20 +61,38 @@ export class IncrementalCompiler implements CompiledMemory {
 
   /** Applies one change; returns only hosts whose segments changed. Call once per change, in order. */
   onChange(e: CompileEvent): Map<string, HostDelta> {
-    const affected = affectedBy(e, this.view, this);
+    return this.onChanges([e]);
+  }
+
+  /**
+   * Applies changes that arrived together (the view already reflects all of them): each
+   * network they touch is recompiled once, and each host gets one delta for the lot. A burst
+   * of endpoint creates in one large network costs one compile and one message per host.
+   */
+  onChanges(events: readonly CompileEvent[]): Map<string, HostDelta> {
     this.compiled = [];
-    switch (affected.scope) {
-      case 'none':
-        return new Map();
-      case 'all':
-        return this.recomputeAll();
-      case 'networks':
-        return this.recompute(affected.networks, affected.hosts);
-      default: {
-        const never: never = affected;
-        throw new Error(`unknown scope ${JSON.stringify(never)}`);
+    const networks = new Set<string>();
+    const hosts = new Set<string>();
+    let any = false;
+    for (const e of events) {
+      const affected = affectedBy(e, this.view, this);
+      switch (affected.scope) {
+        case 'none':
+          break;
+        case 'all':
+          return this.recomputeAll();
+        case 'networks':
+          any = true;
+          for (const n of affected.networks) networks.add(n);
+          for (const h of affected.hosts) hosts.add(h);
+          break;
+        default: {
+          const never: never = affected;
+          throw new Error(`unknown scope ${JSON.stringify(never)}`);
+        }
       }
     }
+    return any ? this.recompute(networks, hosts) : new Map();
   }
 
   /** The fallback: a full compile, diffed against what was remembered. */

@@ -34,6 +34,8 @@ export class ProgramDistributor {
   private unsubscribe?: () => void;
   /** networksCompiled of compilers replaced by a fallback full recompile. */
   private compiledBefore = 0;
+  /** Changes not yet compiled (see onChange). */
+  private pending: ChangeEvent[] = [];
 
   constructor(
     private readonly cache: IntentCache,
@@ -50,6 +52,7 @@ export class ProgramDistributor {
 
   stop(): void {
     this.unsubscribe?.();
+    this.pending = [];
     for (const [host, sink] of this.sinks) sink.close('controller stopping');
     this.sinks.clear();
   }
@@ -83,15 +86,28 @@ export class ProgramDistributor {
     // host's status feeds the compiler (its addresses and capabilities); the rest cannot
     // change any program, and recompiling a large network for each would swamp the loop.
     if (e.type === 'modified' && e.ref.kind !== 'Host' && e.previous?.metadata.resourceVersion === e.resource.metadata.resourceVersion) return;
+    // Changes that arrive while the loop is busy are compiled together on the next turn: a
+    // burst of creates in a large network is one compile and one message per host, not one
+    // per create (each of which held the loop for the whole network).
+    this.pending.push(e);
+    if (this.pending.length === 1) setImmediate(() => this.drain());
+  }
+
+  private drain(): void {
+    const events = this.pending;
+    this.pending = [];
+    if (!events.length || !this.compiler) return;
+    const first = events[0]!.revision;
+    const last = events[events.length - 1]!.revision;
     let deltas;
     try {
-      deltas = this.book.apply(this.compiler!.onChange(e), e.revision);
+      deltas = this.book.apply(this.compiler.onChanges(events), last, first - 1);
     } catch (err) {
       // The incremental path must never wedge distribution: recompute everything instead.
-      this.log.error({ err: String(err), ref: e.ref }, 'incremental compile failed; recompiling the fabric');
-      this.compiledBefore += this.compiler!.networksCompiled;
+      this.log.error({ err: String(err), refs: events.slice(0, 5).map((x) => x.ref), changes: events.length }, 'incremental compile failed; recompiling the fabric');
+      this.compiledBefore += this.compiler.networksCompiled;
       this.compiler = new IncrementalCompiler(this.cache);
-      deltas = this.book.load(this.compiler.full(), e.revision);
+      deltas = this.book.load(this.compiler.full(), last);
     }
     this.publishCompiled();
     const touched = new Set<string>();

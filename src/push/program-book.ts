@@ -57,11 +57,15 @@ export class ProgramBook {
    * loaded the compiler's output and applies every change after): upserts are not compared
    * again, which at fleet size would cost a walk of every host's whole segment per change.
    */
-  apply(changes: Map<string, SegmentChanges>, revision: number): Map<string, BookDelta> {
-    return this.applyChanges(changes, revision, false);
+  apply(changes: Map<string, SegmentChanges>, revision: number, currentBefore = revision - 1): Map<string, BookDelta> {
+    return this.applyChanges(changes, revision, false, currentBefore);
   }
 
-  private applyChanges(changes: Map<string, SegmentChanges>, revision: number, compare: boolean): Map<string, BookDelta> {
+  /**
+   * `currentBefore`: the revision the content replaced was current to (the one before the
+   * first change of a batch), which a host that had applied it keeps until it acks the new.
+   */
+  private applyChanges(changes: Map<string, SegmentChanges>, revision: number, compare: boolean, currentBefore = revision - 1): Map<string, BookDelta> {
     const out = new Map<string, BookDelta>();
     for (const [host, c] of changes) {
       const b = this.book(host);
@@ -76,7 +80,7 @@ export class ProgramBook {
       for (const s of upsert) {
         const sentAt = b.sentAt.get(s.id);
         if (sentAt === undefined) b.appliedUpTo.set(s.id, 0);
-        else if (b.acked >= sentAt) b.appliedUpTo.set(s.id, revision - 1);
+        else if (b.acked >= sentAt) b.appliedUpTo.set(s.id, currentBefore);
         b.segments.set(s.id, s);
         b.sentAt.set(s.id, b.generation);
         let h = this.holders.get(s.id);

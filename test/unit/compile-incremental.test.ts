@@ -49,8 +49,28 @@ class Harness {
     }
   }
 
+  /** While set, changes are held and given to the compiler together by flushBatch(). */
+  private batch?: CompileEvent[];
+
+  startBatch(): void {
+    this.batch = [];
+  }
+
+  flushBatch(): Map<string, HostDelta> {
+    const events = this.batch ?? [];
+    this.batch = undefined;
+    return this.check(this.compiler.onChanges(events), `after a batch of ${events.length} ending ${events.map((e) => `${e.type} ${e.ref.kind} ${e.ref.name}`).at(-1) ?? 'nothing'}`);
+  }
+
   private send(e: CompileEvent): Map<string, HostDelta> {
-    const deltas = this.compiler.onChange(e);
+    if (this.batch) {
+      this.batch.push(e);
+      return new Map();
+    }
+    return this.check(this.compiler.onChange(e), `after ${e.type} ${e.ref.kind} ${e.ref.name}`);
+  }
+
+  private check(deltas: Map<string, HostDelta>, label: string): Map<string, HostDelta> {
     const expected = compileAll(this.view);
     const next = new Map(this.programs);
     for (const [h, d] of deltas) {
@@ -66,7 +86,6 @@ class Harness {
       }
       this.v2.apply(h, d);
     }
-    const label = `after ${e.type} ${e.ref.kind} ${e.ref.name}`;
     assert.deepEqual(withoutEmpty(next), withoutEmpty(expected), label);
     assert.deepEqual(withoutEmpty(this.v2.programs), withoutEmpty(expected), `${label}, as a version-2 agent applies it`);
     assert.deepEqual(this.compiler.current(), expected, label);
@@ -158,6 +177,9 @@ describe('IncrementalCompiler', () => {
   for (const s of [1, 2, 3]) {
     test(`300 random intent changes: deltas always add up to a full compile (seed ${s})`, () => void randomRun(s, 300));
   }
+  for (const s of [4, 5, 6]) {
+    test(`300 random intent changes compiled in random batches: the same (seed ${s})`, () => void randomRun(s, 300, { batches: true }));
+  }
 });
 
 /** Underlay address of host `i` on each underlay, and an alternative the agent may report instead. */
@@ -165,7 +187,7 @@ const CIDRS: Record<string, string> = { 'dc1-a': '192.168.10', 'dc1-b': '192.168
 const declared = (i: number) => Object.values(CIDRS).map((p) => `${p}.${10 + i}`);
 const reported = (i: number) => Object.values(CIDRS).map((p) => `${p}.${100 + i}`);
 
-function randomRun(seedValue: number, steps: number): Harness {
+function randomRun(seedValue: number, steps: number, opts: { batches?: boolean } = {}): Harness {
   const bytes = seededBytes(seedValue);
   const rand = (n: number) => Buffer.from(bytes(4)).readUInt32LE() % n;
   const pick = <X>(xs: readonly X[]): X => xs[rand(xs.length)]!;
@@ -300,17 +322,28 @@ function randomRun(seedValue: number, steps: number): Harness {
   ];
   const total = weights.reduce((a, [, w]) => a + w, 0);
   const ran = new Map<string, number>();
+  let batchLeft = 0;
+  let batches = 0;
   for (let step = 0; step < steps; step++) {
+    // Batches of 1 to 8 changes, as events that arrive together are compiled.
+    if (opts.batches && batchLeft === 0) {
+      batchLeft = 1 + rand(8);
+      batches++;
+      h.startBatch();
+    }
     let r = rand(total);
     const [name] = weights.find(([, w]) => (r -= w) < 0)!;
     ops[name]!();
     ran.set(name, (ran.get(name) ?? 0) + 1);
+    if (opts.batches && --batchLeft === 0) h.flushBatch();
   }
+  if (opts.batches && batchLeft > 0) h.flushBatch();
   // One host at a time compiles to the same as the whole fabric at once.
   for (const [name, segments] of h.programs) assert.deepEqual(compileHost(view, name), segments, name);
   // The run must have exercised every kind of change and produced real work.
   for (const [name] of weights) assert.ok(ran.get(name), `${name} never ran`);
-  assert.ok(h.nonEmptyDeltas > steps / 3, `only ${h.nonEmptyDeltas} changes produced deltas`);
+  const rounds = opts.batches ? batches : steps;
+  assert.ok(h.nonEmptyDeltas > rounds / 3, `only ${h.nonEmptyDeltas} of ${rounds} changes produced deltas`);
   assert.ok([...h.programs.values()].some((s) => s.length > 0), 'the run ended with nothing compiled');
   return h;
 }
