@@ -34,17 +34,18 @@
 //             performance.timeOrigin + performance.now(), comparable across processes.
 //   etcd      the agents are stopped; in the same workers, one etcd client and one watch per
 //             host on /weft/v1/r/endpoints/bench/net0/; `seen` = the put event for the new key.
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startController, type TestController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
-import type { Condition, FromWorker, Stamp, ToWorker } from './fanout-worker.js';
+import type { Condition, Stamp } from './fanout-worker.js';
+import { AgentWorker, forkAgentWorker } from './support/agent-workers.js';
+import { call, createRetrying, type Reply } from './support/http.js';
 import { cpuSeconds, machine, procStatus } from './support/proc.js';
 import { profileProcess } from './support/profile.js';
 import { kibOf, writeBenchResult, type Figures } from './support/results.js';
-import { envInt, percentile } from './support/stats.js';
+import { dist, envInt, type Dist } from './support/stats.js';
 
 
 const N = Math.max(1, envInt('BENCH_AGENTS', 100));
@@ -96,116 +97,7 @@ const pad = (s: string, n: number) => s.padEnd(n);
 const lpad = (s: string, n: number) => s.padStart(n);
 
 
-interface Dist {
-  count: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-function dist(xs: number[]): Dist {
-  const s = [...xs].sort((a, b) => a - b);
-  return { count: s.length, p50: percentile(s, 0.5), p99: percentile(s, 0.99), max: s.length ? s[s.length - 1]! : NaN };
-}
-
-
-// ---------- workers ----------
-
-class Worker {
-  private readonly waiters: { pred: (m: FromWorker) => boolean; resolve: (m: FromWorker) => void }[] = [];
-  readonly logs: Extract<FromWorker, { type: 'log' }>[] = [];
-  readonly fatals: string[] = [];
-  readonly stderr: string[] = [];
-
-  constructor(readonly index: number, readonly child: ChildProcess) {
-    child.on('message', (raw) => {
-      const m = raw as FromWorker;
-      if (m.type === 'log') this.logs.push(m);
-      if (m.type === 'fatal') this.fatals.push(m.message);
-      const i = this.waiters.findIndex((w) => w.pred(m));
-      if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(m);
-    });
-    child.stderr?.on('data', (c: Buffer) => this.stderr.push(...c.toString().split('\n').filter(Boolean)));
-    child.on('exit', (code, signal) => {
-      if (code !== 0) this.fatals.push(`worker ${index} exited with ${code ?? signal}`);
-    });
-  }
-
-  send(m: ToWorker): void {
-    this.child.send(m);
-  }
-
-  next<T extends FromWorker['type']>(type: T, pred: (m: Extract<FromWorker, { type: T }>) => boolean = () => true, timeoutMs = 300_000): Promise<Extract<FromWorker, { type: T }>> {
-    return new Promise((resolveMsg, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker ${this.index}: no "${type}" within ${timeoutMs} ms; stderr: ${this.stderr.slice(-5).join(' | ')}`)), timeoutMs);
-      this.waiters.push({
-        pred: (m) => m.type === type && pred(m as Extract<FromWorker, { type: T }>),
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolveMsg(m as Extract<FromWorker, { type: T }>);
-        },
-      });
-    });
-  }
-}
-
-function forkWorker(i: number): Worker {
-  const prof = process.env.BENCH_WORKER_PROFILE;
-  const child = fork(resolve(import.meta.dirname, 'fanout-worker.ts'), [], {
-    execArgv: ['--import', 'tsx', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])],
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    cwd: resolve(import.meta.dirname, '..', '..'),
-  });
-  return new Worker(i, child);
-}
-
-// ---------- HTTP with deadlines, and probes ----------
-
-interface Reply {
-  status: number;
-  body: any;
-  /** For status 0: why the request failed. */
-  error?: string;
-}
-
-async function call(url: string, token: string | undefined, method: string, body?: unknown, timeoutMs = 30_000): Promise<Reply> {
-  try {
-    const res = await fetch(url, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON
-    }
-    return { status: res.status, body: parsed };
-  } catch (err) {
-    const e = err as Error & { cause?: unknown };
-    return { status: 0, body: undefined, error: `${e.name}: ${e.message}${e.cause ? ` (${String(e.cause)})` : ''}` };
-  }
-}
-
-/** POSTs, retrying what a client should retry (503, a lost connection, a conflict the server gave up on). */
-async function createRetrying(url: string, token: string, body: unknown, seen: Map<string, number>, attempts = 8): Promise<Reply> {
-  let r: Reply = { status: 0, body: undefined };
-  for (let a = 1; a <= attempts; a++) {
-    r = await call(url, token, 'POST', body);
-    const detail = typeof r.body?.detail === 'string' ? r.body.detail : (r.error ?? '');
-    if (r.status === 201) return r;
-    const key = `${r.status} ${detail.replace(/\d+/g, '#').slice(0, 120)}`;
-    seen.set(key, (seen.get(key) ?? 0) + 1);
-    // An earlier attempt that did commit, though its answer was lost.
-    if (r.status === 409 && /already exists/.test(detail)) return { ...r, status: 201 };
-    if (r.status !== 0 && r.status !== 503 && r.status !== 409) return r;
-    await sleep(200 * a);
-  }
-  return r;
-}
+// ---------- probes ----------
 
 interface ProbeSample {
   at: number;
@@ -279,7 +171,7 @@ async function main(): Promise<number> {
   const etcd: TestEtcd = await startTestEtcd();
   let ctl: TestController | undefined;
   let probe: ReturnType<typeof startProbe> | undefined;
-  const workers: Worker[] = [];
+  const workers: AgentWorker[] = [];
   try {
     ctl = await startController({ etcdEndpoint: etcd.endpoint, extraArgs: ['--agent-listen', `unix:${socket}`] });
     const pid = ctl.pid;
@@ -315,7 +207,7 @@ async function main(): Promise<number> {
     console.log(`setup: fabric and ${N} hosts declared in ${fmt((performance.now() - tSetup) / 1000, 1)} s (${HOST_CONCURRENCY} at a time${hostRetries.size ? `; retried: ${[...hostRetries].map(([k, n]) => `${k} ×${n}`).join(', ')}` : ''})`);
 
     // ----- workers: join -----
-    for (let w = 0; w < WORKERS; w++) workers.push(forkWorker(w));
+    for (let w = 0; w < WORKERS; w++) workers.push(forkAgentWorker(w));
     const shares = workers.map((_, w) => Array.from({ length: N }, (_, i) => i).filter((i) => i % WORKERS === w).map(hostName));
     phase('joins');
     let c0 = cpuSeconds(pid);

@@ -27,16 +27,17 @@
 //               kill -9 by its PID; time until GET /v1/controllers on a survivor names another
 //               leader; a replica is started in its place and the next kill waits for three.
 // Writes go to hosts that run no agent (x0..x15), so they measure the API and etcd, not fan-out.
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startController, type TestController } from '../support/controller.js';
 import { startTestEtcd, startTestEtcdCluster } from '../support/etcd.js';
 import type { Condition, FromWorker, Stamp, ToWorker } from './fanout-worker.js';
+import { AgentWorker, forkAgentWorker } from './support/agent-workers.js';
+import { call, createRetrying, type Reply } from './support/http.js';
 import { cpuSeconds, machine, procStatus } from './support/proc.js';
 import { writeBenchResult, type Figures } from './support/results.js';
-import { envInt, percentile } from './support/stats.js';
+import { dist, envInt, type Dist } from './support/stats.js';
 
 const N = Math.max(1, envInt('BENCH_AGENTS', 300));
 const WORKERS = Math.max(1, Math.min(N, envInt('BENCH_WORKERS', 4)));
@@ -71,18 +72,6 @@ const macOf = (n: number) => `02:bc:${[(n >>> 24) & 255, (n >>> 16) & 255, (n >>
 
 const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
 
-interface Dist {
-  count: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-function dist(xs: number[]): Dist {
-  const s = [...xs].sort((a, b) => a - b);
-  return { count: s.length, p50: percentile(s, 0.5), p99: percentile(s, 0.99), max: s.length ? s[s.length - 1]! : NaN };
-}
-
 const distFigures = (x: Dist): Figures => ({ count: x.count, p50Ms: x.p50, p99Ms: x.p99, maxMs: x.max });
 
 /** Waits until every process used under 5% of a core over 500 ms; returns how long that took. */
@@ -100,53 +89,8 @@ async function settle(pids: number[], maxMs: number): Promise<{ ms: number; idle
 
 // ---------- workers (fanout-worker.ts) ----------
 
-class Worker {
-  private readonly waiters: { pred: (m: FromWorker) => boolean; resolve: (m: FromWorker) => void }[] = [];
-  readonly fatals: string[] = [];
-  readonly stderr: string[] = [];
-
-  constructor(readonly index: number, readonly child: ChildProcess) {
-    child.on('message', (raw) => {
-      const m = raw as FromWorker;
-      if (m.type === 'fatal') this.fatals.push(m.message);
-      const i = this.waiters.findIndex((w) => w.pred(m));
-      if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(m);
-    });
-    child.stderr?.on('data', (c: Buffer) => this.stderr.push(...c.toString().split('\n').filter(Boolean)));
-    child.on('exit', (code, signal) => {
-      if (code !== 0) this.fatals.push(`worker ${index} exited with ${code ?? signal}`);
-    });
-  }
-
-  send(m: ToWorker): void {
-    this.child.send(m);
-  }
-
-  next<T extends FromWorker['type']>(type: T, pred: (m: Extract<FromWorker, { type: T }>) => boolean = () => true, timeoutMs = 600_000): Promise<Extract<FromWorker, { type: T }>> {
-    return new Promise((resolveMsg, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker ${this.index}: no "${type}" within ${timeoutMs} ms; stderr: ${this.stderr.slice(-5).join(' | ')}`)), timeoutMs);
-      this.waiters.push({
-        pred: (m) => m.type === type && pred(m as Extract<FromWorker, { type: T }>),
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolveMsg(m as Extract<FromWorker, { type: T }>);
-        },
-      });
-    });
-  }
-}
-
-function forkWorker(i: number): Worker {
-  const child = fork(resolve(import.meta.dirname, 'fanout-worker.ts'), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    cwd: resolve(import.meta.dirname, '..', '..'),
-  });
-  return new Worker(i, child);
-}
-
 /** Sends `m` to every worker and waits for each one's answer of `type`. */
-async function everyWorker<T extends FromWorker['type']>(workers: Worker[], m: (i: number) => ToWorker, type: T, timeoutMs?: number): Promise<Extract<FromWorker, { type: T }>[]> {
+async function everyWorker<T extends FromWorker['type']>(workers: AgentWorker[], m: (i: number) => ToWorker, type: T, timeoutMs?: number): Promise<Extract<FromWorker, { type: T }>[]> {
   return Promise.all(
     workers.map((w, i) => {
       const p = w.next(type, () => true, timeoutMs);
@@ -157,51 +101,6 @@ async function everyWorker<T extends FromWorker['type']>(workers: Worker[], m: (
 }
 
 // ---------- HTTP ----------
-
-interface Reply {
-  status: number;
-  body: any;
-  error?: string;
-}
-
-async function call(url: string, token: string, method: string, body?: unknown, timeoutMs = 30_000): Promise<Reply> {
-  try {
-    const res = await fetch(url, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON
-    }
-    return { status: res.status, body: parsed };
-  } catch (err) {
-    const e = err as Error & { cause?: unknown };
-    return { status: 0, body: undefined, error: `${e.name}: ${e.message}${e.cause ? ` (${String(e.cause)})` : ''}` };
-  }
-}
-
-/** POSTs, retrying what a client should retry (503, a lost connection, a conflict the server gave up on). */
-async function createRetrying(url: string, token: string, body: unknown, seen: Map<string, number>, attempts = 8): Promise<Reply> {
-  let r: Reply = { status: 0, body: undefined };
-  for (let a = 1; a <= attempts; a++) {
-    r = await call(url, token, 'POST', body);
-    const detail = typeof r.body?.detail === 'string' ? r.body.detail : (r.error ?? '');
-    if (r.status === 201) return r;
-    const key = `${r.status} ${detail.replace(/\d+/g, '#').slice(0, 120)}`;
-    seen.set(key, (seen.get(key) ?? 0) + 1);
-    // An earlier attempt that did commit, though its answer was lost.
-    if (r.status === 409 && /already exists/.test(detail)) return { ...r, status: 201 };
-    if (r.status !== 0 && r.status !== 503 && r.status !== 409) return r;
-    await sleep(200 * a);
-  }
-  return r;
-}
 
 async function parallel(count: number, concurrency: number, fn: (i: number, client: number) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -290,7 +189,7 @@ async function main(): Promise<number> {
   };
 
   const replicas: Replica[] = [];
-  const workers: Worker[] = [];
+  const workers: AgentWorker[] = [];
   try {
     replicas.push(await startReplica());
     const r0 = replicas[0]!;
@@ -320,7 +219,7 @@ async function main(): Promise<number> {
 
     // ----- joins (through r0) -----
     phase('joins');
-    for (let w = 0; w < WORKERS; w++) workers.push(forkWorker(w));
+    for (let w = 0; w < WORKERS; w++) workers.push(forkAgentWorker(w, 600_000));
     const shares = workers.map((_, w) => Array.from({ length: N }, (_, i) => i).filter((i) => i % WORKERS === w).map(hostName));
     let t = performance.now();
     const joined = await everyWorker(workers, (i) => ({ type: 'join', controller: r0.agentAddress, token, hosts: shares[i]!, stateRoot: join(dir, 'agents'), concurrency: JOIN_CONCURRENCY, attempts: 5 }), 'joined');

@@ -17,3 +17,16 @@ export function percentile(sorted: ArrayLike<number>, q: number): number {
 
 /** Nearest-rank percentile (p in 0..100) of unsorted values. */
 export const pct = (xs: readonly number[], p: number): number => percentile([...xs].sort((a, b) => a - b), p / 100);
+
+/** A latency distribution: how many, the median, the 99th percentile and the largest. */
+export interface Dist {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export function dist(xs: readonly number[]): Dist {
+  const s = [...xs].sort((a, b) => a - b);
+  return { count: s.length, p50: percentile(s, 0.5), p99: percentile(s, 0.99), max: s.length ? s[s.length - 1]! : NaN };
+}
