@@ -13,9 +13,10 @@ import { loadIdentity } from '../../agents/identity.js';
 import { joinController } from '../../agents/join.js';
 import { AgentRuntime } from '../../agents/runtime.js';
 import type { ObjectError } from '../../src/protocol/index.js';
-import { Api, eventually, network, tenant } from '../support/api.js';
+import { Api, eventually } from '../support/api.js';
 import { startController, type TestController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
+import { createAgentFabric } from '../support/fixtures.js';
 import { Rng } from '../support/prng.js';
 import { RecordingDriver } from '../support/recording-driver.js';
 
@@ -66,20 +67,7 @@ describe('agents over two controller replicas', () => {
     const adminToken = `failover-admin-token-${process.pid}-0123456789`;
     a = await startController({ etcdEndpoint: etcd.endpoint, stateDir, adminToken, extraArgs: ['--agent-listen', `unix:${sockA}`] });
     b = await startController({ etcdEndpoint: etcd.endpoint, stateDir, adminToken, extraArgs: ['--agent-listen', `unix:${sockB}`] });
-    const admin = new Api(a.url, adminToken);
-    const ok = async (p: Promise<{ status: number; body: unknown }>) => {
-      const r = await p;
-      assert.equal(r.status, 201, JSON.stringify(r.body));
-      return r;
-    };
-    await ok(admin.post('/v1/sites', { metadata: { name: 'dc1' }, spec: {} }));
-    await ok(admin.post('/v1/planes', { metadata: { name: 'a' }, spec: {} }));
-    await ok(admin.post('/v1/underlays', { metadata: { name: 'dc1-a' }, spec: { site: 'dc1', plane: 'a', cidr: '198.18.0.0/24' } }));
-    await ok(admin.post('/v1/tenants', tenant('red')));
-    for (const [i, h] of HOSTS.entries()) await ok(admin.post('/v1/hosts', { metadata: { name: h }, spec: { site: 'dc1', addresses: [`198.18.0.${11 + i}`] } }));
-    await ok(admin.post('/v1/tenants/red/networks', network('web', { subnets: [{ cidr: '100.64.0.0/24' }] })));
-    for (const h of HOSTS) await ok(admin.post('/v1/tenants/red/networks/web/endpoints', { metadata: { name: `ep-${h}` }, spec: { host: h, workload: { netns: `w${h}` } } }));
-    const token = (await ok(admin.post('/v1/join-tokens', { metadata: { name: 'replicas' }, spec: { site: 'dc1', maxUses: HOSTS.length } }))).body as { token: string };
+    const token = { token: await createAgentFabric(new Api(a.url, adminToken), HOSTS, 'replicas') };
     // The first address answers nothing: joining goes on to the next.
     for (const h of HOSTS) await joinController({ controller: `unix:${sockNone},unix:${sockA},unix:${sockB}`, token: token.token, stateDir: join(dir, h), hostName: h, agentVersion: 'test', capabilities: { vxlan: true } });
   });

@@ -11,9 +11,10 @@ import { after, before, describe, test } from 'node:test';
 import { loadIdentity } from '../../agents/identity.js';
 import { joinController } from '../../agents/join.js';
 import { AgentRuntime } from '../../agents/runtime.js';
-import { Api, eventually, network, tenant } from '../support/api.js';
+import { Api, eventually } from '../support/api.js';
 import { startController, type TestController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
+import { createAgentFabric } from '../support/fixtures.js';
 import { Rng } from '../support/prng.js';
 import { quiet, RecordingDriver } from '../support/recording-driver.js';
 
@@ -35,20 +36,7 @@ describe('programmed counts across controller replicas', () => {
       const sock = join(dir, `${name}.sock`);
       ctls.set(name, { ctl: await startController({ etcdEndpoint: etcd.endpoint, stateDir, adminToken, extraArgs: ['--agent-listen', `unix:${sock}`] }), sock });
     }
-    const admin = api(ctls.get('a')!.ctl);
-    const ok = async (p: Promise<{ status: number; body: unknown }>) => {
-      const r = await p;
-      assert.equal(r.status, 201, JSON.stringify(r.body));
-      return r;
-    };
-    await ok(admin.post('/v1/sites', { metadata: { name: 'dc1' }, spec: {} }));
-    await ok(admin.post('/v1/planes', { metadata: { name: 'a' }, spec: {} }));
-    await ok(admin.post('/v1/underlays', { metadata: { name: 'dc1-a' }, spec: { site: 'dc1', plane: 'a', cidr: '198.18.0.0/24' } }));
-    await ok(admin.post('/v1/tenants', tenant('red')));
-    for (const [i, h] of HOSTS.entries()) await ok(admin.post('/v1/hosts', { metadata: { name: h }, spec: { site: 'dc1', addresses: [`198.18.0.${11 + i}`] } }));
-    await ok(admin.post('/v1/tenants/red/networks', network('web', { subnets: [{ cidr: '100.64.0.0/24' }] })));
-    for (const h of HOSTS) await ok(admin.post('/v1/tenants/red/networks/web/endpoints', { metadata: { name: `ep-${h}` }, spec: { host: h, workload: { netns: `w${h}` } } }));
-    const token = (await ok(admin.post('/v1/join-tokens', { metadata: { name: 'programmed' }, spec: { site: 'dc1', maxUses: HOSTS.length } }))).body as { token: string };
+    const token = { token: await createAgentFabric(api(ctls.get('a')!.ctl), HOSTS, 'programmed') };
     const controllers = [...ctls.values()].map((c) => `unix:${c.sock}`).join(',');
     for (const [i, h] of HOSTS.entries()) {
       await joinController({ controller: controllers, token: token.token, stateDir: join(dir, h), hostName: h, agentVersion: 'test', capabilities: { vxlan: true } });

@@ -2,7 +2,7 @@
 // minimal fabric (site, plane, underlay, host) for endpoints to attach to.
 import { Etcd3 } from 'etcd3';
 import type { TestContext } from 'node:test';
-import { Api } from './api.js';
+import { Api, network, tenant } from './api.js';
 import { startController, type TestController } from './controller.js';
 import { startTestEtcd, type TestEtcd } from './etcd.js';
 
@@ -63,6 +63,24 @@ export async function createFabric(admin: Api, hosts: string[] = ['h1', 'h2']): 
   await must(admin.post('/v1/underlays', { metadata: { name: 'dc1-a' }, spec: { site: 'dc1', plane: 'a', cidr: '198.18.0.0/24', mtu: 1500 } }));
   let i = 10;
   for (const h of hosts) await must(admin.post('/v1/hosts', { metadata: { name: h }, spec: { site: 'dc1', addresses: [`198.18.0.${i++}`] } }));
+}
+
+/**
+ * createFabric, then tenant red with network web (100.64.0.0/24) holding one workload endpoint
+ * per host (ep-<host>), and a join token for exactly those hosts; returns the token.
+ */
+export async function createAgentFabric(admin: Api, hosts: string[], tokenName: string): Promise<string> {
+  await createFabric(admin, hosts);
+  const must = async (p: Promise<{ status: number; body: unknown }>) => {
+    const r = await p;
+    if (r.status !== 201) throw new Error(`fixture write failed: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body as Record<string, unknown>;
+  };
+  await must(admin.post('/v1/tenants', tenant('red')));
+  await must(admin.post('/v1/tenants/red/networks', network('web', { subnets: [{ cidr: '100.64.0.0/24' }] })));
+  for (const h of hosts) await must(admin.post('/v1/tenants/red/networks/web/endpoints', { metadata: { name: `ep-${h}` }, spec: { host: h, workload: { netns: `w${h}` } } }));
+  const token = await must(admin.post('/v1/join-tokens', { metadata: { name: tokenName }, spec: { site: 'dc1', maxUses: hosts.length } }));
+  return token.token as string;
 }
 
 export type { TestContext };
