@@ -5,8 +5,9 @@
 // CLI on that machine finds it. A WEFT_ADMIN_TOKEN other than the cluster's stops start-up: it
 // would otherwise work on some replicas and not others. Only its hash is kept in memory
 // (Authenticator).
-import { chmod, mkdir, open, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readFileHead, writeFileWhole } from '../files/index.js';
 import { hashSecret, newSecret, secretMatches } from './secret.js';
 
 export interface AdminToken {
@@ -45,30 +46,14 @@ function tokenProblem(token: string): string | undefined {
 
 /** The token in `path`, when there is a usable one. */
 async function readTokenFile(path: string): Promise<string | undefined> {
-  let file;
-  try {
-    file = await open(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    const buf = Buffer.alloc(MAX_ADMIN_TOKEN_BYTES + 2);
-    const { bytesRead } = await file.read(buf, 0, buf.length, 0);
-    const token = buf.subarray(0, bytesRead).toString('utf8').trim();
-    return tokenProblem(token) ? undefined : token;
-  } finally {
-    await file.close();
-  }
+  const text = await readFileHead(path, MAX_ADMIN_TOKEN_BYTES + 1);
+  if (text === undefined) return undefined;
+  const token = text.trim();
+  return tokenProblem(token) ? undefined : token;
 }
 
 /** Written whole or not at all, readable by its owner only. */
-async function writeTokenFile(path: string, token: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${token}\n`, { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, path);
-}
+const writeTokenFile = (path: string, token: string): Promise<void> => writeFileWhole(path, `${token}\n`, 0o600);
 
 export async function adoptAdminToken(stateDir: string, fromEnv: string | undefined, adopt: AdoptClusterToken): Promise<AdminToken> {
   const env = fromEnv === '' ? undefined : fromEnv;

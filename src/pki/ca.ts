@@ -5,8 +5,9 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import { chmod, mkdir, open, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readFileHead, writeFileWhole } from '../files/index.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -92,40 +93,17 @@ export function decodeCaRecord(text: string): CaMaterial | { error: string } {
   return problem ? { error: problem } : ca;
 }
 
-/** Up to one byte past the bound, so an oversized file is seen as such and never read whole. */
-async function readBounded(path: string): Promise<string | undefined> {
-  let file;
-  try {
-    file = await open(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    const buf = Buffer.alloc(MAX_CA_PEM_BYTES + 1);
-    const { bytesRead } = await file.read(buf, 0, buf.length, 0);
-    return buf.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await file.close();
-  }
-}
-
 /** The CA in `dir` (ca.crt, ca.key), or undefined when either file is missing. */
 export async function readCaFiles(dir: string): Promise<CaMaterial | undefined> {
-  const certPem = await readBounded(join(dir, 'ca.crt'));
-  const keyPem = await readBounded(join(dir, 'ca.key'));
+  const certPem = await readFileHead(join(dir, 'ca.crt'), MAX_CA_PEM_BYTES);
+  const keyPem = await readFileHead(join(dir, 'ca.key'), MAX_CA_PEM_BYTES);
   return certPem !== undefined && keyPem !== undefined ? { certPem, keyPem } : undefined;
 }
 
 /** Writes the CA into `dir`, each file whole or not at all (temp file, then rename). */
 export async function writeCaFiles(dir: string, ca: CaMaterial): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const put = async (name: string, text: string, mode: number) => {
-    const tmp = join(dir, `.${name}.${process.pid}.tmp`);
-    await writeFile(tmp, text, { mode });
-    await chmod(tmp, mode);
-    await rename(tmp, join(dir, name));
-  };
+  const put = (name: string, text: string, mode: number) => writeFileWhole(join(dir, name), text, mode);
   await put('ca.key', ca.keyPem, 0o600);
   await put('ca.crt', ca.certPem, 0o644);
 }
