@@ -152,7 +152,7 @@ async function defineTests(): Promise<void> {
       assert.equal(await agent.call('writes'), w, 'a second flush writes nothing');
     });
 
-    test('plane a of h2 going down replaces only h2\'s group, fast, and a later flush agrees', T, async () => {
+    test('plane a of h2 going down replaces only h2\'s group, and a later flush agrees', T, async () => {
       const g2 = groupOf(ns, '02:00:00:00:02:01')!;
       const g3 = groupOf(ns, '02:00:00:00:03:01')!;
       await agent.call('setPathHealth', [['h2/a', 'down'], ['h2/b', 'up'], ['h3/a', 'up'], ['h3/b', 'up']]);
@@ -161,8 +161,8 @@ async function defineTests(): Promise<void> {
       assert.equal(r.replaced, 1);
       assert.deepEqual(r.errors, []);
       assert.equal(await agent.call('writes'), w + 1, 'one group replace, nothing else');
+      // How fast is the failover benchmark's business (failover.bench.ts); one write is the test's.
       console.log(`# group replace (fast failover): ${r.ms.toFixed(2)} ms`);
-      assert.ok(r.ms < 50, `failover took ${r.ms} ms`);
       assert.deepEqual(membersOf(ns, g2), ['198.19.0.2']);
       assert.deepEqual(membersOf(ns, g3), ['198.18.0.3', '198.19.0.3']);
       assert.equal(groupOf(ns, '02:00:00:00:02:01'), g2, 'FDB entries are untouched');

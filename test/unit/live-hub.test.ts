@@ -100,7 +100,9 @@ describe('live hub', () => {
     assert.deepEqual(cursors(c).map((e) => e.cursor), ['11.2', '11.3', '12.0', '12.1']);
   });
 
-  test('path statistics are coalesced, sent only to idle admin clients and never replayed', async () => {
+  test('path statistics are coalesced, sent only to idle admin clients and never replayed', (t) => {
+    // The coalescing window is a timer: mocked, so the test steps through it instead of sleeping.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const src = new FakeSource();
     const paths = new FakePaths();
     const hub = new LiveHub(src, log, { maxEvents: 100, maxBytes: 1 << 20, highWaterBytes: 1 << 20, maxLagBytes: 1 << 20, closeGraceMs: 10, statsIntervalMs: 5 });
@@ -111,7 +113,8 @@ describe('live hub', () => {
     hub.connect(tenant, { type: 'tenant', tenant: 'red', tenantUid: 'uid-red', tokenId: '000000000001' });
     paths.emit({ type: 'path-stats', paths: [path('up', 1)] });
     paths.emit({ type: 'path-stats', paths: [path('up', 2)] });
-    await new Promise((r) => setTimeout(r, 30));
+    assert.ok(!a.sent.some((m) => m.type === 'path-stats'), 'held for the coalescing window');
+    t.mock.timers.tick(5);
     const stats = a.sent.filter((m) => m.type === 'path-stats');
     assert.equal(stats.length, 1);
     assert.equal(stats[0]!.type === 'path-stats' && stats[0]!.paths[0]!.rttMs, 2);
