@@ -20,7 +20,15 @@ export const PAGE_HTML = `<!doctype html>
   #details pre { font-size: 11px; max-height: 40vh; overflow: auto; background: #f5f7fa; padding: 6px; }
   #details ul { padding-left: 16px; font-size: 12px; }
   #login { position: absolute; top: 30%; left: 50%; transform: translateX(-50%); background: #fff; border: 1px solid #cbd2d9; border-radius: 6px; padding: 16px 20px; display: grid; gap: 8px; width: 340px; }
-  #login[hidden], #details[hidden] { display: none; }
+  #controllers { position: absolute; left: 10px; bottom: 10px; max-width: 520px; max-height: 40%; overflow: auto; background: #fff; border: 1px solid #cbd2d9; border-radius: 6px; padding: 6px 10px; font-size: 12px; box-shadow: 0 4px 12px rgba(0,0,0,.1); }
+  #controllers .caption { font-weight: 600; margin-bottom: 4px; }
+  #controllers table { border-collapse: collapse; }
+  #controllers th, #controllers td { text-align: left; padding: 1px 8px 1px 0; white-space: nowrap; }
+  #controllers th { font-weight: normal; color: #616e7c; }
+  #controllers tr.leader td { font-weight: 600; }
+  #controllers .error { color: #ab091e; margin-top: 4px; }
+  #controllers td.late { color: #cb6e17; }
+  #login[hidden], #details[hidden], #controllers[hidden] { display: none; }
 </style>
 </head>
 <body>
@@ -40,6 +48,7 @@ export const PAGE_HTML = `<!doctype html>
     <button type="submit">Connect</button>
     <span id="login-message"></span>
   </form>
+  <section id="controllers" aria-label="controller replicas" hidden></section>
   <section id="details" hidden>
     <h3 id="details-title"></h3>
     <pre id="details-body"></pre>

@@ -115,7 +115,11 @@ describe('live view page', { skip: !existsSync(CHROMIUM) ? `no ${CHROMIUM} (bin/
   });
 
   test('clicking a host shows its details and recent events; a screenshot is saved', async () => {
-    await page.evaluate(() => (weft.cy.getElementById('h:h3') as unknown as { emit(e: string): void }).emit('tap'));
+    // Returns nothing: emit() returns the element, and Playwright would serialize its whole
+    // cytoscape graph back to the test (that took 150-230 s here once paths were drawn).
+    await page.evaluate(() => {
+      (weft.cy.getElementById('h:h3') as unknown as { emit(e: string): void }).emit('tap');
+    });
     await page.waitForSelector('#details:not([hidden])', { timeout: 2000 });
     assert.match(await page.textContent('#details-title') ?? '', /Host h3/);
     assert.match(await page.textContent('#details-body') ?? '', /"site": "dc2"/);

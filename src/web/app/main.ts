@@ -3,6 +3,7 @@
 // On a dropped connection it resumes from the last cursor, or takes the fresh snapshot the
 // controller sends when that cursor is too old.
 import type { ServerMessage } from '../../live/protocol.js';
+import { ControllersPanel } from './controllers-panel.js';
 import { FabricModel, ids } from './model.js';
 import { FabricView } from './view.js';
 
@@ -11,6 +12,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 
 const model = new FabricModel();
 const view = new FabricView($('graph'), model);
+const controllers = new ControllersPanel($('controllers'));
 let status = 'connecting';
 let socket: WebSocket | undefined;
 let frame = 0;
@@ -44,6 +46,11 @@ function connect(token: string): void {
   };
   ws.onmessage = (ev) => {
     const msg = JSON.parse(String(ev.data)) as ServerMessage;
+    // Only an admin may list the controller replicas (a tenant gets 403 for them).
+    if (msg.type === 'hello') {
+      if (msg.principal === 'admin') controllers.start(token);
+      else controllers.stop();
+    }
     if (msg.type === 'snapshot' || msg.type === 'caught-up') {
       everSynced = true;
       setStatus('live');
@@ -55,6 +62,7 @@ function connect(token: string): void {
     if (socket !== ws) return;
     if (ev.code === 4001) {
       localStorage.removeItem(TOKEN_KEY);
+      controllers.stop();
       showLogin(`Sign-in refused: ${ev.reason}`);
       return;
     }
@@ -149,6 +157,7 @@ view.cy.on('tap', (ev) => {
   model,
   cy: view.cy,
   ids,
+  controllers,
   get status() {
     return status;
   },
