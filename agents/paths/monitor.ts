@@ -1,26 +1,55 @@
 // The per-path probe state machine: pure and synchronous. Time comes in as an argument (ms on
 // a monotonic clock), nothing here does I/O or reads a clock, so every rule is unit-testable.
 //
-// Inputs: probeSent(now) → seq, replyReceived(seq, sentAt, now), expire(now). Outputs: the
-// state (unknown/up/down), the transition an input caused, the next deadline and last-second
-// statistics.
+// Inputs: probeSent(now) → seq, replyReceived(seq, sentAt, now), peerProbeSeen(at),
+// sendsSkipped(n, now), expire(now). Outputs: the state (unknown/up/down), the transition an
+// input caused, the next deadline and last-second statistics.
 //
 // Rules (defaults at 20 probes/s):
 //   - A probe is lost when no reply came within timeoutMs() = clamp(srtt + 4·rttvar,
 //     minTimeoutMs, maxTimeoutMs), RFC 6298 estimators. Waiting a whole interval would make
 //     3 losses take ≥ 150 ms + interval; with ~0.1 ms RTT the timeout is minTimeoutMs. On a
-//     busy host the replies come late (the peer's responder is userspace, and so is our
-//     reading of them): the timeout follows, up to maxTimeoutMs (4 intervals), so such a
-//     host detects a cut more slowly instead of reporting paths down that work.
-//   - Only a look on time decides a loss. expire(now) is the caller looking at the replies it
-//     has at `now`; a probe whose deadline passed more than its own timeout before the look
-//     was not looked at on time: the caller's event loop stalled, and on a starved host the
-//     peer's responder most likely did too. Such a probe is UNDECIDED (neither good nor lost)
-//     until its reply comes or `finalMs` after it was sent, when it counts as lost after all:
-//     a host starved for good still sees a real cut, about finalMs late.
-//   - DOWN after `downAfter` (3) consecutive losses in send order, or when at least
-//     `lossDownRatio` of the last `lossWindow` decided probes were lost (a path losing every
-//     other probe never has 3 in a row, but is no path to keep storage on).
+//     busy host the replies come late (with a userspace responder, and our reading of them):
+//     the timeout follows, up to maxTimeoutMs (4 intervals), so such a host detects a cut
+//     more slowly instead of reporting paths down that work.
+//   - Only a look on time decides. expire(now) is the caller looking at what it has read by
+//     `now`; a probe whose deadline passed more than its own timeout before the look was not
+//     looked at on time (the caller's loop stalled; its reply may sit unread). Such a probe is
+//     UNDECIDED until its reply comes, or until a look at most finalMs/2 after `finalMs` from
+//     its send, which counts it lost after all (a host starved for good still sees a cut,
+//     about finalMs late); a look later still decides nothing. Send slots the caller skipped
+//     (sendsSkipped) are no probes: neither lost nor good, and no run is broken by them. So a
+//     path goes down only on probes that were sent and looked for on time.
+//   - Both ends' evidence (BFD-style). The peer probes us too, at a phase unrelated to ours;
+//     each of its probes arriving (peerProbeSeen) proves peer→us. Its spacing is learned from
+//     the arrivals, within [interval/2, 4·interval] (peer-requests.ts); once trusted, a probe
+//     of the peer overdue by a grace (max(5 ms, 4 × the spacing's deviation), ≤ half a
+//     spacing; at least what our timeout has grown past its floor) is a peer miss, judged on
+//     time like ours. A run of misses is k losses of ours
+//     since our newest reply and m peer misses in the same silence (it began at most one
+//     interval of each end before our first lost probe went out; a peer that stopped earlier
+//     is no evidence). DOWN needs k ≥ 1 (we sent, no answer came) and k + m ≥ downAfter (3);
+//     m counts only for a path that is up (a path coming up waits for our own losses).
+//   - Arithmetic: after a cut at 0 our losses are decided at u+12, u+62, … (u, our phase,
+//     uniform in [0, 50)), the peer's misses at v+g, v+50+g, … (v its phase, g = 5 ms). The
+//     third miss comes at about min(u+12, v+g) + 50; the other end sees the same two streams
+//     swapped, so the later end detects at ≈ min(u, v) + 50 + ≤12 ms: p95 = 50·(1 − √0.05)
+//     + 50 + ~10 ≈ 99 ms, at most ~105, where our losses alone take u + 112 (p95 ≈ 160 at the
+//     later end). Same probe rate, no new packets.
+//   - What is no DOWN: one lost packet is one miss; jitter under the grace is none, and a late
+//     peer probe undoes its miss. A peer that does not probe (an old agent, the UDP backend)
+//     gives m = 0: today's 3 losses. Our probes lost while the peer's arrive (we→peer broken):
+//     m = 0, down after 3 losses, since storage needs both directions. The peer's probes
+//     missing while our replies come (it stopped probing): k = 0, never down. The peer's
+//     probes prove one direction only, so they never bring a path UP.
+//   - Lossy paths: three misses in a row also happen at random (at 1% loss per packet, about
+//     2.5 false downs per 100,000 probes at each end in simulation), so below maxDownAfter (6)
+//     misses a run must also be less likely than falseDownOdds (1e-8) as random loss at the
+//     rates this path has shown while up (ownRate^k · peerRate^m, miss-rate.ts; the peer's
+//     rate not below half ours). A clean path needs 3 misses; one losing 1% per packet
+//     needs 5 (p95 ≈ 150 ms at the later end). Runs that ended in DOWN never teach the rates.
+//   - Also DOWN when at least `lossDownRatio` of the last `lossWindow` decided probes were lost
+//     (a path losing every other probe never has 3 in a row, but is no path to keep storage on).
 //   - A late reply (after the timeout, before finalMs) is no loss: the timeout is tuned for
 //     detection speed, far below RFC 6298's 1 s floor, so a timeout that fires while the
 //     packet is still on its way is spurious (RFC 5682's reading), and the late reply undoes
@@ -33,13 +62,25 @@
 //     stays down instead of toggling, and forgets its flaps as they leave the window.
 //   - Starts UNKNOWN; leaves it by the same rules.
 
+import { MissRate } from './miss-rate.js';
+import { PeerRequests, type PeerRequestConfig } from './peer-requests.js';
+
 export type PathHealth = 'unknown' | 'up' | 'down';
 
 export interface MonitorConfig {
   /** Probe spacing, ms (1000 / rate). */
   intervalMs: number;
-  /** Consecutive losses that take a path down. */
+  /** Misses (own losses, plus the peer's missed probes) that take a clean path down. */
   downAfter: number;
+  /** Misses that take any path down, however lossy it has been (at least downAfter). */
+  maxDownAfter: number;
+  /**
+   * Below `maxDownAfter` a run of misses takes a path down only when it is less likely than
+   * this to be random loss at the rates the path has shown while up.
+   */
+  falseDownOdds: number;
+  /** Learning the peer's own probes (bounds of its rate, trust, grace). */
+  peer: PeerRequestConfig;
   /** Good probes in a row that bring a path up (before damping). */
   upAfter: number;
   /** Upper bound of the damped good run. */
@@ -68,6 +109,10 @@ export function monitorConfig(ratePerSecond = 20, over: Partial<MonitorConfig> =
   return {
     intervalMs,
     downAfter: 3,
+    maxDownAfter: 6,
+    falseDownOdds: 1e-8,
+    // maxJudged: past maxDownAfter dues the peer's silence can decide nothing more.
+    peer: { minIntervalMs: intervalMs / 2, maxIntervalMs: 4 * intervalMs, learnGaps: 8, minGraceMs: 5, maxJudged: over.maxDownAfter ?? 6 },
     upAfter,
     maxUpAfter: upAfter * 16,
     dampWindowMs: 60_000,
@@ -105,6 +150,10 @@ export interface MonitorStats {
   late: number;
   /** Probes not looked at on time (the caller's loop stalled past their deadline). */
   undecided: number;
+  /** Send slots the caller reported skipped (it was not scheduled): no loss, no probe. */
+  skipped: number;
+  /** The peer's own probes seen on this path. */
+  peerProbes: number;
 }
 
 interface Outcome {
@@ -114,6 +163,12 @@ interface Outcome {
 }
 
 const LOST = -1;
+
+interface LossInRun {
+  n: number;
+  sentAt: number;
+  timeout: number;
+}
 
 /** A probe in flight: waiting for its reply, or past its timeout and settling until finalAt. */
 interface Flight {
@@ -141,8 +196,8 @@ export class PathMonitor {
   private readonly settling = new Map<number, Flight>();
   private srtt: number | undefined;
   private rttvar = 0;
-  /** Send numbers of the losses since the newest reply (at most downAfter kept). */
-  private readonly lossRun: number[] = [];
+  /** The losses since the newest reply, in send order (at most maxDownAfter kept). */
+  private readonly lossRun: LossInRun[] = [];
   /** Send number of the newest probe that got any reply. */
   private newestReplied = 0;
   /** Good replies so far; the good run is `goods - runFrom` (see goodRun()). */
@@ -156,12 +211,22 @@ export class PathMonitor {
   private received = 0;
   private late = 0;
   private undecided = 0;
+  private skipped = 0;
+  private peerProbes = 0;
+  /** The peer's own probes: its learned rate, and the ones it missed since the newest. */
+  private readonly peer: PeerRequests;
+  /** Random loss rates of our probes and of the peer's, learned while up. */
+  private readonly ownMiss = new MissRate();
+  private readonly peerMiss = new MissRate();
+  /** Our losses since the newest good reply, fed to ownMiss when the run ends with the path up. */
+  private pendingLosses = 0;
 
   constructor(
     readonly config: MonitorConfig,
     now: number,
   ) {
     this.sinceAt = now;
+    this.peer = new PeerRequests(config.peer);
     const perWindow = Math.ceil(config.statsWindowMs / config.intervalMs) + 4;
     this.ring = new Array<Outcome>(Math.max(perWindow, config.lossWindow));
   }
@@ -210,12 +275,17 @@ export class PathMonitor {
    * When expire() next has something to decide, or undefined. Final deadlines count only when
    * nothing is waiting: a path being probed is looked at every interval anyway, and settling
    * probes are decided at those looks (at most an interval after finalAt; nothing is fast
-   * about that decision), so they cost no timer events of their own.
+   * about that decision), so they cost no timer events of their own. While the peer probes
+   * us, its next probe's due (one more look per peer probe, while up) is one too:
+   * a miss judged late is no evidence, and the first misses after a cut are often the peer's.
    */
   nextDeadline(): number | undefined {
     // The timeout may shrink between sends, so a later probe can have the earlier deadline.
     let min: number | undefined;
     for (const f of this.waiting.values()) if (min === undefined || f.deadline < min) min = f.deadline;
+    // The peer's next expected probe: judged on time, it can complete a run of misses.
+    const peerDue = this.health === 'up' ? this.syncPeerGrace().nextDue() : undefined;
+    if (peerDue !== undefined && (min === undefined || peerDue < min)) min = peerDue;
     if (min !== undefined) return min;
     for (const f of this.settling.values()) return f.finalAt;
     return undefined;
@@ -239,10 +309,15 @@ export class PathMonitor {
       this.received++;
       this.goods++;
       this.record({ at: now, rtt });
+      if (this.health === 'up') this.ownMiss.add(this.pendingLosses + 1, this.pendingLosses);
+      this.pendingLosses = 0;
     } else {
       this.settling.delete(seq);
       this.late++;
-      if (f.outcome !== undefined) f.outcome.rtt = rtt; // the loss it was counted as is undone
+      if (f.outcome !== undefined) {
+        f.outcome.rtt = rtt; // the loss it was counted as is undone
+        if (this.pendingLosses > 0) this.pendingLosses--;
+      }
       else this.record({ at: now, rtt });
     }
     if (this.health !== 'up') {
@@ -254,9 +329,34 @@ export class PathMonitor {
   }
 
   /**
-   * The caller looks at `now`, having read every reply that arrived by then. Probes past
-   * their timeout are lost, or undecided if the look came more than their timeout late;
-   * probes past finalMs are lost for good.
+   * The peer's own probe (an ICMP echo request, or a UDP probe request) from this path's peer
+   * address arrived on this path's local address at `at`: evidence that peer→us works.
+   */
+  peerProbeSeen(at: number): Transition | undefined {
+    const prev = this.peer.last;
+    const missed = this.peer.seen(at);
+    if (this.peer.last !== prev) this.peerProbes++;
+    // Random loss only: the gap ended with the path up all through it.
+    if (missed !== undefined && this.health === 'up' && prev !== undefined && this.sinceAt <= prev) this.peerMiss.add(missed + 1, missed);
+    // Proof of peer→us alone never changes the state: up needs our replies (both directions),
+    // and an arrival only ends the peer's silence.
+    return undefined;
+  }
+
+  /**
+   * The caller did not send `n` probes due by `now` (it was not scheduled in time). They are
+   * neither lost nor sent: a run of losses or of good probes goes on across them.
+   */
+  sendsSkipped(n: number, now: number): void {
+    if (!Number.isFinite(n) || n <= 0 || !Number.isFinite(now)) return;
+    this.skipped += Math.min(Math.floor(n), 1e9);
+  }
+
+  /**
+   * The caller looks at `now`, having read every reply and peer probe that arrived by then.
+   * Probes past their timeout are lost, or undecided if the look came more than their timeout
+   * late; probes past finalMs are lost for good (unless this look is later still); the peer's
+   * probes overdue by then are missed, on the same lateness rule.
    */
   expire(now: number): Transition | undefined {
     let change: Transition | undefined;
@@ -276,10 +376,14 @@ export class PathMonitor {
     for (const [seq, f] of this.settling) {
       if (f.finalAt > now) break;
       this.settling.delete(seq);
+      // An undecided probe is lost at finalMs only by a look at most finalMs/2 late: a loop
+      // frozen for seconds may have its replies unread, and decides nothing about them.
+      if (!f.lost && now - f.finalAt > this.config.finalMs / 2) continue;
       if (!f.lost) change = this.lose(f, now) ?? change;
       if (f.goodsAt > this.runFrom) this.runFrom = f.goodsAt;
     }
-    return change;
+    this.syncPeerGrace().judge(now, this.timeoutMs());
+    return this.decide(now) ?? change;
   }
 
   stats(now: number): MonitorStats {
@@ -314,28 +418,31 @@ export class PathMonitor {
       received: this.received,
       late: this.late,
       undecided: this.undecided,
+      skipped: this.skipped,
+      peerProbes: this.peerProbes,
     };
   }
 
   /** Any reply to probe number `n`: the losses sent before it are no longer consecutive. */
   private replied(n: number): void {
     if (n > this.newestReplied) this.newestReplied = n;
-    while (this.lossRun.length > 0 && (this.lossRun[0] as number) <= this.newestReplied) this.lossRun.shift();
+    while (this.lossRun.length > 0 && (this.lossRun[0] as LossInRun).n <= this.newestReplied) this.lossRun.shift();
   }
 
   private lose(f: Flight, now: number): Transition | undefined {
     f.outcome = { at: now, rtt: LOST };
     this.record(f.outcome);
-    const { downAfter, lossDownRatio, lossWindow } = this.config;
+    const { lossDownRatio, lossWindow } = this.config;
+    // A probe sent before the path came up (lost at finalMs, after) tells nothing of it while up.
+    if (this.health === 'up' && f.sentAt >= this.sinceAt) this.pendingLosses++;
     if (f.n > this.newestReplied) {
       // Kept in send order; an undecided probe lost at finalMs may be older than the rest.
       let i = this.lossRun.length;
-      while (i > 0 && (this.lossRun[i - 1] as number) > f.n) i--;
-      this.lossRun.splice(i, 0, f.n);
-      if (this.lossRun.length > downAfter) this.lossRun.shift();
+      while (i > 0 && (this.lossRun[i - 1] as LossInRun).n > f.n) i--;
+      this.lossRun.splice(i, 0, { n: f.n, sentAt: f.sentAt, timeout: f.deadline - f.sentAt });
+      if (this.lossRun.length > this.mostMisses()) this.lossRun.shift();
     }
     if (this.health === 'down') return undefined;
-    if (this.lossRun.length >= downAfter) return this.move('down', now, `${this.lossRun.length} consecutive losses (timeout ${Math.round(f.deadline - f.sentAt)} ms)`);
     if (lossDownRatio > 0 && this.ringCount >= lossWindow) {
       let lost = 0;
       let i = 0;
@@ -345,10 +452,56 @@ export class PathMonitor {
     return undefined;
   }
 
+  /**
+   * The run of misses rule: k losses of ours since the newest reply (k ≥ 1: evidence that we
+   * sent and no answer came) and m of the peer's probes missed in the same silence.
+   */
+  private decide(now: number): Transition | undefined {
+    const k = this.lossRun.length;
+    if (this.health === 'down' || k === 0) return undefined;
+    const first = this.lossRun[0] as LossInRun;
+    const m = this.peerMissesSince(first.sentAt);
+    if (k + m < this.config.downAfter) return undefined;
+    // Both streams cross the same path: the peer's rate is not taken below half ours (our
+    // probe is two packets, its one). Not the other way: its probes also miss when the peer
+    // is late to send them, which says nothing about our packets.
+    const ownRate = this.ownMiss.rate();
+    const odds = ownRate ** k * Math.max(this.peerMiss.rate(), ownRate / 2) ** m;
+    if (k + m < this.mostMisses() && odds > this.config.falseDownOdds) return undefined;
+    const peer = m > 0 ? ` and ${m} missed peer probes` : '';
+    return this.move('down', now, `${k} consecutive losses${peer} (timeout ${Math.round((this.lossRun[k - 1] as LossInRun).timeout)} ms)`);
+  }
+
+  /**
+   * The peer's missed probes, when its silence began about when our run did: within one of
+   * its intervals and one of ours before our first loss was sent (a cut stops both streams at
+   * once). A peer that stopped earlier (restarted, or never probed) is no evidence. Only for
+   * a path that is up: the goal is a fast cut, and a path coming up (both ends starting, a busy
+   * peer sending irregularly) waits for our own losses.
+   */
+  private peerMissesSince(firstLossSentAt: number): number {
+    const last = this.peer.last;
+    const spacing = this.peer.interval;
+    if (this.health !== 'up' || last === undefined || spacing === undefined) return 0;
+    if (last < firstLossSentAt - this.config.intervalMs - spacing - this.peer.grace()) return 0;
+    return this.peer.misses;
+  }
+
+  /** The peer's probes get at least the lateness our own timeout has grown to allow. */
+  private syncPeerGrace(): PeerRequests {
+    this.peer.graceFloorMs = this.timeoutMs() - this.config.minTimeoutMs;
+    return this.peer;
+  }
+
+  private mostMisses(): number {
+    return Math.max(this.config.downAfter, this.config.maxDownAfter);
+  }
+
   private move(to: PathHealth, now: number, reason: string): Transition {
     const from = this.health;
     this.health = to;
     this.sinceAt = now;
+    this.pendingLosses = 0; // a run that changed the state was no random loss
     if (to === 'down') this.downs.push(now);
     return { from, to, at: now, reason };
   }

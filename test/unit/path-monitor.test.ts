@@ -295,13 +295,80 @@ describe('path monitor', () => {
       assert.match(d.changes.at(-1)!.reason, /3 consecutive losses/);
     });
 
-    test('a loop frozen past finalMs decides at once what got no reply', () => {
+    // Changed with issue 13: a look frozen past finalMs used to count what it found without a
+    // reply as lost at once; its replies may sit unread, so now it decides nothing.
+    test('a look late by seconds decides nothing: what it finds without replies is neither lost nor good', () => {
       const d = new Driver().ok(20);
       const ps = [d.send(), d.send(), d.send(), d.send()];
-      d.answer(ps[1]!, ps[1]!.sentAt + 0.2);
       d.look(ps[3]!.sentAt + 5000);
-      assert.equal(d.m.state, 'up', 'the reply to the second probe breaks the run: two in a row');
-      assert.equal(d.m.stats(d.t + 5000).undecided, 3);
+      d.t = ps[3]!.sentAt + 5000;
+      assert.equal(d.m.state, 'up', 'four probes without replies, but nobody looked on time');
+      assert.equal(d.m.stats(d.t).undecided, 4);
+      assert.equal(d.m.nextDeadline(), undefined, 'nothing left to decide');
+      d.ok(1).lose(2);
+      assert.equal(d.m.state, 'up', 'the frozen look added nothing to a loss run');
+      d.lose();
+      assert.equal(d.m.state, 'down');
+    });
+
+    test('a look late by seconds does not complete a loss run, nor break it', () => {
+      const d = new Driver().ok(20).lose(2);
+      const ps = [d.send(), d.send(), d.send()];
+      d.look(ps[2]!.sentAt + 3000);
+      d.t = ps[2]!.sentAt + 3000;
+      assert.equal(d.m.state, 'up');
+      d.lose();
+      assert.equal(d.m.state, 'down', 'three losses looked at on time, in send order');
+    });
+
+    test('skipped send slots are no loss and break no run', () => {
+      const d = new Driver().ok(20).lose(2);
+      d.m.sendsSkipped(6, d.t);
+      d.t += 6 * d.cfg.intervalMs;
+      assert.equal(d.m.state, 'up', 'six slots without a probe are no evidence');
+      d.lose();
+      assert.equal(d.m.state, 'down', 'the loss run goes on across them');
+      const e = new Driver().ok(10).lose(3).ok(5);
+      e.m.sendsSkipped(3, e.t);
+      e.t += 3 * e.cfg.intervalMs;
+      e.ok(5);
+      assert.equal(e.m.state, 'up', 'and so does the good run');
+      assert.equal(e.m.stats(e.t).skipped, 3);
+      assert.equal(e.m.stats(e.t).sent, 23, 'skipped slots are not probes');
+    });
+
+    test("the peer's probes count as missed only on a look on time, never when the look stalled", () => {
+      /** Up with the peer probing 25 ms after each of our probes; then one of ours lost. */
+      const warm = (): Driver => {
+        const d = new Driver();
+        for (let i = 0; i < 20; i++) {
+          d.ok();
+          d.m.peerProbeSeen(d.t - 25);
+        }
+        d.lose();
+        return d;
+      };
+      const onTime = warm();
+      // The peer's next probes were due at t - 25 and t + 25 (+ 5 ms grace): looks at their dues.
+      onTime.look(onTime.t - 20).look(onTime.t + 30);
+      assert.equal(onTime.m.state, 'down');
+      assert.match(onTime.changes.at(-1)!.reason, /1 consecutive losses and 2 missed peer probes/);
+      const stalled = warm();
+      stalled.look(stalled.t + 300); // the loop ran again 300 ms later, the peer's probes unread
+      assert.equal(stalled.m.state, 'up');
+    });
+
+    test("the peer's missed probes alone never take a path down: no probe of ours went unanswered", () => {
+      const d = new Driver();
+      for (let i = 0; i < 20; i++) {
+        d.ok();
+        d.m.peerProbeSeen(d.t - 25);
+      }
+      for (let i = 0; i < 40; i++) {
+        d.ok();
+        d.look(d.t - 20);
+      }
+      assert.deepEqual(d.changes.map((c) => c.to), ['up']);
     });
   });
 
@@ -405,7 +472,7 @@ describe('path monitor', () => {
 
   test('statistics are zero with nothing decided', () => {
     const m = new PathMonitor(monitorConfig(), 0);
-    assert.deepEqual(m.stats(1000), { rttMs: 0, jitterMs: 0, loss: 0, sent: 0, received: 0, late: 0, undecided: 0 });
+    assert.deepEqual(m.stats(1000), { rttMs: 0, jitterMs: 0, loss: 0, sent: 0, received: 0, late: 0, undecided: 0, skipped: 0, peerProbes: 0 });
   });
 });
 
