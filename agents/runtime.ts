@@ -56,6 +56,8 @@ export interface PathProbing {
   onChange(listener: (s: PathStatus) => void): () => void;
   stats(): PathStatus[];
   state(peer: string, plane: string): PathHealth;
+  /** The prober's own capabilities for the Hello (kernel_probes), merged with the dataplane's. */
+  capabilities?(): Promise<Record<string, boolean>>;
   close(): void;
 }
 
@@ -207,7 +209,7 @@ export class AgentRuntime {
     const call = this.client.Session();
     this.call = call;
     this.lastAck = undefined;
-    const capabilities = await this.dataplane.capabilities();
+    const capabilities = { ...(await this.dataplane.capabilities()), ...(await this.opts.prober?.capabilities?.()) };
     const addresses = discoverAddresses();
     // Peers may get their program (and probe us) before we get ours: answer from the start.
     this.opts.prober?.setResponderAddresses?.(addresses);

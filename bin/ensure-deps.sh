@@ -18,6 +18,7 @@ have pgrep || packages+=(procps)
 have ping || packages+=(iputils-ping)
 have ip || packages+=(iproute2)
 have chromium || packages+=(chromium)   # the live view's browser test (playwright-core drives it)
+have cc || packages+=(gcc libc6-dev)    # the path probe engine (agents/paths/engine/weft-probe.c)
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${packages[*]}; run as root or: apt-get install ${packages[*]}" >&2
@@ -36,3 +37,6 @@ fi
 # The live view's page is bundled at build time (into the git-ignored .build/web), only when
 # its sources are newer than the bundle.
 node --import tsx src/web/build.ts >/dev/null
+
+# The path probe engine, a plain C program, only when its source is newer than the binary.
+bash bin/build-probe.sh

@@ -1,4 +1,5 @@
-// The agent's path prober: UDP probes between underlay addresses, per (peer, plane), deciding
+// The agent's path prober: kernel-timestamped ICMP probes (engine/) or UDP probes between
+// underlay addresses, per (peer, plane), deciding
 // up/down with hysteresis and damping, plus a periodic don't-fragment probe for MTU black holes.
 //
 //   const prober = new PathProber({ log });
@@ -6,7 +7,8 @@
 //   prober.setPaths(program.segments.flatMap((s) => s.paths));
 //   setInterval(() => send(prober.stats()), 1000);
 //   prober.close();
-export { PathProber, DEFAULT_PROBE_PORT, type PathProberOptions, type PathProberLogger, type ProberLoad } from './prober.js';
+export { PathProber, DEFAULT_PROBE_PORT, type PathProberOptions, type PathProberLogger, type ProberLoad, type ProbeBackend } from './prober.js';
 export { PathMonitor, monitorConfig, type MonitorConfig, type MonitorStats, type PathHealth, type Transition } from './monitor.js';
-export { parsePing, probeMtu, type MtuResult, type MtuProbeRequest } from './mtu.js';
+export { parsePing, probeMtu, mtuFromEngine, type MtuResult, type MtuProbeRequest } from './mtu.js';
+export { probeEngineAvailable, ProbeEngine, type EngineAvailability, type EngineEvent } from './engine/index.js';
 export { decodeProbe, encodeProbe, PROBE_MAGIC, PROBE_SIZE, PROBE_VERSION, type Probe } from './packet.js';

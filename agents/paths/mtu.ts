@@ -1,5 +1,7 @@
-// The don't-fragment probe: one full-size ICMP echo with DF set, through iputils `ping`,
-// because Node's dgram cannot set IP_PMTUDISC_DO on a UDP socket.
+// The don't-fragment probe: one full-size ICMP echo with DF set. With the probe engine
+// (engine/, IP_PMTUDISC_PROBE, no process per probe, the cached PMTU ignored) its answer is read
+// by mtuFromEngine(); without it, through iputils `ping`, because Node's dgram cannot set
+// IP_PMTUDISC_DO on a UDP socket.
 //
 // What ping prints (iputils 20221126, verified in the lab):
 //   answered            "1 packets transmitted, 1 received"
@@ -8,9 +10,10 @@
 //     PMTU exception
 //   nothing             "1 packets transmitted, 0 received" and no error: a black hole
 //
-// Caveat: after a "frag needed" the kernel caches the smaller PMTU for the destination
-// (net.ipv4.route.mtu_expires, 600 s) and `-M do` obeys the cache, so a repaired path keeps
-// being reported short until the entry expires. iputils here has no `-M probe` to bypass it.
+// Caveat (ping only): after a "frag needed" the kernel caches the smaller PMTU for the
+// destination (net.ipv4.route.mtu_expires, 600 s) and `-M do` obeys the cache, so a repaired
+// path keeps being reported short until the entry expires. iputils here has no `-M probe` to
+// bypass it; the engine uses IP_PMTUDISC_PROBE and sees the repair at once.
 import { spawn } from 'node:child_process';
 
 export interface MtuResult {
@@ -35,6 +38,17 @@ export function parsePing(size: number, stdout: string, stderr: string): MtuResu
   if (stats === null) return undefined;
   if (Number(stats[2]) > 0) return { pathMtu: size, problem: '' };
   return { pathMtu: 0, problem: `black hole at ${size} bytes` };
+}
+
+/**
+ * The engine's answer for a probe of `size` bytes: got through, too big (with the MTU a router
+ * named in its "fragmentation needed", or 0: the local link's MTU is smaller), or no answer.
+ */
+export function mtuFromEngine(size: number, verdict: 'ok' | 'big' | 'lost', namedMtu: number): MtuResult {
+  if (verdict === 'ok') return { pathMtu: size, problem: '' };
+  if (verdict === 'lost') return { pathMtu: 0, problem: `black hole at ${size} bytes` };
+  if (namedMtu > 0 && namedMtu < size) return { pathMtu: namedMtu, problem: `full-size probes (${size} bytes) do not get through; path MTU ${namedMtu}` };
+  return { pathMtu: 0, problem: `full-size probes (${size} bytes) do not get through; larger than a local link's MTU` };
 }
 
 export interface MtuProbeRequest {

@@ -1,8 +1,20 @@
-// PathProber: the imperative shell around PathMonitor. It owns the sockets (sockets.ts), one
-// timer for every path (a heap of due times), and the slow don't-fragment probes (mtu.ts).
+// PathProber: the imperative shell around PathMonitor, with two backends:
 //
-// Cost: per path `ratePerSecond` 24-byte UDP requests out and as many replies in (plus the
-// same again answering the peer's probes), and one `ping` process per `mtuIntervalMs`.
+//   engine (default when available): the weft-probe process (engine/) sends ICMP echoes that the
+//     peer's kernel answers, dates replies with kernel timestamps and owns the schedule. The
+//     monitor runs on the engine's clock (CLOCK_REALTIME ms, as Date.now()): probeSent(TX),
+//     replyReceived(seq, TX, RX), peerProbeSeen(RX) for the peer's own echo requests, and
+//     expire(T) only at the engine's T lines ("every reply before T has been written"). A late
+//     event loop reads those lines late but in order, so it decides exactly as an on-time one
+//     would. The don't-fragment probe is the engine's too (no process per path).
+//   udp: today's prober, for hosts without the engine (no C compiler, no CAP_NET_RAW) and for
+//     IPv6 paths (the engine is IPv4 only). The rest of this comment is about it.
+//
+// Either way the UDP sockets (sockets.ts) answer peers' UDP probes: a fleet mixes both.
+//
+// Cost (udp): per path `ratePerSecond` 24-byte UDP requests out and as many replies in (plus
+// the same again answering the peer's probes), and one `ping` process per `mtuIntervalMs`.
+// Cost (engine): as many ICMP echoes (the kernel answers the peer's), two lines read per probe.
 // Nothing is programmed in the kernel.
 //
 // Timing: a loss is decided in a setImmediate after the timer fires, i.e. after the event
@@ -17,8 +29,9 @@
 import { performance } from 'node:perf_hooks';
 import type { RemoteInfo } from 'node:dgram';
 import type { PathState, PathStatus, ProbePath } from '../../src/protocol/index.js';
+import { probeEngineAvailable, ProbeEngine, type EngineAvailability, type EngineEvent } from './engine/index.js';
 import { monitorConfig, PathMonitor, type MonitorConfig, type PathHealth, type Transition } from './monitor.js';
-import { probeMtu, type MtuResult } from './mtu.js';
+import { mtuFromEngine, probeMtu, type MtuResult } from './mtu.js';
 import { decodeProbe, encodeProbe, PROBE_SIZE } from './packet.js';
 import { ProbeSocket } from './sockets.js';
 import { TimerHeap } from './timer-heap.js';
@@ -49,7 +62,16 @@ export interface PathProberOptions {
   bindRetryMs?: number;
   pingPath?: string;
   log?: PathProberLogger;
+  /**
+   * 'auto' (default): the engine when probeEngineAvailable() says so, else udp (logged why).
+   * 'engine': the same, but a missing engine is logged as a warning.
+   */
+  backend?: 'auto' | ProbeBackend;
+  /** The engine binary; default .build/probe/weft-probe. */
+  engineBinary?: string;
 }
+
+export type ProbeBackend = 'engine' | 'udp';
 
 /** How well the scheduler keeps up: probes sent later than planned. */
 export interface ProberLoad {
@@ -74,6 +96,11 @@ interface Entry {
   key: string;
   id: number;
   path: ProbePath;
+  backend: ProbeBackend;
+  /** engine: engine seq → the monitor's seq and send time, for the last ~finalMs of probes. */
+  engineSeqs: Map<number, { seq: number; tx: number }>;
+  /** engine: the don't-fragment probe asked for, answered by an 'mtu' event. */
+  mtuAsk: { since: number; size: number } | undefined;
   monitor: PathMonitor;
   alive: boolean;
   nextProbeAt: number;
@@ -90,6 +117,10 @@ type Event = { kind: 'probe' | 'mtu'; entry: Entry } | { kind: 'expire'; entry: 
 const now = (): number => performance.now();
 const epochMs = (t: number): number => Math.round(performance.timeOrigin + t);
 const pathKey = (peer: string, plane: string): string => `${peer}\u0000${plane}`;
+const pairKey = (local: string, remote: string): string => `${local}\u0000${remote}`;
+/** The monitor's clock per backend: the engine's is CLOCK_REALTIME (ms), as Date.now(). */
+const CLOCK: Record<ProbeBackend, () => number> = { udp: now, engine: Date.now };
+const toEpochMs = (e: Entry, t: number): number => (e.backend === 'engine' ? Math.round(t) : epochMs(t));
 
 export class PathProber {
   private readonly port: number;
@@ -102,6 +133,18 @@ export class PathProber {
 
   private readonly entries = new Map<string, Entry>();
   private readonly byId = new Map<number, Entry>();
+  /** (local, remote) → the first path between them, for the peer's own probes. */
+  private readonly byPair = new Map<string, Entry>();
+  /** undefined while the engine's availability is being checked; setPaths waits in `pending`. */
+  private backend: ProbeBackend | undefined;
+  private pending: ProbePath[] | undefined;
+  private readonly rate: number;
+  private readonly engineBinary: string | undefined;
+  private engine: ProbeEngine | undefined;
+  private engineAvailability: EngineAvailability | undefined;
+  private readonly readyPromise: Promise<void>;
+  /** Expire events of engine paths, due on the engine's T lines rather than on a timer. */
+  private readonly engineHeap = new TimerHeap<{ entry: Entry; at: number }>();
   private readonly sockets = new Map<string, ProbeSocket>();
   private responderAddresses: string[] = [];
   private readonly listeners = new Set<(s: PathStatus) => void>();
@@ -129,6 +172,36 @@ export class PathProber {
     this.bindRetryMs = opts.bindRetryMs ?? 1000;
     this.log = opts.log;
     this.pingPath = opts.pingPath ?? 'ping';
+    this.rate = rate;
+    this.engineBinary = opts.engineBinary;
+    const want = opts.backend ?? 'auto';
+    if (want === 'udp') {
+      this.backend = 'udp';
+      this.readyPromise = Promise.resolve();
+    } else {
+      this.readyPromise = probeEngineAvailable(opts.engineBinary).then((a) => this.useBackend(want, a));
+    }
+  }
+
+  /** Resolves once the backend is chosen (paths given before then are probed from then on). */
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  /** The backend in use, once chosen. */
+  backendInUse(): ProbeBackend | undefined {
+    return this.backend;
+  }
+
+  /** For the agent's Hello: kernel_probes is true when the engine probes the (IPv4) paths. */
+  async capabilities(): Promise<Record<string, boolean>> {
+    await this.readyPromise;
+    return { kernel_probes: this.backend === 'engine' };
+  }
+
+  /** Why the engine is not used, when it is not ('' when it is, or when udp was asked for). */
+  kernelProbesReason(): string {
+    return this.engineAvailability?.reason ?? '';
   }
 
   /**
@@ -138,6 +211,10 @@ export class PathProber {
    */
   setPaths(paths: ProbePath[]): void {
     if (this.closed) return;
+    if (this.backend === undefined) {
+      this.pending = [...paths];
+      return;
+    }
     const want = new Map<string, ProbePath>();
     for (const p of paths) {
       const key = pathKey(p.peer, p.plane);
@@ -152,13 +229,20 @@ export class PathProber {
       }
       this.drop(e);
     }
-    const t = now();
     for (const [key, p] of want) {
       if (this.entries.has(key)) continue;
-      const e: Entry = { key, id: this.allocId(), path: p, monitor: new PathMonitor(this.config, t), alive: true, nextProbeAt: t + Math.random() * this.config.intervalMs, expireAt: Infinity, mtu: undefined, mtuScheduled: false, mtuRunning: false };
+      const backend: ProbeBackend = this.engine !== undefined && !p.localAddress.includes(':') && !p.remoteAddress.includes(':') ? 'engine' : 'udp';
+      const t = CLOCK[backend]();
+      const e: Entry = {
+        key, id: this.allocId(), path: p, backend, engineSeqs: new Map(), mtuAsk: undefined, monitor: new PathMonitor(this.config, t), alive: true,
+        nextProbeAt: now() + Math.random() * this.config.intervalMs, expireAt: Infinity, mtu: undefined, mtuScheduled: false, mtuRunning: false,
+      };
       this.entries.set(key, e);
       this.byId.set(e.id, e);
-      this.push(e.nextProbeAt, { kind: 'probe', entry: e });
+      const pair = pairKey(p.localAddress, p.remoteAddress);
+      if (!this.byPair.has(pair)) this.byPair.set(pair, e);
+      if (backend === 'engine') this.engine?.add(e.id, p.localAddress, p.remoteAddress, this.rate);
+      else this.push(e.nextProbeAt, { kind: 'probe', entry: e });
     }
     this.syncSockets();
   }
@@ -180,8 +264,7 @@ export class PathProber {
 
   /** Every path with its last-second RTT, jitter and loss, counters and MTU findings. */
   stats(): PathStatus[] {
-    const t = now();
-    return [...this.entries.values()].map((e) => this.status(e, t));
+    return [...this.entries.values()].map((e) => this.status(e, CLOCK[e.backend]()));
   }
 
   state(peer: string, plane: string): PathHealth {
@@ -205,6 +288,10 @@ export class PathProber {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
+    this.engine?.close();
+    this.engine = undefined;
+    this.engineHeap.clear();
+    this.byPair.clear();
     this.abort.abort();
     for (const e of this.entries.values()) e.alive = false;
     this.entries.clear();
@@ -228,6 +315,128 @@ export class PathProber {
     this.entries.delete(e.key);
     this.byId.delete(e.id);
     this.toExpire.delete(e);
+    if (e.backend === 'engine') this.engine?.del(e.id);
+    const pair = pairKey(e.path.localAddress, e.path.remoteAddress);
+    if (this.byPair.get(pair) === e) {
+      this.byPair.delete(pair);
+      for (const o of this.entries.values()) if (pairKey(o.path.localAddress, o.path.remoteAddress) === pair) {
+        this.byPair.set(pair, o);
+        break;
+      }
+    }
+  }
+
+  /** The availability check is done: start the engine (or not), then probe what was asked for. */
+  private useBackend(want: 'auto' | 'engine', a: EngineAvailability): void {
+    this.engineAvailability = a;
+    if (this.closed) return;
+    if (a.ok) {
+      this.engine = new ProbeEngine({ binary: this.engineBinary, log: this.log, retryMs: this.bindRetryMs });
+      this.engine.onEvent(this.onEngineEvent);
+      this.backend = 'engine';
+      this.log?.info({ pid: this.engine.pid }, 'path probes: kernel-timestamped ICMP engine');
+    } else {
+      this.backend = 'udp';
+      const say = want === 'engine' ? this.log?.warn : this.log?.info;
+      say?.call(this.log, { reason: a.reason }, 'path probes: no kernel probe engine, probing over UDP (kernel_probes false)');
+    }
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending !== undefined) this.setPaths(pending);
+  }
+
+  private readonly onEngineEvent = (ev: EngineEvent): void => {
+    if (this.closed) return;
+    switch (ev.kind) {
+      case 'time':
+        this.engineTime(ev.nowMs);
+        return;
+      case 'dropped':
+        this.log?.warn({ lines: ev.lines }, 'the probe engine dropped lines: the agent did not read them in time');
+        return;
+      case 'hello':
+        return;
+      default:
+        break;
+    }
+    const e = this.byId.get(ev.id);
+    if (e === undefined || !e.alive || e.backend !== 'engine') return;
+    let change: Transition | undefined;
+    switch (ev.kind) {
+      case 'sent': {
+        const seq = e.monitor.probeSent(ev.txMs);
+        this.load.probesSent++;
+        e.engineSeqs.set(ev.seq, { seq, tx: ev.txMs });
+        // Only replies within finalMs count: keep that many sends (plus slack), oldest out first.
+        const keep = Math.ceil(this.config.finalMs / this.config.intervalMs) + 8;
+        if (e.engineSeqs.size > keep) e.engineSeqs.delete(e.engineSeqs.keys().next().value as number);
+        break;
+      }
+      case 'reply': {
+        const sent = e.engineSeqs.get(ev.seq);
+        if (sent === undefined) return; // from before a restart, or older than finalMs
+        e.engineSeqs.delete(ev.seq);
+        change = e.monitor.replyReceived(sent.seq, sent.tx, ev.rxMs);
+        break;
+      }
+      case 'peer':
+        change = e.monitor.peerProbeSeen(ev.rxMs);
+        break;
+      case 'skipped': {
+        // Printed right after the send that found the engine late: dated by that send.
+        this.load.skippedProbes += ev.slots;
+        const last = [...e.engineSeqs.values()].at(-1);
+        e.monitor.sendsSkipped(ev.slots, last?.tx ?? Date.now());
+        return;
+      }
+      case 'mtu':
+        this.engineMtu(e, ev.size, ev.verdict, ev.namedMtu);
+        return;
+      case 'refused':
+        this.log?.warn({ peer: e.path.peer, plane: e.path.plane, reason: ev.reason }, 'the probe engine refused the path; retrying');
+        return;
+      default: {
+        const never: never = ev;
+        throw new Error(`unknown engine event ${String((never as { kind: unknown }).kind)}`);
+      }
+    }
+    this.scheduleEngineExpire(e);
+    if (change !== undefined) this.changed(e, change);
+  };
+
+  /** A T line: every reply before `t` has been seen, so the deadlines up to `t` are decided. */
+  private engineTime(t: number): void {
+    const due = new Set<Entry>();
+    for (let ev = this.engineHeap.popDue(t); ev !== undefined; ev = this.engineHeap.popDue(t)) {
+      if (!ev.entry.alive) continue;
+      if (ev.at === ev.entry.expireAt) ev.entry.expireAt = Infinity;
+      due.add(ev.entry);
+    }
+    for (const e of due) {
+      const change = e.monitor.expire(t);
+      this.scheduleEngineExpire(e);
+      if (change !== undefined) this.changed(e, change);
+    }
+  }
+
+  private scheduleEngineExpire(e: Entry): void {
+    const d = e.monitor.nextDeadline();
+    if (d === undefined || d >= e.expireAt) return;
+    e.expireAt = d;
+    this.engineHeap.push(d, { entry: e, at: d });
+  }
+
+  private engineMtu(e: Entry, size: number, verdict: 'ok' | 'big' | 'lost', namedMtu: number): void {
+    const ask = e.mtuAsk;
+    e.mtuAsk = undefined;
+    // A probe that straddled a state change says nothing about the MTU.
+    if (ask === undefined || ask.size !== size || e.path.mtu !== size || e.monitor.state !== 'up' || e.monitor.since !== ask.since) return;
+    this.setMtu(e, mtuFromEngine(size, verdict, namedMtu));
+  }
+
+  private setMtu(e: Entry, r: MtuResult): void {
+    if (r.problem !== (e.mtu?.problem ?? '')) this.log?.warn({ peer: e.path.peer, plane: e.path.plane, pathMtu: r.pathMtu, problem: r.problem }, 'path MTU');
+    e.mtu = r;
   }
 
   private syncSockets(): void {
@@ -240,7 +449,7 @@ export class PathProber {
     }
     for (const addr of want) {
       if (this.sockets.has(addr) || addr === '') continue;
-      this.sockets.set(addr, new ProbeSocket(addr, this.port, this.bindRetryMs, { onReply: (local, msg, from) => this.onReply(local, msg, from), log: this.log }));
+      this.sockets.set(addr, new ProbeSocket(addr, this.port, this.bindRetryMs, { onReply: (local, msg, from) => this.onReply(local, msg, from), onRequest: this.onPeerRequest, log: this.log }));
     }
   }
 
@@ -338,6 +547,7 @@ export class PathProber {
     if (e.nextProbeAt < t) {
       const skipped = Math.ceil((t - e.nextProbeAt) / interval);
       this.load.skippedProbes += skipped;
+      e.monitor.sendsSkipped(skipped, t);
       e.nextProbeAt += skipped * interval;
     }
     this.push(e.nextProbeAt, { kind: 'probe', entry: e });
@@ -348,10 +558,20 @@ export class PathProber {
     if (p === undefined || p.type !== 'response') return;
     const e = this.byId.get(p.pathId);
     // The id is ours; the addresses make sure the reply came back over the path it probes.
-    if (e === undefined || e.path.localAddress !== local || e.path.remoteAddress !== from.address) return;
+    if (e === undefined || e.backend !== 'udp' || e.path.localAddress !== local || e.path.remoteAddress !== from.address) return;
     const change = e.monitor.replyReceived(p.seq, p.sentAt, now());
     if (change !== undefined) this.changed(e, change);
   }
+
+  /** The peer's own UDP probe reached our local address: evidence that peer → us works. */
+  private readonly onPeerRequest = (local: string, from: string): void => {
+    const e = this.byPair.get(pairKey(local, from));
+    if (e === undefined || !e.alive) return;
+    const change = e.monitor.peerProbeSeen(CLOCK[e.backend]());
+    if (e.backend === 'engine') this.scheduleEngineExpire(e);
+    else this.scheduleExpire(e);
+    if (change !== undefined) this.changed(e, change);
+  };
 
   private changed(e: Entry, change: Transition): void {
     this.log?.info({ peer: e.path.peer, plane: e.path.plane, from: change.from, to: change.to, reason: change.reason }, `path ${change.to}`);
@@ -360,7 +580,7 @@ export class PathProber {
       e.mtuScheduled = true;
       this.push(now() + Math.random() * Math.min(1000, this.mtuIntervalMs), { kind: 'mtu', entry: e });
     }
-    const s = this.status(e, now());
+    const s = this.status(e, CLOCK[e.backend]());
     for (const l of this.listeners) {
       try {
         l(s);
@@ -373,14 +593,22 @@ export class PathProber {
   private startMtuProbe(e: Entry): void {
     e.mtuScheduled = false;
     if (e.monitor.state !== 'up' || e.mtuRunning) return; // rescheduled when it comes up
+    const since = e.monitor.since;
+    const { localAddress, remoteAddress, mtu } = e.path;
+    if (mtu <= 0) return;
+    if (e.backend === 'engine') {
+      // The engine answers with an 'mtu' event; the next probe is due anyway.
+      e.mtuAsk = { since, size: mtu };
+      this.engine?.mtu(e.id, mtu);
+      e.mtuScheduled = true;
+      this.push(now() + this.mtuIntervalMs, { kind: 'mtu', entry: e });
+      return;
+    }
     if (this.mtuRunning >= this.mtuConcurrency) {
       e.mtuScheduled = true;
       this.push(now() + 100 + Math.random() * 400, { kind: 'mtu', entry: e });
       return;
     }
-    const since = e.monitor.since;
-    const { localAddress, remoteAddress, mtu } = e.path;
-    if (mtu <= 0) return;
     e.mtuRunning = true;
     this.mtuRunning++;
     const done = (r: MtuResult | undefined): void => {
@@ -388,10 +616,7 @@ export class PathProber {
       this.mtuRunning--;
       if (!e.alive || this.closed) return;
       // A probe that straddled a state change says nothing about the MTU.
-      if (r !== undefined && e.monitor.state === 'up' && e.monitor.since === since && e.path.mtu === mtu) {
-        if (r.problem !== (e.mtu?.problem ?? '')) this.log?.warn({ peer: e.path.peer, plane: e.path.plane, pathMtu: r.pathMtu, problem: r.problem }, 'path MTU');
-        e.mtu = r;
-      }
+      if (r !== undefined && e.monitor.state === 'up' && e.monitor.since === since && e.path.mtu === mtu) this.setMtu(e, r);
       e.mtuScheduled = true;
       this.push(now() + this.mtuIntervalMs, { kind: 'mtu', entry: e });
     };
@@ -409,7 +634,7 @@ export class PathProber {
       localAddress: e.path.localAddress,
       remoteAddress: e.path.remoteAddress,
       state: HEALTH_STATE[e.monitor.state],
-      sinceMs: epochMs(e.monitor.since),
+      sinceMs: toEpochMs(e, e.monitor.since),
       rttMs: s.rttMs,
       jitterMs: s.jitterMs,
       loss: s.loss,

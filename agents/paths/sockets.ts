@@ -10,6 +10,8 @@ import { answerInPlace } from './packet.js';
 export interface ProbeSocketEvents {
   /** A datagram that is not a request (the prober decodes replies itself). */
   onReply(local: string, msg: Buffer, from: RemoteInfo): void;
+  /** A request from `from` was answered on `local`: the peer's own probe arrived. */
+  onRequest?(local: string, from: string): void;
   log?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
 }
 
@@ -57,6 +59,7 @@ export class ProbeSocket {
       if (answerInPlace(msg)) {
         this.answered++;
         s.send(msg, from.port, from.address, ignoreSendError);
+        this.events.onRequest?.(this.address, from.address);
       } else {
         this.events.onReply(this.address, msg, from);
       }

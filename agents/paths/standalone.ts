@@ -6,7 +6,8 @@
 // change, {"event":"stats","paths":[...],"load":{...}} every `statsMs` (0: never), and reads
 // JSON lines on stdin: {"paths":[...]} replaces the paths, {"listen":[...]} the responder
 // addresses, {"stats":true} prints stats now, {"summary":true} prints only totals (for many
-// paths). Exits on SIGTERM or when stdin closes.
+// paths), {"busyMs":N} blocks the event loop for N ms (a starved agent, for tests). Exits on
+// SIGTERM or when stdin closes.
 import { createInterface } from 'node:readline';
 import type { ProbePath } from '../../src/protocol/index.js';
 import { PathProber, type PathProberOptions } from './prober.js';
@@ -53,10 +54,17 @@ process.once('SIGINT', stop);
 const rl = createInterface({ input: process.stdin });
 rl.on('line', (line) => {
   if (line.trim() === '') return;
-  const msg = JSON.parse(line) as Config & { stats?: boolean; summary?: boolean };
+  const msg = JSON.parse(line) as Config & { stats?: boolean; summary?: boolean; busyMs?: number };
   if (msg.listen) prober.setResponderAddresses(msg.listen);
   if (msg.paths) prober.setPaths(msg.paths);
   if (msg.stats) printStats();
   if (msg.summary) printSummary();
+  if (msg.busyMs !== undefined) {
+    const until = performance.now() + Math.min(msg.busyMs, 10_000);
+    while (performance.now() < until) {
+      // busy: nothing else runs meanwhile
+    }
+    out({ event: 'busy-done', at: Date.now() });
+  }
 });
 rl.on('close', stop);

@@ -14,7 +14,7 @@ const isRoot = process.getuid?.() === 0;
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const STANDALONE = resolve(ROOT, 'agents/paths/standalone.ts');
 const T = { timeout: 30_000 };
-const OPTIONS: PathProberOptions = { mtuIntervalMs: 1000 };
+const BASE_OPTIONS: PathProberOptions = { mtuIntervalMs: 1000 };
 
 /** waitFor for a value: resolves to the first defined result. */
 async function until<T>(what: string, check: () => T | undefined, timeoutMs = 10_000): Promise<T> {
@@ -51,7 +51,7 @@ class ProberProcess {
     return last?.status.state ?? 'PATH_STATE_UNKNOWN';
   }
 
-  waitState(peer: string, plane: string, state: 'UP' | 'DOWN', timeoutMs = 10_000): Promise<Change> {
+  waitState(peer: string, plane: string, state: 'UP' | 'DOWN', timeoutMs = 20_000): Promise<Change> {
     return until(
       `${this.host} → ${peer} plane ${plane} ${state}`,
       () => (this.state(peer, plane) === `PATH_STATE_${state}` ? this.changes.filter((c) => c.status.peer === peer && c.status.plane === plane).at(-1) : undefined),
@@ -73,7 +73,10 @@ function pathsTo(from: LabHost, to: LabHost, mtu = 1500): ProbePath[] {
   return from.planes.map((plane) => ({ peer: to.name, plane, localAddress: from.addresses[plane]!, remoteAddress: to.addresses[plane]!, mtu }));
 }
 
-describe('path prober in network namespaces', { skip: isRoot ? false : 'needs root' }, () => {
+// Both backends: the kernel-timestamped ICMP engine (the default where it runs), and UDP (hosts
+// without the engine, mixed fleets). The engine's own tests are in probe-engine.test.ts.
+for (const backend of ['engine', 'udp'] as const) describe(`path prober in network namespaces (${backend})`, { skip: isRoot ? false : 'needs root' }, () => {
+  const OPTIONS: PathProberOptions = { ...BASE_OPTIONS, backend };
   let lab: Lab;
   let h1: LabHost;
   let h2: LabHost;
@@ -168,7 +171,7 @@ describe('path prober in network namespaces', { skip: isRoot ? false : 'needs ro
     const p3 = start(h1, { options: { ...OPTIONS, port: 4791, bindRetryMs: 100 }, paths: [{ peer: 'h2', plane: 'a', localAddress: late, remoteAddress: h2.addresses.a!, mtu: 1500 }] });
     // h2 answers on 4791 too: a responder-only process.
     start(h2, { options: { port: 4791 }, listen: [h2.addresses.a!] });
-    await waitFor('h1 reports it cannot bind', () => p3.stderr.some((l) => l.includes('cannot bind')), { timeoutMs: 10_000 });
+    await waitFor('h1 reports it cannot bind', () => p3.stderr.some((l) => l.includes('cannot bind')), { timeoutMs: 10_000 }).catch((e) => { throw new Error(`${e.message}; stderr: ${p3.stderr.join(' / ').slice(0, 1500)}`); });
     await waitFor('h1 path still not up', async () => {
       await new Promise((r) => setTimeout(r, 300));
       return p3.state('h2', 'a') !== 'PATH_STATE_UP';
