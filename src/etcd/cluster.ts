@@ -14,6 +14,15 @@ import { EtcdProcess } from './process.js';
 import { lockStateDir, type StateDirLock } from './state-dir-lock.js';
 
 export const MAX_CLUSTER_MEMBERS = 7;
+/**
+ * Raft timers that let controllers hold 1 s leader leases: etcd raises a lease TTL below 1.5
+ * election timeouts (rounded up to whole seconds) to that, so 1 s needs an election timeout of at
+ * most 666 ms; etcd's default (1 s) makes it 2 s. The trade-off: a member that hears nothing
+ * from the raft leader for 600 ms (a disk or CPU stall on a busy machine) starts an election,
+ * and writes wait for it; on loopback heartbeats take microseconds, so 6 heartbeats of 100 ms
+ * leave room for stalls but not for a slow network: across machines keep etcd's defaults.
+ */
+export const LOCAL_CLUSTER_RAFT_TIMERS = { heartbeatMs: 100, electionMs: 600 };
 const CLUSTER_FILE = 'cluster.json';
 
 export interface LocalClusterOptions {
@@ -23,7 +32,7 @@ export interface LocalClusterOptions {
   /** Member i (from 0) gets client port base+2i and peer port base+2i+1; else free ports. */
   basePort?: number;
   log?: EtcdLog;
-  /** Raft timers for every member (default etcd's: heartbeat 100 ms, election 1 s). */
+  /** Raft timers for every member (default LOCAL_CLUSTER_RAFT_TIMERS: election 600 ms, for 1 s leases). */
   raftTimers?: { heartbeatMs: number; electionMs: number };
   /** Who holds the state dir, for the message a second starter gets (default `weft etcd-cluster`). */
   owner?: string;
@@ -128,7 +137,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
           peerPort: m.peerPort,
           initialCluster,
           clusterToken: plan!.token,
-          raftTimers: opts.raftTimers,
+          raftTimers: opts.raftTimers ?? LOCAL_CLUSTER_RAFT_TIMERS,
           log,
         }),
     );

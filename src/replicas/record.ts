@@ -13,6 +13,8 @@ export const ReplicaRecordSchema = z.object({
   startedAt: z.string().max(64),
   /** Whether the replica believes it leads (the leader key says who does). */
   leading: z.boolean(),
+  /** The lease TTL etcd granted (absent in a record of an older replica). */
+  leaseTtlSeconds: z.number().int().min(1).max(1_000_000).optional(),
   agents: z.number().int().min(0),
   heartbeatAt: z.string().max(64),
 });
@@ -25,6 +27,7 @@ export const ReplicaViewSchema = z.object({
   version: z.string(),
   startedAt: z.string().describe('ISO 8601'),
   leader: z.boolean().describe('Whether it holds the leader key: it runs the status reconcilers and sweeps'),
+  leaseTtlSeconds: z.number().int().optional().describe('The TTL etcd granted its lease, in seconds: a dead leader is replaced about this long after it died'),
   agents: z.number().int().describe('Agent sessions it holds'),
   lastHeartbeat: z.string().describe('ISO 8601; refreshed every second, the record expires with its lease'),
 });
@@ -55,6 +58,7 @@ export function replicaList(records: string[], leaderId: string | undefined): Re
       version: r.version,
       startedAt: r.startedAt,
       leader: r.id === leaderId,
+      ...(r.leaseTtlSeconds ? { leaseTtlSeconds: r.leaseTtlSeconds } : {}),
       agents: r.agents,
       lastHeartbeat: r.heartbeatAt,
     });

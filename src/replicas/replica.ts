@@ -4,29 +4,32 @@
 // One lease per session carries both the record and, while leading, the leader key. Leading
 // is taken with one transaction ("create the leader key if absent"), and the key's create
 // revision is the fence every leader-only write compares in its own transaction. A leader
-// steps down at once when a heartbeat finds the key no longer its own, or when its keepalives
-// have gone unanswered so long that the lease may end within a margin (LeaseClock); it then
-// drops the lease and starts a new session. Followers watch the leader key and campaign the
-// moment it goes, and on every heartbeat that finds it absent (level-triggered).
+// steps down at once when a heartbeat finds the key no longer its own or its lease is gone.
+// When its keepalives have gone unanswered so long that the lease may end within a margin
+// (LeaseClock) it pauses its leader work at once, and resumes it under the same term if the
+// lease outlives the stall (pause.ts); if not, the key goes with the lease and another replica
+// leads. Followers watch the leader key and campaign the moment it goes, and on every heartbeat
+// that finds it absent (level-triggered).
 //
-// Failover time: the dead leader's lease ends at most TTL after its last keepalive reached etcd
-// (etcd checks expiry every 500 ms), then a follower's watch fires and its campaign commits.
-// etcd raises TTLs below its minimum (1.5 election timeouts, rounded up: 2 s with the defaults)
-// to that minimum, so 2 s is the floor on a default cluster.
-import { EtcdLeaseInvalidError, type Etcd3, type IRangeResponse, type Lease, type Watcher } from 'etcd3';
+// Failover time: the dead leader's lease ends TTL after its last keepalive reached etcd (one
+// keepalive interval, TTL/4, or less before the death), found by etcd's expiry check, which runs
+// every 500 ms; then a follower's watch fires and its campaign commits: from 3/4 TTL to TTL +
+// 0.5 s and a few ms. etcd raises a TTL below its minimum (1.5 election timeouts, rounded up to
+// whole seconds) to that minimum: 2 s on a default etcd, 1 s with an election timeout of at most
+// 666 ms. The session keeps its lease with the timing of the TTL granted (lease-timing.ts).
+import { EtcdLeaseInvalidError, type Etcd3, type IRangeResponse, type Watcher } from 'etcd3';
 import { UnavailableError } from '../errors/index.js';
 import { callOptions, fenceCompare, isUnreachable, type Fence, type Logger } from '../store/index.js';
 import { newReplicaId } from './identity.js';
 import { CONTROLLERS_ROOT, LEADER_KEY, rangeEnd, replicaKey, REPLICAS_PREFIX } from './keys.js';
-import { LeaseClock } from './lease-clock.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { MAX_LEASE_TTL_SECONDS, WATCHDOG_MS } from './lease-timing.js';
 import { LeaderTasks, type LeaderTask } from './leader-tasks.js';
+import { pausedVerdict } from './pause.js';
 import { replicaList, type ReplicaList, type ReplicaRecord } from './record.js';
 
 export const DEFAULT_LEASE_TTL_SECONDS = 2;
 const HEARTBEAT_MS = 1000;
-/** A leader stops this long before its lease could end (covers a keepalive's flight and a short stall). */
-const SAFETY_MARGIN_MS = 500;
-const WATCHDOG_MS = 100;
 /** The most replica records GET /v1/controllers reads. */
 const MAX_REPLICAS = 256;
 
@@ -39,13 +42,13 @@ export interface ReplicaOptions {
   agentAddress: () => string | undefined;
   agentCount: () => number;
   id?: string;
+  /** The TTL to ask etcd for, whole seconds from 1 to 60 (etcd may grant more). Default 2. */
   leaseTtlSeconds?: number;
 }
 
 interface Session {
-  lease: Lease;
+  keeper: LeaseKeeper;
   leaseId: string;
-  clock: LeaseClock;
 }
 
 const key = (k: string) => Buffer.from(k);
@@ -56,9 +59,12 @@ export class Replica {
   /** Live replicas as the last heartbeat counted them. */
   replicaCount = 0;
   private readonly ttl: number;
+  private granted?: number;
   private tasks?: LeaderTasks;
   private session?: Session;
   private fence?: Fence;
+  /** The term this replica paused in its session, while it may still resume it. */
+  private paused?: { fence: Fence; session: Session };
   private watcher?: Watcher;
   private heartbeatTimer?: NodeJS.Timeout;
   private watchdogTimer?: NodeJS.Timeout;
@@ -70,6 +76,14 @@ export class Replica {
   constructor(private readonly opts: ReplicaOptions) {
     this.id = opts.id ?? newReplicaId();
     this.ttl = opts.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS;
+    if (!Number.isInteger(this.ttl) || this.ttl < 1 || this.ttl > MAX_LEASE_TTL_SECONDS) {
+      throw new RangeError(`lease TTL: whole seconds from 1 to ${MAX_LEASE_TTL_SECONDS}, not ${this.ttl}`);
+    }
+  }
+
+  /** The lease TTL etcd granted this replica's latest session (undefined before the first grant). */
+  get leaseTtlSeconds(): number | undefined {
+    return this.granted;
   }
 
   /** Whether this replica leads now. */
@@ -162,6 +176,7 @@ export class Replica {
         version: this.opts.version,
         startedAt: this.startedAt,
         leading,
+        ...(this.granted ? { leaseTtlSeconds: this.granted } : {}),
         agents: this.opts.agentCount(),
         heartbeatAt: new Date().toISOString(),
       };
@@ -188,12 +203,19 @@ export class Replica {
       this.stepDown(`the leader key is no longer ours (held by ${holder?.value.toString() ?? 'nobody'})`);
       return;
     }
+    const paused = this.paused;
+    if (paused && !this.fence) {
+      const held = holder && { createRevision: String(holder.create_revision), lease: String(holder.lease) };
+      const verdict = paused.session === s ? pausedVerdict(paused.fence.createRevision, s.leaseId, held, s.keeper.clock.safe(performance.now())) : 'forget';
+      if (verdict === 'resume') this.resume(paused.fence);
+      else if (verdict === 'forget') this.paused = undefined;
+    }
     if (!this.fence && !holder) await this.campaign(s);
   }
 
   /** Takes the leader key if nobody holds it. */
   private async campaign(s: Session): Promise<void> {
-    if (this.fence || this.stopped || s !== this.session || !s.clock.safe(performance.now())) return;
+    if (this.fence || this.stopped || s !== this.session || !s.keeper.clock.safe(performance.now())) return;
     const res = await this.opts.etcd.kv.txn(
       {
         compare: [{ key: key(LEADER_KEY), target: 'Version', result: 'Equal', version: 0 }],
@@ -205,13 +227,14 @@ export class Replica {
     if (!res.succeeded || s !== this.session || this.stopped) return;
     // The put is the key's creation: its revision is the transaction's.
     this.fence = { key: LEADER_KEY, createRevision: String(res.header.revision) };
-    this.opts.log.info({ term: this.fence.createRevision, leaseTtlSeconds: this.ttl }, 'this replica leads now');
+    this.opts.log.info({ term: this.fence.createRevision, leaseTtlSeconds: s.keeper.timing.ttlSeconds }, 'this replica leads now');
     this.tasks?.start(this.fence);
     // Say so in the record now rather than at the next heartbeat.
     this.again = true;
   }
 
   private stepDown(reason: string): void {
+    this.paused = undefined;
     if (!this.fence) return;
     const term = this.fence.createRevision;
     this.fence = undefined;
@@ -219,34 +242,48 @@ export class Replica {
     this.opts.log.warn({ term, reason }, 'this replica no longer leads');
   }
 
+  /** Stops the leader work, keeping the lease and the key: the term may resume (pause.ts). */
+  private pause(s: Session, reason: string): void {
+    const fence = this.fence;
+    if (!fence) return;
+    this.stepDown(reason);
+    this.paused = { fence, session: s };
+  }
+
+  private resume(fence: Fence): void {
+    this.paused = undefined;
+    this.fence = fence;
+    this.opts.log.info({ term: fence.createRevision }, 'this replica leads again: its lease outlived the pause');
+    this.tasks?.start(fence);
+    this.again = true;
+  }
+
   private async openSession(): Promise<Session> {
-    const clock = new LeaseClock(SAFETY_MARGIN_MS);
-    const sentAt = performance.now();
-    const lease = this.opts.etcd.lease(this.ttl, { autoKeepAlive: true, ...callOptions(HEARTBEAT_MS * 2) });
-    lease.on('keepaliveEstablished', () => clock.restarted());
-    lease.on('keepaliveFired', () => clock.sent(performance.now()));
-    lease.on('keepaliveSucceeded', (res: { TTL: string }) => clock.confirmed(performance.now(), Number(res.TTL)));
-    lease.on('lost', (err: Error) => {
-      if (this.session?.lease !== lease) return;
-      this.opts.log.warn({ err: String(err) }, 'replica lease lost');
+    let s: Session | undefined;
+    const keeper = await LeaseKeeper.grant(this.opts.etcd, this.ttl, HEARTBEAT_MS * 2, (reason) => {
+      if (!s || this.session !== s) return;
+      this.opts.log.warn({ reason }, 'replica lease lost');
       this.stepDown('lease lost');
       void this.endSession();
     });
-    let leaseId: string;
-    try {
-      leaseId = await lease.grant();
-    } catch (err) {
-      lease.release();
-      throw err;
-    }
-    clock.granted(sentAt, this.ttl);
-    const s = { lease, leaseId, clock };
+    s = { keeper, leaseId: keeper.id };
     if (this.stopped) {
-      await lease.revoke(callOptions(1000)).catch(() => undefined);
+      await keeper.revoke(1000).catch(() => undefined);
       return s;
     }
+    this.noteGranted(keeper);
     this.session = s;
     return s;
+  }
+
+  /** Says what etcd granted when it changes (once, not every session): failover takes about that long. */
+  private noteGranted(keeper: LeaseKeeper): void {
+    const { ttlSeconds, keepaliveMs, marginMs } = keeper.timing;
+    if (this.granted === ttlSeconds) return;
+    this.granted = ttlSeconds;
+    const fields = { requestedTtlSeconds: this.ttl, grantedTtlSeconds: ttlSeconds, keepaliveMs, marginMs };
+    if (ttlSeconds > this.ttl) this.opts.log.warn(fields, 'etcd raised the leader lease TTL to its minimum (1.5 election timeouts); failover takes about that long');
+    else this.opts.log.info(fields, 'replica lease granted');
   }
 
   /** Drops the session's lease (its record and any leader key it holds go with it). */
@@ -254,16 +291,26 @@ export class Replica {
     const s = this.session;
     if (!s) return;
     this.session = undefined;
+    this.paused = undefined;
     // Best effort: if etcd cannot be told, the lease runs out by itself.
-    await s.lease.revoke(callOptions(1000)).catch(() => s.lease.release());
+    await s.keeper.revoke(1000).catch(() => undefined);
   }
 
-  /** A leader whose lease may end within the margin stops leading, then starts a new session. */
+  /** A leader whose lease may end within the margin pauses; a paused one whose lease lives on resumes at once. */
   private watchdog(): void {
     const s = this.session;
-    if (!this.fence || !s || s.clock.safe(performance.now())) return;
-    this.stepDown(`lease keepalives unanswered (lease surely alive for ${Math.round(s.clock.remainingMs(performance.now()))} ms more)`);
-    void this.endSession().finally(() => this.tick());
+    if (!s) return;
+    if (this.paused?.session === s && s.keeper.clock.safe(performance.now())) {
+      this.tick();
+      return;
+    }
+    if (!this.fence || s.keeper.clock.safe(performance.now())) return;
+    // After a stall of our own loop, answers may wait unread in the socket while this timer runs
+    // first: let the pending I/O in (setImmediate runs after it) before deciding.
+    setImmediate(() => {
+      if (!this.fence || this.session !== s || s.keeper.clock.safe(performance.now())) return;
+      this.pause(s, `lease keepalives unanswered (lease surely alive for ${Math.round(s.keeper.clock.remainingMs(performance.now()))} ms more)`);
+    });
   }
 
   /** Campaigns the moment the leader key goes. The heartbeat also campaigns, so a lost watch only slows this. */
