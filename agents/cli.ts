@@ -14,7 +14,10 @@ const USAGE = `Usage:
                   ADDRESS is HOST:PORT, [IPV6]:PORT or unix:PATH, one per controller replica (at most
                   32); a DNS name stands for all its A/AAAA records. Sessions use any of them.
   weft agent run --state-dir DIR [--probe-port N] [--probe-rate PER_SECOND] [--probe-up-after N]
-                 [--mtu-probe-interval MS]`;
+                 [--mtu-probe-interval MS]
+                 Keeps DIR/paths.json, the agent's own path view (see weft agent paths --help).
+  weft agent paths (--state-dir DIR | --file FILE) [-o table|json]
+  weft agent paths export --format ana|multipath ...   path health to NVMe-oF ANA or dm-multipath`;
 
 async function openDataplane(log: pino.Logger): Promise<DataplaneDriver> {
   const { createDataplane } = await import('./dataplane/index.js');
@@ -23,6 +26,15 @@ async function openDataplane(log: pino.Logger): Promise<DataplaneDriver> {
 
 export async function agentMain(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
+  if (cmd === 'paths') {
+    // Reads the view a running agent writes; needs neither the controller nor the dataplane.
+    const { agentPathsCommand } = await import('./paths-view/index.js');
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+    process.exitCode = await agentPathsCommand(rest, process, stop.signal);
+    return;
+  }
   const log = pino({ name: 'weft-agent' });
   if (cmd === 'join') {
     const { values } = parseArgs({
@@ -72,10 +84,14 @@ export async function agentMain(argv: string[]): Promise<void> {
     });
     const runtime = new AgentRuntime(id, stateDir, await openDataplane(log), log, { agentVersion: AGENT_VERSION, prober });
     await runtime.start();
+    // The local path view for the storage stack (weft agent paths), kept without the controller.
+    const { PathsViewWriter } = await import('./paths-view/index.js');
+    const view = new PathsViewWriter(stateDir, id.host, prober, { onError: (err) => log.warn({ err: String(err) }, 'cannot write the path view') });
+    view.start();
     process.stderr.write(`weft agent ${AGENT_VERSION} running as host ${id.host} (controllers ${id.controllers.join(',')})\n`);
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping; the dataplane stays as it is');
-      runtime.stop().then(
+      Promise.all([view.close(), runtime.stop()]).then(
         () => process.exit(0),
         () => process.exit(1),
       );
