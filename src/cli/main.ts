@@ -7,6 +7,7 @@ import { DEFAULT_SERVER } from './fabric-support.js';
 import { DELETE_USAGE, DESCRIBE_USAGE, GET_USAGE, deleteCommand, describeCommand, getCommand } from './resource-commands.js';
 import { APPLY_USAGE, PLAN_USAGE, applyCommand, planCommand } from './topology-commands.js';
 import { ETCD_CLUSTER_USAGE, etcdClusterCommand } from './etcd-cluster-command.js';
+import { PATHS_USAGE, pathsCommand } from './path-commands.js';
 
 // The controller, the API and the agent are imported by the commands that run them, so that the
 // client commands (plan, apply, get, ...) start without loading the server.
@@ -19,10 +20,17 @@ Usage:
                   [--agent-listen HOST:PORT|unix:PATH] [--path-ttl SECONDS]
                   [--metrics-listen HOST:PORT]   /metrics without a token (else it needs
                                                  the admin token); e.g. 127.0.0.1:9480
+                  [--path-metrics per-plane|per-pair]  path series per plane (default), or
+                                                 also per host pair (grows with the fleet)
                   [--etcd-endpoints URL,...] [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE]
+                  [--leader-lease-ttl SECONDS]   default 2; a dead leader is replaced about
+                                                 this long after it died (etcd raises it to
+                                                 1.5 election timeouts, rounded up)
   weft agent join --controller HOST:PORT|unix:PATH --token TOKEN --state-dir DIR [--host-name NAME]
   weft agent run --state-dir DIR [--probe-port N] [--probe-rate PER_SECOND]
                  [--probe-up-after N] [--mtu-probe-interval MS]
+  weft agent paths --state-dir DIR [-o table|json]     the agent's own path view, no controller needed
+  weft agent paths export --format ana|multipath ...  to NVMe-oF ANA or dm-multipath (--help)
   ${ETCD_CLUSTER_USAGE}
   weft gen-schemas [--out schemas]      write the OpenAPI document and topology JSON Schema
   weft version
@@ -33,6 +41,8 @@ Topology files and resources (over the REST API):
   ${GET_USAGE}
   ${DESCRIBE_USAGE}
   ${DELETE_USAGE}
+  ${PATHS_USAGE}
+                 path health as agents probe it (also "weft get paths"); --watch re-prints on change
   Every one of these takes [--server URL] [--token TOKEN] (else WEFT_SERVER, WEFT_TOKEN;
   server default ${DEFAULT_SERVER}) and exits 1 on any error; plan --detailed-exitcode
   exits 2 when there are changes.
@@ -49,11 +59,13 @@ async function controller(argv: string[]): Promise<void> {
       'agent-listen': { type: 'string' },
       'metrics-listen': { type: 'string' },
       'path-ttl': { type: 'string', default: '15' },
+      'path-metrics': { type: 'string', default: 'per-plane' },
       'state-dir': { type: 'string', default: '/var/lib/weft' },
       'etcd-endpoints': { type: 'string' },
       'etcd-ca': { type: 'string' },
       'etcd-cert': { type: 'string' },
       'etcd-key': { type: 'string' },
+      'leader-lease-ttl': { type: 'string', default: '2' },
     },
     strict: true,
   });
@@ -61,21 +73,27 @@ async function controller(argv: string[]): Promise<void> {
   const etcdEndpoints = values['etcd-endpoints'] === undefined ? undefined : parseEndpoints(values['etcd-endpoints'], '--etcd-endpoints');
   if ((values['etcd-cert'] || values['etcd-key'] || values['etcd-ca']) && !etcdEndpoints) throw new UsageError('--etcd-ca/--etcd-cert/--etcd-key need --etcd-endpoints');
   if (!!values['etcd-cert'] !== !!values['etcd-key']) throw new UsageError('--etcd-cert and --etcd-key go together');
+  const leaderLeaseTtl = Number(values['leader-lease-ttl']);
+  if (!/^[0-9]{1,2}$/.test(values['leader-lease-ttl']!) || leaderLeaseTtl < 1 || leaderLeaseTtl > 60) throw new UsageError(`--leader-lease-ttl: must be whole seconds from 1 to 60, not "${values['leader-lease-ttl']}"`);
   const stateDir = resolve(values['state-dir']!);
   const agentListen = values['agent-listen'];
   if (agentListen !== undefined && !agentListen.startsWith('unix:/')) parseListen(agentListen, '--agent-listen');
   const metricsListen = values['metrics-listen'] === undefined ? undefined : parseListen(values['metrics-listen'], '--metrics-listen');
   const pathTtl = Number(values['path-ttl']);
   if (!Number.isInteger(pathTtl) || pathTtl < 2 || pathTtl > 3600) throw new UsageError(`--path-ttl: must be whole seconds from 2 to 3600, not "${values['path-ttl']}"`);
+  const pathMetrics = values['path-metrics'];
+  if (pathMetrics !== 'per-plane' && pathMetrics !== 'per-pair') throw new UsageError(`--path-metrics: must be per-plane or per-pair, not "${pathMetrics}"`);
   const { Controller, WEFT_VERSION } = await controllerModule();
   const c = await Controller.start({
     listen,
     stateDir,
     etcdEndpoints,
     etcdTls: { caFile: values['etcd-ca'], certFile: values['etcd-cert'], keyFile: values['etcd-key'] },
+    leaderLeaseTtlSeconds: leaderLeaseTtl,
     adminToken: process.env.WEFT_ADMIN_TOKEN,
     agentListen,
     pathTtlSeconds: pathTtl,
+    pathMetrics,
     metricsListen,
   });
   const agents = c.agentAddress ? `; agents: ${c.agentAddress}` : '';
@@ -110,10 +128,12 @@ async function genSchemas(argv: string[]): Promise<void> {
 }
 
 /** The API client commands exit 1 on every error, bad flags included: plan's exit code 2 means "changes". */
-async function fabricCommand(cmd: 'plan' | 'apply' | 'get' | 'describe' | 'delete', argv: string[]): Promise<number> {
+async function fabricCommand(cmd: 'plan' | 'apply' | 'get' | 'describe' | 'delete' | 'paths', argv: string[]): Promise<number> {
   const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+  // Paths are not a resource kind, but `weft get paths` is where people look for them.
+  if (cmd === 'get' && (argv[0] === 'paths' || argv[0] === 'path')) return fabricCommand('paths', argv.slice(1));
   if (argv.includes('--help') || argv.includes('-h')) {
-    const usages = { plan: PLAN_USAGE, apply: APPLY_USAGE, get: GET_USAGE, describe: DESCRIBE_USAGE, delete: DELETE_USAGE };
+    const usages = { plan: PLAN_USAGE, apply: APPLY_USAGE, get: GET_USAGE, describe: DESCRIBE_USAGE, delete: DELETE_USAGE, paths: PATHS_USAGE };
     process.stdout.write(`Usage: ${usages[cmd]}\n       [--server URL (WEFT_SERVER)] [--token TOKEN (WEFT_TOKEN)]\n`);
     return 0;
   }
@@ -129,6 +149,12 @@ async function fabricCommand(cmd: 'plan' | 'apply' | 'get' | 'describe' | 'delet
         return await describeCommand(argv, io);
       case 'delete':
         return await deleteCommand(argv, io);
+      case 'paths': {
+        const stop = new AbortController();
+        process.once('SIGINT', () => stop.abort());
+        process.once('SIGTERM', () => stop.abort());
+        return await pathsCommand(argv, io, stop.signal);
+      }
       default: {
         const never: never = cmd;
         throw new UsageError(`unknown command ${String(never)}`);
@@ -156,6 +182,7 @@ async function main(argv: string[]): Promise<void> {
     case 'get':
     case 'describe':
     case 'delete':
+    case 'paths':
       process.exitCode = await fabricCommand(cmd, rest);
       return;
     case 'version':

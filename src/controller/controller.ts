@@ -8,7 +8,7 @@ import pino, { type Logger } from 'pino';
 import { ApiMetrics, buildApi, startMetricsServer } from '../api/index.js';
 import { LiveHub, liveLimitsFromEnv } from '../live/index.js';
 import { ETCD_CALL_TIMEOUT_MS, IntentCache, ProgrammedWatch, ReadBarrier, Store, callOptions, connectEtcd } from '../store/index.js';
-import type { PathBook } from '../paths/index.js';
+import type { PathBook, PathMetricsMode } from '../paths/index.js';
 import { LoopStall } from './loop-stall.js';
 import { PathHealth } from './path-health.js';
 import { NetworkStatusReconciler } from './network-status.js';
@@ -29,6 +29,8 @@ export interface ControllerOptions {
   /** External etcd; when absent an embedded single-member etcd runs under the state dir. */
   etcdEndpoints?: string[];
   etcdTls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** The leader lease TTL to ask etcd for, whole seconds (etcd may grant more). Default 2. */
+  leaderLeaseTtlSeconds?: number;
   adminToken?: string;
   /** Where agents connect: host:port or unix:/path. No agent server when absent. */
   agentListen?: string;
@@ -38,6 +40,8 @@ export interface ControllerOptions {
   pathTtlSeconds?: number;
   /** Also serve /metrics without a token on this address (the API's /metrics needs the admin token). */
   metricsListen?: { host: string; port: number };
+  /** Path metrics: per-plane aggregates only (default; bounded at any fleet size), or also per pair. */
+  pathMetrics?: PathMetricsMode;
 }
 
 const PROBE_INTERVAL_MS = 1000;
@@ -111,7 +115,7 @@ export class Controller {
     );
     const store = new Store(etcd, cache, log, metrics, () => controller?.storeFoundEtcdUnreachable());
     let distributor: ProgramDistributor | undefined;
-    const pathHealth = new PathHealth(etcd, log, metrics.registry, opts.pathTtlSeconds ?? 15, (host) => distributor?.book.segmentsOf(host) ?? []);
+    const pathHealth = new PathHealth(etcd, log, metrics.registry, opts.pathTtlSeconds ?? 15, (host) => distributor?.book.segmentsOf(host) ?? [], opts.pathMetrics);
     const paths = pathHealth.book;
     const live = new LiveHub(cache, log, liveLimitsFromEnv());
     const replica = new Replica({
@@ -122,6 +126,7 @@ export class Controller {
       apiUrl: () => controller?.url ?? '',
       agentAddress: () => controller?.agentAddress,
       agentCount: () => distributor?.connectedHosts().length ?? 0,
+      leaseTtlSeconds: opts.leaderLeaseTtlSeconds,
     });
     replicaMetrics(metrics.registry, replica);
     const app = await buildApi({

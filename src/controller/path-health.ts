@@ -7,7 +7,7 @@
 // the live view are the same on every replica; an agent connected here keeps its direct feed.
 import type { Etcd3 } from 'etcd3';
 import { Counter, type Registry } from 'prom-client';
-import { PathBook, PathMetrics, ReportGate, keepProgrammed, pathId, programmedPaths, reportOfStored } from '../paths/index.js';
+import { PathBook, PathMetrics, ReportGate, keepProgrammed, pathId, programmedPaths, reportOfStored, type PathMetricsMode } from '../paths/index.js';
 import type { PathReport, Segment } from '../protocol/index.js';
 import { PathStateStore, PathStateWatch, type Logger, type PathStateChange, type StoredPathState } from '../store/index.js';
 import { networksUsingPath } from './path-networks.js';
@@ -25,17 +25,21 @@ export class PathHealth {
   /** Hosts whose agent session is on this replica: their reports come directly, not from etcd. */
   private readonly direct = new Set<string>();
 
-  /** `segmentsOf`: a host's compiled segments, to tell which paths and networks are its. */
+  /**
+   * `segmentsOf`: a host's compiled segments, to tell which paths and networks are its.
+   * `metricsMode`: per-plane aggregates only (bounded series at any fleet size), or also per pair.
+   */
   constructor(
     etcd: Etcd3,
     private readonly log: Logger,
     registry: Registry,
     ttlSeconds: number,
     private readonly segmentsOf: (host: string) => readonly Segment[],
+    metricsMode: PathMetricsMode = 'per-plane',
   ) {
     this.book = new PathBook({ expireMs: ttlSeconds * 1000, networksOf: (host, peer, plane) => networksUsingPath(segmentsOf(host), peer, plane) });
     this.states = new PathStateStore(etcd, log, ttlSeconds);
-    this.metrics = new PathMetrics(registry, this.book);
+    this.metrics = new PathMetrics(registry, this.book, metricsMode);
     this.gate = new ReportGate((host, r) => this.apply(host, r), REPORT_INTERVAL_MS);
     this.ignored = new Counter({ name: 'weft_path_statuses_ignored_total', help: 'Path statuses agents reported for paths their program does not list', registers: [registry] });
     this.others = new PathStateWatch(etcd, log, (c) => this.fromEtcd(c));
