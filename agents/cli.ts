@@ -14,7 +14,7 @@ const USAGE = `Usage:
                   ADDRESS is HOST:PORT, [IPV6]:PORT or unix:PATH, one per controller replica (at most
                   32); a DNS name stands for all its A/AAAA records. Sessions use any of them.
   weft agent run --state-dir DIR [--probe-port N] [--probe-rate PER_SECOND] [--probe-up-after N]
-                 [--mtu-probe-interval MS]
+                 [--mtu-probe-interval MS] [--probe-backend auto|engine|udp]
                  Keeps DIR/paths.json, the agent's own path view (see weft agent paths --help).
   weft agent paths (--state-dir DIR | --file FILE) [-o table|json]
   weft agent paths export --format ana|multipath ...   path health to NVMe-oF ANA or dm-multipath`;
@@ -68,10 +68,14 @@ export async function agentMain(argv: string[]): Promise<void> {
         'probe-rate': { type: 'string' },
         'probe-up-after': { type: 'string' },
         'mtu-probe-interval': { type: 'string' },
+        'probe-backend': { type: 'string', default: 'auto' },
       },
       strict: true,
     });
     if (!values['state-dir']) throw new Error(`weft agent run needs --state-dir\n${USAGE}`);
+    // auto: the kernel-timestamped ICMP engine when it is built and raw sockets work, else UDP.
+    const backend = values['probe-backend'];
+    if (backend !== 'auto' && backend !== 'engine' && backend !== 'udp') throw new Error(`--probe-backend: must be auto, engine or udp, not "${String(backend)}"`);
     const stateDir = resolve(values['state-dir']);
     const id = await loadIdentity(stateDir);
     const { PathProber } = await import('./paths/index.js');
@@ -81,6 +85,7 @@ export async function agentMain(argv: string[]): Promise<void> {
       ratePerSecond: intFlag(values, 'probe-rate', 1, 1000),
       upAfter: intFlag(values, 'probe-up-after', 1, 10_000),
       mtuIntervalMs: intFlag(values, 'mtu-probe-interval', 0, 3_600_000),
+      backend,
     });
     const runtime = new AgentRuntime(id, stateDir, await openDataplane(log), log, { agentVersion: AGENT_VERSION, prober });
     await runtime.start();
