@@ -2,7 +2,9 @@
 // agent's session: while the session lives the controller keeps the lease alive; when the
 // agent goes (or this controller dies) the lease runs out and etcd drops the agent's paths.
 // Live statistics never come here, only state changes, so the write rate follows the
-// fabric's health, not the probe rate. Writes per host are serialised and coalesced.
+// fabric's health, not the probe rate. Writes per host are serialised and coalesced. A lease
+// lost while the session lives (etcd unreachable past the TTL) took the host's keys with it:
+// every current state is written again under a new lease, not only the next change.
 //
 //   /weft/paths/v1/<host>/<peer>/<plane>   {"state","since","localAddress","remoteAddress"}
 import type { Etcd3, Lease } from 'etcd3';
@@ -52,6 +54,11 @@ export class PathStateStore {
 class HostPathStates {
   private lease?: Lease;
   private readonly pending = new Map<string, PathStateRecord>();
+  /**
+   * The newest record per path: what etcd should hold. A lost lease took every key with it,
+   * so all of these are written again under a new one (at most one per path the host reports).
+   */
+  private readonly current = new Map<string, PathStateRecord>();
   private writing?: Promise<void>;
   private released = false;
 
@@ -63,7 +70,14 @@ class HostPathStates {
   ) {}
 
   record(changes: PathStateRecord[]): void {
-    for (const c of changes) this.pending.set(`${c.peer}/${c.plane}`, c);
+    for (const c of changes) {
+      this.pending.set(`${c.peer}/${c.plane}`, c);
+      this.current.set(`${c.peer}/${c.plane}`, c);
+    }
+    this.write();
+  }
+
+  private write(): void {
     this.writing ??= this.drain().finally(() => {
       this.writing = undefined;
     });
@@ -79,7 +93,10 @@ class HostPathStates {
       const lease = this.etcd.lease(this.ttl);
       lease.on('lost', (err) => {
         if (this.lease === lease) this.lease = undefined;
-        if (!this.released) this.log.warn({ host: this.host, err: String(err) }, 'path state lease lost; the next change takes a new one');
+        if (this.released) return;
+        this.log.warn({ host: this.host, err: String(err), paths: this.current.size }, 'path state lease lost; writing the path states again under a new one');
+        for (const [key, c] of this.current) if (!this.pending.has(key)) this.pending.set(key, c);
+        this.write();
       });
       this.lease = lease;
     }
