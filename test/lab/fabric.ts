@@ -71,18 +71,28 @@ function nodeIn(lab: Lab, ns: string, args: string[]): Promise<{ code: number; o
   });
 }
 
+/** Lines of an agent's output kept (the newest): enough for minutes of path transitions. */
+const MAX_OUTPUT_LINES = 10_000;
+
 function startAgent(lab: Lab, host: string, stateDir: string, extraArgs: string[] = []): AgentProcess {
   let child: ChildProcess;
   const output: string[] = [];
   let exited: Promise<void>;
   const launch = () => {
     child = lab.spawn(lab.ns(host), [process.execPath, '--import', 'tsx', CLI, 'agent', 'run', '--state-dir', stateDir, ...extraArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const collect = (d: Buffer) => {
-      output.push(...d.toString().split('\n').filter(Boolean));
-      if (output.length > 2000) output.splice(0, output.length - 2000);
+    // Per stream, a line split across two chunks is joined again (a log line is one record).
+    const collector = () => {
+      let partial = '';
+      return (d: string) => {
+        const lines = (partial + d).split('\n');
+        partial = lines.pop() ?? '';
+        if (partial.length > 65_536) partial = '';
+        output.push(...lines.filter(Boolean));
+        if (output.length > MAX_OUTPUT_LINES) output.splice(0, output.length - MAX_OUTPUT_LINES);
+      };
     };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
+    child.stdout!.setEncoding('utf8').on('data', collector());
+    child.stderr!.setEncoding('utf8').on('data', collector());
     exited = new Promise((r) => child.once('exit', () => r()));
   };
   launch();
