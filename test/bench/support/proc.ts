@@ -1,6 +1,6 @@
 // What benchmarks print about the machine and read about processes (Linux /proc).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 
 let clkTck = 100;
@@ -47,4 +47,42 @@ export function machine(): string[] {
     `memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB total`,
     `node:   ${process.version}; kernel ${os.platform()} ${os.release()}; ${etcdVersion}`,
   ];
+}
+
+/** A process and all its descendants (from /proc/<pid>/task/<tid>/children), parent first. */
+export function processTree(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  const out: number[] = [];
+  const queue = [pid];
+  // A bound: a bench's processes have a few children, never thousands.
+  while (queue.length && out.length < 256) {
+    const p = queue.shift()!;
+    out.push(p);
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        for (const c of readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (c) queue.push(Number(c));
+      } catch {
+        // the thread or process is gone
+      }
+    }
+  }
+  return out;
+}
+
+/** user+system CPU seconds of a process and its live descendants (an agent and its probe engine). */
+export const treeCpuSeconds = (pid: number | undefined): number => processTree(pid).reduce((s, p) => s + cpuSeconds(p), 0);
+
+/** A process's command name (/proc/<pid>/comm), or ''. */
+export function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
 }
