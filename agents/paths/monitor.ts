@@ -158,6 +158,8 @@ export interface MonitorStats {
 
 interface Outcome {
   at: number;
+  /** When the probe was sent: the loss-ratio rule counts only probes of the current state. */
+  sentAt: number;
   /** RTT in ms, or -1 for a loss. */
   rtt: number;
 }
@@ -308,7 +310,7 @@ export class PathMonitor {
     if (this.waiting.delete(seq)) {
       this.received++;
       this.goods++;
-      this.record({ at: now, rtt });
+      this.record({ at: now, sentAt, rtt });
       if (this.health === 'up') this.ownMiss.add(this.pendingLosses + 1, this.pendingLosses);
       this.pendingLosses = 0;
     } else {
@@ -318,7 +320,7 @@ export class PathMonitor {
         f.outcome.rtt = rtt; // the loss it was counted as is undone
         if (this.pendingLosses > 0) this.pendingLosses--;
       }
-      else this.record({ at: now, rtt });
+      else this.record({ at: now, sentAt, rtt });
     }
     if (this.health !== 'up') {
       // A late reply adds nothing to the run, but may unblock it (a loss undone).
@@ -430,7 +432,7 @@ export class PathMonitor {
   }
 
   private lose(f: Flight, now: number): Transition | undefined {
-    f.outcome = { at: now, rtt: LOST };
+    f.outcome = { at: now, sentAt: f.sentAt, rtt: LOST };
     this.record(f.outcome);
     const { lossDownRatio, lossWindow } = this.config;
     // A probe sent before the path came up (lost at finalMs, after) tells nothing of it while up.
@@ -444,10 +446,17 @@ export class PathMonitor {
     }
     if (this.health === 'down') return undefined;
     if (lossDownRatio > 0 && this.ringCount >= lossWindow) {
+      // Only probes sent since the state began: the losses that took a path down (or kept it
+      // down) must not take it down again the moment it comes up.
       let lost = 0;
+      let counted = 0;
       let i = 0;
-      for (const o of this.recent()) if (i++ >= this.ringCount - lossWindow && o.rtt === LOST) lost++;
-      if (lost / lossWindow >= lossDownRatio) return this.move('down', now, `${lost} of the last ${lossWindow} probes lost`);
+      for (const o of this.recent()) {
+        if (i++ < this.ringCount - lossWindow || o.sentAt < this.sinceAt) continue;
+        counted++;
+        if (o.rtt === LOST) lost++;
+      }
+      if (counted >= lossWindow && lost / lossWindow >= lossDownRatio) return this.move('down', now, `${lost} of the last ${lossWindow} probes lost`);
     }
     return undefined;
   }
@@ -502,7 +511,8 @@ export class PathMonitor {
     this.health = to;
     this.sinceAt = now;
     this.pendingLosses = 0; // a run that changed the state was no random loss
-    if (to === 'down') this.downs.push(now);
+    // Damping counts flaps: a path found down at start (its peer not up yet) never flapped.
+    if (to === 'down' && from === 'up') this.downs.push(now);
     return { from, to, at: now, reason };
   }
 

@@ -126,6 +126,26 @@ describe('path monitor', () => {
     assert.equal(d.m.state, 'up');
   });
 
+  test('a path found down at start (its peer not up yet) has not flapped: it comes up after the plain run', () => {
+    const d = new Driver().lose(3);
+    assert.equal(d.m.state, 'down');
+    assert.equal(d.m.requiredGoodRun(d.t), 10);
+    d.ok(10);
+    assert.equal(d.m.state, 'up');
+    d.lose(3);
+    assert.equal(d.m.requiredGoodRun(d.t), 10, 'its first real flap needs the plain run too');
+  });
+
+  test('the losses that kept a path down do not take it down again the moment it comes up', () => {
+    // 10 losses then 10 good probes, then one loss: half of the last 20 are lost, but 9 of
+    // those losses were sent while the path was down.
+    const d = new Driver().ok(10).lose(10).ok(10);
+    assert.equal(d.m.state, 'up');
+    d.lose();
+    assert.equal(d.m.state, 'up');
+    assert.deepEqual(d.changes.map((c) => c.to), ['up', 'down', 'up']);
+  });
+
   test('the damped run is capped', () => {
     const d = new Driver(monitorConfig(20, { maxUpAfter: 30 })).ok(10);
     for (let i = 0; i < 6; i++) d.lose(3).ok(30);
