@@ -14,12 +14,11 @@
 //
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { chromium } from 'playwright-core';
 import { Api } from '../support/api.js';
+import { launchChromium } from '../support/browser.js';
 import { startController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { cpuSeconds, machine, procStatus } from './support/proc.js';
@@ -216,13 +215,8 @@ async function page(): Promise<Figures | undefined> {
   const etcdProc = await startTestEtcd();
   const ctl = await startController({ etcdEndpoint: etcdProc.endpoint });
   const admin = new Api(ctl.url, ctl.adminToken);
-  const profile = await mkdtemp(join(tmpdir(), 'weft-bench-chromium-'));
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1400, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
+  const ctx = browser.ctx;
   try {
     const must = async (p: Promise<{ status: number; body: unknown }>) => {
       const r = await p;
@@ -263,8 +257,7 @@ async function page(): Promise<Figures | undefined> {
     console.log(`  frame interval   ${fmt(frames)}, longest ${Math.max(...frames).toFixed(1)} ms`);
     return { hosts: HOSTS, firstDrawMs: firstDraw, hostChanges: n, frameInterval: { count: frames.length, p50Ms: pct(frames, 50), p99Ms: pct(frames, 99), maxMs: Math.max(...frames) } };
   } finally {
-    await ctx.close();
-    await rm(profile, { recursive: true, force: true });
+    await browser.close();
     await ctl.stop();
     await etcdProc.stop();
   }

@@ -4,12 +4,12 @@
 // kill -9 of the replica that does not serve the page drops it from the panel, and its agents
 // show on the survivor. A tenant session has no panel and never asks for /v1/controllers.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, noChromium, type TestBrowser } from '../support/browser.js';
 import { loadIdentity } from '../../agents/identity.js';
 import { joinController } from '../../agents/join.js';
 import { AgentRuntime } from '../../agents/runtime.js';
@@ -20,7 +20,6 @@ import { createAgentFabric } from '../support/fixtures.js';
 import { Rng } from '../support/prng.js';
 import { quiet, RecordingDriver } from '../support/recording-driver.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 const HOSTS = ['h1', 'h2', 'h3'];
 
@@ -39,7 +38,7 @@ interface ApiList {
 }
 declare const weft: { status: string; controllers: { active: boolean } };
 
-describe('live page: controller replicas', { skip: !existsSync(CHROMIUM) ? `no ${CHROMIUM} (bin/ensure-deps.sh installs it)` : false }, () => {
+describe('live page: controller replicas', { skip: noChromium() }, () => {
   let etcd: TestEtcd;
   let dir: string;
   /** `page` serves the browser; `other` is the replica that gets killed. */
@@ -48,7 +47,7 @@ describe('live page: controller replicas', { skip: !existsSync(CHROMIUM) ? `no $
   const agents: AgentRuntime[] = [];
   let ctx: BrowserContext;
   let tab: Page;
-  let profile: string;
+  let browser: TestBrowser | undefined;
   const problems: string[] = [];
   const requests: string[] = [];
   const adminToken = `live-controllers-admin-${process.pid}-0123456789`;
@@ -87,13 +86,8 @@ describe('live page: controller replicas', { skip: !existsSync(CHROMIUM) ? `no $
       await rt.start();
     }
 
-    profile = await mkdtemp(join(tmpdir(), 'weft-chromium-'));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1400, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
+    ctx = browser.ctx;
     tab = ctx.pages()[0] ?? (await ctx.newPage());
     tab.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
@@ -103,8 +97,7 @@ describe('live page: controller replicas', { skip: !existsSync(CHROMIUM) ? `no $
     await tab.goto(page.url);
   });
   after(async () => {
-    await ctx?.close().catch(() => undefined);
-    if (profile) await rm(profile, { recursive: true, force: true });
+    await browser?.close();
     for (const rt of agents) await rt.stop().catch(() => undefined);
     for (const c of [page, other]) await c?.stop().catch(() => undefined);
     await etcd?.stop();

@@ -4,18 +4,16 @@
 // turns its cross-site paths red within 1 s, clicking a host shows its details, and the page
 // logs no errors. A screenshot is saved under test-artifacts/.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, noChromium, type TestBrowser } from '../support/browser.js';
 import { tenant } from '../support/api.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { startFabric, type Fabric } from '../lab/fabric.js';
 import { waitFor } from '../lab/lab.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 const HOSTS = [
   { name: 'h1', site: 'dc1' },
@@ -29,12 +27,12 @@ interface WeftHandle {
 }
 declare const weft: WeftHandle;
 
-describe('live view page', { skip: !existsSync(CHROMIUM) ? `no ${CHROMIUM} (bin/ensure-deps.sh installs it)` : process.getuid?.() !== 0 ? 'needs root for the lab' : false }, () => {
+describe('live view page', { skip: noChromium() || (process.getuid?.() !== 0 ? 'needs root for the lab' : false) }, () => {
   let etcd: TestEtcd;
   let f: Fabric;
   let ctx: BrowserContext;
   let page: Page;
-  let profile: string;
+  let browser: TestBrowser | undefined;
   const problems: string[] = [];
 
   /** Cross-site links on a plane, as drawn: "down", "up" or "unknown" each. */
@@ -52,13 +50,8 @@ describe('live view page', { skip: !existsSync(CHROMIUM) ? `no ${CHROMIUM} (bin/
     assert.equal(san.status, 201, JSON.stringify(san.body));
     for (const h of HOSTS) assert.equal((await f.admin.post('/v1/tenants/store/networks/san/endpoints', { metadata: { name: `${h.name}-san` }, spec: { host: h.name, attach: 'host' } })).status, 201);
 
-    profile = await mkdtemp(join(tmpdir(), 'weft-chromium-'));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1400, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
+    ctx = browser.ctx;
     // The page takes its token from localStorage (never the URL), as after a sign-in.
     await ctx.addInitScript((token) => localStorage.setItem('weft.token', token), f.controller.adminToken);
     page = ctx.pages()[0] ?? (await ctx.newPage());
@@ -69,8 +62,7 @@ describe('live view page', { skip: !existsSync(CHROMIUM) ? `no ${CHROMIUM} (bin/
     await page.goto(f.controller.url);
   });
   after(async () => {
-    await ctx?.close().catch(() => undefined);
-    if (profile) await rm(profile, { recursive: true, force: true });
+    await browser?.close();
     await f?.destroy();
     await etcd?.stop();
   });
