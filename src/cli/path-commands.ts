@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { PathQuery, type PathView } from '../paths/index.js';
 import { ApiError } from '../topology/index.js';
 import { UsageError } from './args.js';
+import { alignColumns } from './columns.js';
 import { CONNECTION_OPTIONS, DEFAULT_SERVER, clientFrom, oneOf } from './fabric-support.js';
 import { PathChanges } from './path-changes.js';
 import type { Io } from './topology-commands.js';
@@ -117,8 +118,7 @@ export function render(list: PathList, now: number): string {
     ['HOST', 'PEER', 'PLANE', 'STATE', 'SINCE', 'RTT', 'LOSS', 'MTU'],
     ...list.items.map((p) => [p.host, p.peer, p.plane, p.state, age(now - Date.parse(p.since)), `${p.rttMs.toFixed(2)}ms`, `${+(p.loss * 100).toFixed(1)}%`, p.pathMtu ? `${p.pathMtu}${p.mtuProblem ? '!' : ''}` : '-']),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return `${rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n')}\n`;
+  return alignColumns(rows);
 }
 
 /** 45s, 3m12s, 5h3m, 2d4h: how long a path has been in its state. */

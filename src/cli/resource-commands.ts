@@ -7,6 +7,7 @@ import { KINDS, formatRef, type KindName, type Resource, type ResourceRef } from
 import { ApiError, type WeftClient } from '../topology/index.js';
 import { mapLimit } from '../topology/pool.js';
 import { UsageError } from './args.js';
+import { alignColumns } from './columns.js';
 import { CONNECTION_OPTIONS, clientFrom, oneOf, parseKind } from './fabric-support.js';
 import type { Io } from './topology-commands.js';
 
@@ -150,9 +151,7 @@ function columns(kind: KindName): Column[] {
 
 export function table(kind: KindName, items: readonly Resource[]): string {
   const cols = columns(kind);
-  const rows = [cols.map(([h]) => h), ...items.map((r) => cols.map(([, v]) => v(r)))];
-  const widths = cols.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+  return alignColumns([cols.map(([h]) => h), ...items.map((r) => cols.map(([, v]) => v(r)))]);
 }
 
 export function describe(r: Resource): string {
