@@ -8,6 +8,7 @@
 // sees its stdin close and exits by itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { LineSplitter, parseEngineLine, type EngineEvent } from './lines.js';
 
@@ -189,5 +190,5 @@ export class ProbeEngine {
   }
 }
 
-const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-const isAddress = (s: string): boolean => IPV4.test(s) || (s.includes(':') && s.length <= 45 && /^[0-9a-fA-F:.]+$/.test(s));
+/** The agent's address check (as in dial.ts and the dataplane diff): one line, no spaces. */
+const isAddress = (s: string): boolean => isIP(s) !== 0;
