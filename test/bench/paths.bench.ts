@@ -31,7 +31,7 @@ import { failoverFigures, printFailover, runFailover, type FailoverRun } from '.
 import { commOf, machine, processTree, treeCpuSeconds } from './support/proc.js';
 import { writeBenchResult, type Figures } from './support/results.js';
 import { envInt, pct } from './support/stats.js';
-import { startStress } from './support/stress.js';
+import { startStress } from '../support/stress.js';
 import type { PathProberOptions, ProberLoad } from '../../agents/paths/index.js';
 import type { PathStatus, ProbePath } from '../../src/protocol/index.js';
 

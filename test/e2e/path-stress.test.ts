@@ -14,7 +14,7 @@
 // UDP prober, reports its figures as a TODO instead of failing the suite.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startStress, type Stress } from '../bench/support/stress.js';
+import { startStress, type Stress } from '../support/stress.js';
 import { waitFor } from '../lab/lab.js';
 import { describeTransitions } from '../lab/path-log.js';
 import { startStorageLab, type PathItem, type StorageLab } from '../lab/storage-lab.js';

@@ -1,4 +1,4 @@
-// CPU stress for benchmarks: busy loops in child processes at the bench's own priority (the
+// CPU stress for tests and benchmarks: busy loops in child processes at our own priority (the
 // agents' too: nobody changes it), started and ended by PID. The issue's "both CPUs saturated by
 // other processes" is one loop per core.
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -22,7 +22,7 @@ import { transitionsSince } from '../../lab/path-log.js';
 import { commOf, processTree, treeCpuSeconds } from './proc.js';
 import type { Figures } from './results.js';
 import { pct } from './stats.js';
-import { startStress, type Stress } from './stress.js';
+import { startStress, type Stress } from '../../support/stress.js';
 
 const FLOWS = 8;
 const RATE = 50;
