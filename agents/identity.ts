@@ -1,8 +1,9 @@
 // The agent's state directory: its key (never leaves the host), the certificate the controller
 // signed, the controller's CA, and where the controller is: every replica's address it was given.
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseControllerList } from './candidates.js';
+import { writeFileWhole } from './files.js';
 
 export interface Identity {
   host: string;
@@ -16,23 +17,17 @@ export interface Identity {
 
 const FILES = { key: 'agent.key', cert: 'agent.crt', ca: 'ca.crt', meta: 'identity.json', applied: 'applied.json' } as const;
 
-async function writeAtomic(path: string, data: string, mode = 0o644): Promise<void> {
-  await writeFile(`${path}.tmp`, data, { mode });
-  await chmod(`${path}.tmp`, mode);
-  await rename(`${path}.tmp`, path);
-}
-
 export async function saveIdentity(dir: string, id: Identity): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeAtomic(join(dir, FILES.key), id.keyPem, 0o600);
-  await writeAtomic(join(dir, FILES.cert), id.certPem);
-  await writeAtomic(join(dir, FILES.ca), id.caPem);
-  await writeAtomic(join(dir, FILES.meta), `${JSON.stringify({ host: id.host, site: id.site, controllers: id.controllers }, null, 2)}\n`);
+  await writeFileWhole(join(dir, FILES.key), id.keyPem, 0o600);
+  await writeFileWhole(join(dir, FILES.cert), id.certPem);
+  await writeFileWhole(join(dir, FILES.ca), id.caPem);
+  await writeFileWhole(join(dir, FILES.meta), `${JSON.stringify({ host: id.host, site: id.site, controllers: id.controllers }, null, 2)}\n`);
 }
 
 /** Replaces the certificate alone (renewal keeps the key): written aside, then renamed over. */
 export async function saveCertificate(dir: string, certPem: string): Promise<void> {
-  await writeAtomic(join(dir, FILES.cert), certPem);
+  await writeFileWhole(join(dir, FILES.cert), certPem);
 }
 
 /** The host's key from an earlier join, so joining again proves it is the same host. */
@@ -70,5 +65,5 @@ export async function loadAppliedGeneration(dir: string): Promise<number> {
 }
 
 export async function saveAppliedGeneration(dir: string, generation: number): Promise<void> {
-  await writeAtomic(join(dir, FILES.applied), `${JSON.stringify({ generation })}\n`);
+  await writeFileWhole(join(dir, FILES.applied), `${JSON.stringify({ generation })}\n`);
 }

@@ -3,8 +3,8 @@
 // than one write at a time; requests during a write are folded into one more write after it.
 // Each write is a temp file beside the view and a rename, so a reader sees a whole view or
 // the previous one. Costs one small file write per second per agent, plus one per change.
-import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileWhole } from '../files.js';
 import { buildView, PATHS_VIEW_FILE, type PathViewSource } from './view.js';
 
 /** The prober's surface the writer follows. */
@@ -89,10 +89,8 @@ export class PathsViewWriter {
     do {
       this.again = false;
       const view = buildView(this.host, this.prober, Date.now());
-      const tmp = `${this.file}.${process.pid}.tmp`;
       try {
-        await writeFile(tmp, `${JSON.stringify(view)}\n`, { mode: 0o644 });
-        await rename(tmp, this.file);
+        await writeFileWhole(this.file, `${JSON.stringify(view)}\n`);
         this.writes++;
       } catch (err) {
         this.opts.onError?.(err);
