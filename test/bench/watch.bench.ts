@@ -6,19 +6,16 @@
 // (performance.timeOrigin + now()). BENCH_RATE paces the puts (default 50/s; 0: back to back,
 // which measures saturation and gives a slower path fewer puts a second). Prints controller CPU and memory, and the CPU of
 // etcd and of the workers, so a saturated client side shows; BENCH_PROFILE=DIR writes a CPU
-// profile of the controller during the /v1/watch phase there. (2) The page with BENCH_HOSTS
-// (500) hosts in headless Chromium: time to first draw, and frame times while host changes
-// stream in (BENCH_SKIP_PAGE=1 skips it). Prints figures; exits 1 only when something failed.
+// profile of the controller during the /v1/watch phase there. The page itself (first draw and
+// frame times at 500 hosts with paths and endpoints) is page.bench.ts's. Prints figures; exits 1
+// only when something failed.
 //
 //   node --import tsx test/bench/watch.bench.ts
 //
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { Api } from '../support/api.js';
-import { launchChromium } from '../support/browser.js';
 import { startController } from '../support/controller.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { cpuSeconds, machine, procStatus } from './support/proc.js';
@@ -29,7 +26,6 @@ import type { FromWorker, ToWorker } from './watch-worker.js';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 200);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 1000);
-const HOSTS = Number(process.env.BENCH_HOSTS ?? 500);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
 /**
  * Puts per second (0: each as soon as the previous one is committed). With the clients in other
@@ -207,72 +203,14 @@ async function fanout(): Promise<FanoutFigures> {
   }
 }
 
-async function page(): Promise<Figures | undefined> {
-  if (!existsSync('/usr/bin/chromium')) {
-    console.log('page: skipped (no /usr/bin/chromium)');
-    return undefined;
-  }
-  const etcdProc = await startTestEtcd();
-  const ctl = await startController({ etcdEndpoint: etcdProc.endpoint });
-  const admin = new Api(ctl.url, ctl.adminToken);
-  const browser = await launchChromium();
-  const ctx = browser.ctx;
-  try {
-    const must = async (p: Promise<{ status: number; body: unknown }>) => {
-      const r = await p;
-      if (r.status !== 201) throw new Error(`${r.status} ${JSON.stringify(r.body)}`);
-    };
-    for (const s of ['dc1', 'dc2']) await must(admin.post('/v1/sites', { metadata: { name: s }, spec: {} }));
-    await must(admin.post('/v1/planes', { metadata: { name: 'a' }, spec: {} }));
-    await must(admin.post('/v1/underlays', { metadata: { name: 'dc1-a' }, spec: { site: 'dc1', plane: 'a', cidr: '198.18.0.0/16', mtu: 1500 } }));
-    await must(admin.post('/v1/underlays', { metadata: { name: 'dc2-a' }, spec: { site: 'dc2', plane: 'a', cidr: '198.19.0.0/16', mtu: 1500 } }));
-    for (let i = 0; i < HOSTS; i++) {
-      const site = i % 2 ? 'dc2' : 'dc1';
-      await must(admin.post('/v1/hosts', { metadata: { name: `host${i}` }, spec: { site, addresses: [`198.${site === 'dc1' ? 18 : 19}.${i >> 8}.${(i & 255) || 1}`] } }));
-    }
-    await ctx.addInitScript((token) => localStorage.setItem('weft.token', token), ctl.adminToken);
-    const pg = ctx.pages()[0] ?? (await ctx.newPage());
-    const t0 = Date.now();
-    await pg.goto(ctl.url);
-    await pg.waitForFunction(`window.weft?.cy.nodes('.host').length === ${HOSTS}`, undefined, { timeout: 60_000 });
-    const firstDraw = Date.now() - t0;
-    // Frame intervals for 5 s while hosts change (label updates, 50 per second).
-    // A string, not a function: tsx's transform would add helpers the page does not have.
-    await pg.evaluate(`(() => {
-      window.frames_ = [];
-      let last = performance.now();
-      const tick = (t) => { window.frames_.push(t - last); last = t; if (window.frames_.length < 100000) requestAnimationFrame(tick); };
-      requestAnimationFrame(tick);
-    })()`);
-    const end = Date.now() + 5000;
-    let n = 0;
-    while (Date.now() < end) {
-      const h = (await admin.get(`/v1/hosts/host${n % HOSTS}`)).body;
-      await admin.put(`/v1/hosts/host${n % HOSTS}`, { ...h, metadata: { ...h.metadata, labels: { n: String(n) } } });
-      n++;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const frames = ((await pg.evaluate('window.frames_')) as number[]).slice(1);
-    console.log(`page: ${HOSTS} hosts, first full draw ${firstDraw} ms after navigation; ${n} host changes in 5 s`);
-    console.log(`  frame interval   ${fmt(frames)}, longest ${Math.max(...frames).toFixed(1)} ms`);
-    return { hosts: HOSTS, firstDrawMs: firstDraw, hostChanges: n, frameInterval: { count: frames.length, p50Ms: pct(frames, 50), p99Ms: pct(frames, 99), maxMs: Math.max(...frames) } };
-  } finally {
-    await browser.close();
-    await ctl.stop();
-    await etcdProc.stop();
-  }
-}
-
 console.log(machine().join('\n'));
 const fanoutFigures = process.env.BENCH_SKIP_FANOUT !== '1' ? await fanout() : undefined;
-const pageFigures = process.env.BENCH_SKIP_PAGE !== '1' ? await page() : undefined;
-// The page has no baseline; a skipped part is left out.
+// A skipped part is left out.
 writeBenchResult({
   name: 'watch',
   figures: {
-    settings: { clients: CLIENTS, changes: CHANGES, workers: WORKERS, putsPerSecondTarget: RATE, hosts: HOSTS },
+    settings: { clients: CLIENTS, changes: CHANGES, workers: WORKERS, putsPerSecondTarget: RATE },
     ...(fanoutFigures ? { fanout: fanoutFigures.weft } : {}),
-    ...(pageFigures ? { page: pageFigures } : {}),
   },
   baseline: fanoutFigures ? { fanout: fanoutFigures.etcd } : {},
   ratio: fanoutFigures ? { fanoutP50: fanoutFigures.ratio.p50, fanoutP99: fanoutFigures.ratio.p99 } : {},

@@ -1,11 +1,19 @@
 // Positions computed by us, not by a force layout: sites side by side, each a square grid of
-// hosts, endpoints on a small ring around their host, planes above and networks below. It is
-// O(elements), stable (a host keeps its slot as others join) and never freezes the page at
-// 500 hosts, where a force-directed layout would.
+// hosts, a host's endpoints as a small pie under it. It is O(elements), stable (a host keeps
+// its slot as others join) and never freezes the page at 500 hosts, where a force-directed
+// layout would. A grid cell is wider than the widest host label, and a host's label is drawn
+// inside its box, so host labels never overlap each other and links (drawn under nodes) never
+// cross them. Planes and networks are not positioned: they are the legend, not nodes.
 
-export const HOST_GAP = 90;
-const SITE_GAP = 160;
-const ROW = 80;
+/** Smallest grid cell; a cell widens to fit the longest host name of the fabric. */
+export const HOST_GAP = 110;
+const ROW_GAP = 96;
+const SITE_GAP = 140;
+/** A host's box: label width plus padding, this tall. */
+export const HOST_HEIGHT = 22;
+const HOST_PADDING = 16;
+/** Diameter of a host's endpoint pie. */
+export const BADGE = 12;
 
 export interface Point {
   x: number;
@@ -16,6 +24,13 @@ export class GridLayout {
   /** Per site: slot of each host, in order of first appearance. */
   private readonly slots = new Map<string, Map<string, number>>();
   private readonly siteOrder: string[] = [];
+  /** Horizontal distance between hosts: set from the widest host box before placing. */
+  cell = HOST_GAP;
+
+  /** Makes room for host boxes up to `widest` units wide. */
+  fit(widest: number): void {
+    this.cell = Math.max(HOST_GAP, Math.ceil(widest) + 40);
+  }
 
   private slot(site: string, host: string): number {
     let s = this.slots.get(site);
@@ -42,59 +57,54 @@ export class GridLayout {
     let x = 0;
     for (const s of this.siteOrder) {
       if (s === site) return x;
-      x += this.columns(s) * HOST_GAP + SITE_GAP;
+      x += this.columns(s) * this.cell + SITE_GAP;
     }
     return x;
-  }
-
-  /** Width of everything laid out so far. */
-  width(): number {
-    return Math.max(HOST_GAP, this.siteX('\uffff') - SITE_GAP);
-  }
-
-  height(): number {
-    let rows = 1;
-    for (const s of this.siteOrder) rows = Math.max(rows, Math.ceil((this.slots.get(s)?.size ?? 0) / this.columns(s)));
-    return rows * HOST_GAP;
   }
 
   host(site: string, host: string): Point {
     const i = this.slot(site, host);
     const cols = this.columns(site);
     // Every other site sits half a row lower, so links between sites do not run along a row.
-    const dy = (this.siteOrder.indexOf(site) % 2) * (HOST_GAP / 2);
-    return { x: this.siteX(site) + (i % cols) * HOST_GAP, y: Math.floor(i / cols) * HOST_GAP + dy };
+    const dy = (this.siteOrder.indexOf(site) % 2) * (ROW_GAP / 2);
+    return { x: this.siteX(site) + (i % cols) * this.cell, y: Math.floor(i / cols) * ROW_GAP + dy };
   }
 
-  /** The k-th endpoint of a host, on a ring of radius 24 around it. */
-  endpoint(hostAt: Point, k: number): Point {
-    const angle = (k * 2 * Math.PI) / 8 + (Math.floor(k / 8) * Math.PI) / 8;
-    const r = 24 + Math.floor(k / 8) * 8;
-    return { x: hostAt.x + r * Math.cos(angle), y: hostAt.y + r * Math.sin(angle) };
-  }
-
-  plane(i: number): Point {
-    return { x: i * 160, y: -2 * ROW };
-  }
-
-  network(i: number): Point {
-    const perRow = Math.max(4, Math.floor(this.width() / 140));
-    return { x: (i % perRow) * 140, y: this.height() + ROW + Math.floor(i / perRow) * 50 };
-  }
-
-  /** Whether a site's grid changed width: its hosts (and the sites after it) must move. */
-  reflowNeeded(site: string, before: number): boolean {
-    return this.columns(site) !== before;
-  }
-
-  columnsOf(site: string): number {
-    return this.columns(site);
+  /** A host's endpoint pie: just under its box. */
+  badge(hostAt: Point): Point {
+    return { x: hostAt.x, y: hostAt.y + HOST_HEIGHT / 2 + 4 + BADGE / 2 };
   }
 }
 
-/** A stable colour per name (networks, tenants). */
-export function hue(name: string): string {
+/** Width of a host's box for a label `textWidth` units wide. */
+export const hostWidth = (textWidth: number): number => Math.max(40, Math.ceil(textWidth) + HOST_PADDING);
+
+// Colours. Host and path states use green (ready, up), yellow (draining), red (unreachable,
+// down) and grey (unknown, joining); networks and planes must never be mistaken for those, so
+// they take blues, slate and brown (planes) and violets to magentas (networks) only.
+export const STATE_COLOURS = {
+  ready: '#3ebd93',
+  draining: '#f7c948',
+  down: '#e12d39',
+  unknown: '#9aa5b1',
+} as const;
+
+/** Planes in order: a link's colour says its plane; its line style says its health. */
+const PLANE_COLOURS = ['#1d4ed8', '#243b53', '#8d5524', '#0e7490', '#4338ca', '#7b8794'];
+
+export function planeColour(index: number): string {
+  return PLANE_COLOURS[((index % PLANE_COLOURS.length) + PLANE_COLOURS.length) % PLANE_COLOURS.length]!;
+}
+
+/**
+ * A stable colour per network name, from hues 265-335 (violet to magenta: no green, yellow,
+ * orange or red, and none of the planes' blue, slate or brown) at two lightnesses, so it is
+ * never read as a state or a plane.
+ */
+export function networkColour(name: string): string {
   let h = 0;
   for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
-  return `hsl(${h % 360}, 65%, 45%)`;
+  const hue = 265 + (h % 71);
+  const light = (h >>> 8) % 2 ? 38 : 52;
+  return `hsl(${hue}, 70%, ${light}%)`;
 }

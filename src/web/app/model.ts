@@ -1,6 +1,9 @@
 // The page's copy of the fabric: the snapshot, then every event applied to it in order. Pure
 // data (no DOM), so it can be reasoned about apart from the drawing. Each change marks what
-// the view must redraw; the view drains `dirty` once per animation frame.
+// the view must redraw; the view drains `dirty` once per animation frame. Recent events are
+// kept per host, plane and link: a path event is noted on both its hosts, its plane and its
+// link; the snapshot seeds each with the state it found (and since when), so a page opened
+// after the events still says something.
 import type { Resource } from '../../model/index.js';
 import type { PathView } from '../../paths/types.js';
 import type { ServerMessage, Topology } from '../../live/protocol.js';
@@ -8,6 +11,8 @@ import type { ServerMessage, Topology } from '../../live/protocol.js';
 export type Kind = 'Site' | 'Plane' | 'Host' | 'Tenant' | 'Network' | 'Endpoint';
 
 export const RECENT_EVENTS = 20;
+/** One formatter for every note: toLocaleTimeString builds one per call (the snapshot notes thousands). */
+const TIME = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
 
 /** Element ids, shared with the view: one scheme for nodes, edges and recent events. */
 export const ids = {
@@ -16,6 +21,8 @@ export const ids = {
   host: (name: string) => `h:${name}`,
   network: (tenant: string, name: string) => `n:${tenant}/${name}`,
   endpoint: (tenant: string, network: string, name: string) => `e:${tenant}/${network}/${name}`,
+  /** A host's endpoints, drawn as one pie under the host. */
+  endpointsOf: (host: string) => `eps:${host}`,
   /** One edge per host pair and plane, for both directions. */
   link: (a: string, b: string, plane: string) => (a < b ? `l:${a}|${b}|${plane}` : `l:${b}|${a}|${plane}`),
 };
@@ -47,6 +54,8 @@ export class FabricModel {
   readonly dirty = new Set<string>();
   /** Set when the whole view must be rebuilt (a snapshot arrived). */
   reset = true;
+  /** Bumped when a resource is added, changed or removed (not by path statistics). */
+  version = 0;
   cursor = '';
   epoch = '';
 
@@ -55,15 +64,20 @@ export class FabricModel {
     this.tenants.clear();
     this.paths.clear();
     this.dirty.clear();
+    this.recent.clear();
     for (const r of [...t.sites, ...t.planes, ...t.hosts, ...t.networks, ...t.endpoints] as Resource[]) {
       const id = resourceId(r);
       if (id) this.resources.set(id, r);
     }
     for (const r of t.tenants) this.tenants.set(r.metadata.name, r);
     for (const p of t.paths) this.paths.set(p.id, p);
+    // Oldest first: the list shows the newest on top.
+    for (const p of [...t.paths].sort((a, b) => a.since.localeCompare(b.since))) this.notePath(p, `${p.state} since then (as the page loaded)`, Date.parse(p.since));
+    for (const h of t.hosts) this.note(ids.host(h.metadata.name), `${h.status.state ?? 'joining'} (as the page loaded)`);
     this.cursor = t.cursor;
     this.epoch = t.epoch;
     this.reset = true;
+    this.version++;
   }
 
   /** Applies one message; returns false for messages that are not fabric changes. */
@@ -81,6 +95,7 @@ export class FabricModel {
       case 'resource': {
         this.cursor = msg.cursor;
         const r = msg.resource;
+        this.version++;
         if (r.kind === 'Tenant') {
           if (msg.change === 'deleted') this.tenants.delete(r.metadata.name);
           else this.tenants.set(r.metadata.name, r as Resource<'Tenant'>);
@@ -106,11 +121,12 @@ export class FabricModel {
       case 'path-state':
         this.cursor = msg.cursor;
         this.setPath(msg.path);
-        this.note(ids.link(msg.path.host, msg.path.peer, msg.path.plane), `${msg.path.host} → ${msg.path.peer}: ${msg.previous ?? 'new'} → ${msg.path.state}`);
+        this.notePath(msg.path, `${msg.previous ?? 'new'} → ${msg.path.state}`);
         return true;
       case 'path-removed': {
         this.cursor = msg.cursor;
         this.paths.delete(msg.path.id);
+        this.notePath(msg.path, 'removed');
         const link = ids.link(msg.path.host, msg.path.peer, msg.path.plane);
         this.dirty.add(link);
         this.dirty.add(ids.plane(msg.path.plane));
@@ -132,11 +148,24 @@ export class FabricModel {
     this.dirty.add(ids.plane(p.plane));
   }
 
-  private note(id: string, text: string): void {
+  private note(id: string, text: string, at = Date.now()): void {
     let list = this.recent.get(id);
     if (!list) this.recent.set(id, (list = []));
-    list.unshift(`${new Date().toLocaleTimeString()} ${text}`);
+    list.unshift(`${TIME.format(Number.isFinite(at) ? at : Date.now())} ${text}`);
     if (list.length > RECENT_EVENTS) list.length = RECENT_EVENTS;
+  }
+
+  /** A path's event, on its link, both its hosts and its plane. */
+  private notePath(p: PathView, what: string, at?: number): void {
+    const text = `${p.host} → ${p.peer} on plane ${p.plane}: ${what}`;
+    for (const id of [ids.link(p.host, p.peer, p.plane), ids.host(p.host), ids.host(p.peer), ids.plane(p.plane)]) this.note(id, text, at);
+  }
+
+  /** Paths of a plane by state, for the legend and the plane's details. */
+  planeCounts(plane: string): { up: number; down: number; unknown: number } {
+    const c = { up: 0, down: 0, unknown: 0 };
+    for (const p of this.paths.values()) if (p.plane === plane) c[p.state]++;
+    return c;
   }
 
   /** Both directions of a link: the worst state wins, with the worse direction's figures. */
