@@ -168,7 +168,9 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       },
     },
   };
+  addLivePaths(paths, schemas);
   addReadConsistency(paths);
+  addProbePaths(paths);
   return {
     openapi: '3.0.3',
     info: {
@@ -184,6 +186,70 @@ export function buildOpenApi(version: string): Record<string, unknown> {
     security: [{ bearer: [] }],
     paths,
   };
+}
+
+/** `/v1/topology` (the live view's snapshot) and `/v1/watch` (its WebSocket stream); src/live. */
+function addLivePaths(paths: Record<string, unknown>, schemas: Record<string, unknown>): void {
+  const list = (kind: string) => ({ type: 'array', items: { $ref: `#/components/schemas/${kind}` } });
+  schemas.Topology = {
+    type: 'object',
+    description: 'The fabric as the token may see it, at one position of the /v1/watch stream',
+    required: ['cursor', 'epoch', 'revision', 'sites', 'planes', 'underlays', 'hosts', 'tenants', 'networks', 'endpoints', 'paths'],
+    properties: {
+      cursor: { type: 'string', description: 'Position in the stream ("<revision>.<k>"): apply /v1/watch events after it to this snapshot (?resume=)' },
+      epoch: { type: 'string', description: "The controller process's stream identity: a cursor resumes only on the same epoch (?epoch=)" },
+      revision: { type: 'integer', description: 'The etcd revision the snapshot reflects' },
+      sites: { ...list('Site'), description: 'Every site (a tenant token: none)' },
+      planes: { ...list('Plane'), description: 'Every plane (a tenant token: none)' },
+      underlays: { ...list('Underlay'), description: 'Every underlay (a tenant token: none)' },
+      hosts: { ...list('Host'), description: 'Every host (a tenant token: none)' },
+      tenants: { ...list('Tenant'), description: "Every tenant (a tenant token: its own)" },
+      networks: { ...list('Network'), description: "Every network (a tenant token: its own)" },
+      endpoints: { ...list('Endpoint'), description: "Every endpoint (a tenant token: its own)" },
+      paths: { ...list('Path'), description: 'Path health (a tenant token: none; it reads its paths from /v1/paths)' },
+    },
+  };
+  paths['/v1/topology'] = {
+    get: {
+      tags: ['Live'],
+      summary: 'The snapshot the live view starts from; /v1/watch continues from its cursor',
+      responses: { '200': { description: 'The fabric as this token may see it', content: { 'application/json': { schema: { $ref: '#/components/schemas/Topology' } } } }, ...errors(401, 503) },
+    },
+  };
+  paths['/v1/watch'] = {
+    get: {
+      tags: ['Live'],
+      summary: 'A WebSocket of resource, host, ack and path events (connect with Upgrade: websocket)',
+      description:
+        'Authenticate with the Authorization header, or with a first message `{"type":"auth","token":"…"}` within a few seconds (tokens in the URL are refused). ' +
+        'The server sends `hello`, then a `snapshot` (or, resuming, the events after the cursor), `caught-up`, and from then on events as they happen: `resource`, `host`, `ack`, `path-state`, `path-removed` (each with its cursor) and `path-stats` (not replayed). ' +
+        'A cursor too old to replay gets `too-old` and a snapshot. Close codes: 4000 a bad message or cursor; 4001 no valid token, or the token was revoked or its tenant deleted; ' +
+        '4008 the client fell too far behind; 4013 the controller is not ready (retry); 1001 the controller is stopping. src/live/protocol.ts has every message type.',
+      parameters: [
+        { name: 'resume', in: 'query', required: false, description: 'A cursor from an earlier snapshot or event: replay what came after it instead of sending a snapshot', schema: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?$' } },
+        { name: 'epoch', in: 'query', required: false, description: "With resume: the epoch the cursor came from; a cursor of another epoch (a restarted controller) gets a snapshot", schema: { type: 'string' } },
+      ],
+      responses: {
+        '101': { description: 'Switching to the WebSocket protocol' },
+        '426': { description: 'A plain GET: the watch needs Upgrade: websocket', content: problem.content },
+        ...errors(400, 401, 503),
+      },
+    },
+  };
+}
+
+/** The unauthenticated probes and the metrics (outside /v1). */
+function addProbePaths(paths: Record<string, unknown>): void {
+  paths['/healthz'] = { get: { tags: ['Health'], summary: 'The process is up (no token)', security: [], responses: { '200': { description: '{"status":"ok"}' } } } };
+  paths['/readyz'] = {
+    get: {
+      tags: ['Health'],
+      summary: 'Ready to serve: etcd reachable and intent loaded (no token)',
+      security: [],
+      responses: { '200': { description: '{"ready":true,"etcd":"up"}' }, '503': { description: 'Not ready: a problem with `ready` and `etcd` members, and Retry-After', content: problem.content } },
+    },
+  };
+  paths['/metrics'] = { get: { tags: ['Health'], summary: 'Prometheus metrics (the admin token; or no token on --metrics-listen)', responses: { '200': { description: 'Prometheus text format' }, ...errors(401, 403) } } };
 }
 
 const MIN_REVISION_PARAM = {

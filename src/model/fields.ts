@@ -128,4 +128,4 @@ export const Mtu = z.int().min(576, 'must be between 576 and 65535').max(65535, 
 
 export const Timestamp = z.iso.datetime({ offset: true });
 
-export const Description = z.string().max(1024);
+export const Description = z.string().max(1024).describe('Free text for people; Weft does not read it');

@@ -14,24 +14,31 @@ function metadataSchema(scope: Scope) {
     ...(scope === 'network' ? { network: Name.optional() } : {}),
     labels: Labels.optional(),
     // Server-set fields are accepted so that a resource read back can be sent again unchanged.
-    uid: z.string().optional(),
-    resourceVersion: z.string().regex(/^\d+$/, 'must be a resourceVersion as returned by the API').optional(),
-    generation: z.int().optional(),
-    createdAt: z.string().optional(),
-  });
+    uid: z.string().optional().describe(META.uid),
+    resourceVersion: z.string().regex(/^\d+$/, 'must be a resourceVersion as returned by the API').optional().describe(`${META.resourceVersion}; required on PUT (a stale one gets 409)`),
+    generation: z.int().optional().describe(META.generation),
+    createdAt: z.string().optional().describe(META.createdAt),
+  }).describe('Name, parents and labels; server-set fields are accepted back unchanged and ignored');
 }
+
+const META = {
+  uid: 'Set by the server: unique for the life of the resource (a resource made again gets a new one)',
+  resourceVersion: 'Set by the server: the etcd revision of the last write to the resource',
+  generation: 'Set by the server: counts the changes to the spec, starting at 1',
+  createdAt: 'Set by the server: when the resource was created (ISO 8601)',
+};
 
 function storedMetadataSchema(scope: Scope) {
   return z.strictObject({
     name: Name,
     ...(scope !== 'cluster' ? { tenant: Name } : {}),
     ...(scope === 'network' ? { network: Name } : {}),
-    labels: z.record(z.string(), z.string()),
-    uid: z.string(),
-    resourceVersion: z.string(),
-    generation: z.int(),
-    createdAt: Timestamp,
-  });
+    labels: z.record(z.string(), z.string()).describe('Labels for selection, as in Kubernetes'),
+    uid: z.string().describe(META.uid),
+    resourceVersion: z.string().describe(META.resourceVersion),
+    generation: z.int().describe(META.generation),
+    createdAt: Timestamp.describe(META.createdAt),
+  }).describe('Name, parents, labels and what the server sets');
 }
 
 function defineKind<K extends string, P extends string, S extends Scope, Spec extends z.ZodType, Status extends z.ZodType>(def: {
@@ -43,18 +50,18 @@ function defineKind<K extends string, P extends string, S extends Scope, Spec ex
   description: string;
 }) {
   const input = z.strictObject({
-    apiVersion: z.literal(API_VERSION).optional(),
-    kind: z.literal(def.kind).optional(),
+    apiVersion: z.literal(API_VERSION).optional().describe(`Always ${API_VERSION}; may be left out`),
+    kind: z.literal(def.kind).optional().describe(`Always ${def.kind}; may be left out (the URL names the kind)`),
     metadata: metadataSchema(def.scope),
-    spec: def.spec,
+    spec: def.spec.describe(`What the ${def.kind} should be`),
     status: z.unknown().optional().describe('Ignored on writes: status is set by Weft'),
   });
   const stored = z.strictObject({
-    apiVersion: z.literal(API_VERSION),
-    kind: z.literal(def.kind),
+    apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}`),
+    kind: z.literal(def.kind).describe(`Always ${def.kind}`),
     metadata: storedMetadataSchema(def.scope),
-    spec: def.spec,
-    status: def.status,
+    spec: def.spec.describe(`What the ${def.kind} should be`),
+    status: def.status.describe('Set by Weft: what it observed and did'),
   });
   return { ...def, input, stored };
 }

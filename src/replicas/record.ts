@@ -24,7 +24,7 @@ export const ReplicaViewSchema = z.object({
   id: z.string().describe('Random per process start'),
   apiUrl: z.string().describe('Where this replica serves the REST API'),
   agentAddress: z.string().optional().describe('Where agents reach it (absent when it runs no agent server)'),
-  version: z.string(),
+  version: z.string().describe('The Weft version the replica runs'),
   startedAt: z.string().describe('ISO 8601'),
   leader: z.boolean().describe('Whether it holds the leader key: it runs the status reconcilers and sweeps'),
   leaseTtlSeconds: z.number().int().optional().describe('The TTL etcd granted its lease, in seconds: a dead leader is replaced about this long after it died'),
