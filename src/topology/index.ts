@@ -8,7 +8,7 @@ export { planTopology, countActions, hasChanges, compareForApply, desiredLabels,
 export { fieldChanges, filledPaths, withoutPaths, diffLabels, type FieldChange } from './diff.js';
 export { appliedHash, canonicalJson } from './hash.js';
 export { SnapshotView } from './snapshot.js';
-export { renderPlan, renderProblems, planJson, problemJson, summaryText, formatChange, COLOR, PLAIN, type Style } from './render.js';
+export { renderPlan, renderProblems, uncheckedText, planJson, problemJson, summaryText, formatChange, COLOR, PLAIN, type Style } from './render.js';
 export { ApiError, ApplyError, failureText, formatProblem, formatPosition, type TopologyProblem, type WriteFailure } from './problems.js';
 export { WeftClient, collectionUrl, itemUrl, type ClientOptions } from './client.js';
 export { readFabric } from './fabric-state.js';

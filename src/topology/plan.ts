@@ -12,6 +12,7 @@ import { KINDS, formatRef, type Resource, type ResourceRef } from '../model/inde
 import { diffLabels, fieldChanges, filledPaths, withoutPaths, type FieldChange } from './diff.js';
 import { HASH_LABEL, LEVEL, OWNER_LABEL, TOPOLOGY_KINDS, isTopologyKind, refKey, type TopologyDoc, type TopologyKind } from './document.js';
 import { appliedHash } from './hash.js';
+import { needsRefused } from './knock-on.js';
 import type { TopologyProblem } from './problems.js';
 import { SnapshotView } from './snapshot.js';
 
@@ -27,7 +28,7 @@ export type PlannedAction =
       changes: FieldChange[];
       /** Changed outside this topology since its last apply (the applied hash no longer matches). */
       drift: boolean;
-      /** On the server but not yet owned by any topology: apply takes it over. */
+      /** On the server but not yet owned by any topology: apply takes it over (only with `adopt`). */
       adopt: boolean;
     }
   | { op: 'unchanged'; ref: ResourceRef; doc: TopologyDoc; current: Resource }
@@ -43,6 +44,11 @@ export interface TopologyPlan {
   /** Owned by this topology, absent from the files, and kept because --prune was not given. */
   orphans: ResourceRef[];
   problems: TopologyProblem[];
+  /**
+   * Documents not checked because they need one with a problem: their checks would only repeat
+   * it (`Host x does not exist` after Host x was refused).
+   */
+  unchecked: ResourceRef[];
   /** The fabric as the server would hold it after the apply (simulated; allocations are guesses). */
   after: Resource[];
 }
@@ -50,6 +56,11 @@ export interface TopologyPlan {
 export interface PlanOptions {
   topology: string;
   prune: boolean;
+  /**
+   * Take over resources that exist on the server with no owner label (`--adopt`). Without it
+   * they are problems: a file changes only what it created, or was told to take over.
+   */
+  adopt?: boolean;
 }
 
 export interface PlanDeps {
@@ -78,14 +89,22 @@ export function planTopology(docs: readonly TopologyDoc[], server: readonly Reso
   const wanted = new Map(docs.map((d) => [refKey(d.ref), d]));
   const problems: TopologyProblem[] = [];
 
-  // Ownership: a resource belongs to at most one topology.
+  // Ownership: a resource belongs to at most one topology, and one made elsewhere (the API, an
+  // agent's join, a demo) is taken over only when asked, as `terraform import` would be.
   for (const d of docs) {
-    const owner = view.get(d.ref)?.metadata.labels[OWNER_LABEL];
+    const current = view.get(d.ref);
+    const owner = current?.metadata.labels[OWNER_LABEL];
     if (owner !== undefined && owner !== opts.topology) {
       problems.push({
         at: d.source.locate('metadata.name'),
         resource: formatRef(d.ref),
         message: `belongs to topology "${owner}" (label ${OWNER_LABEL}); a resource is managed by one topology only`,
+      });
+    } else if (current && owner === undefined && !opts.adopt) {
+      problems.push({
+        at: d.source.locate('metadata.name'),
+        resource: formatRef(d.ref),
+        message: `exists on the server and is not managed by topology "${opts.topology}" (it has no ${OWNER_LABEL} label): rename it in the file, or pass --adopt to take it over`,
       });
     }
   }
@@ -110,9 +129,11 @@ export function planTopology(docs: readonly TopologyDoc[], server: readonly Reso
     }
   }
 
-  const plan: TopologyPlan = { topology: opts.topology, prune: opts.prune, actions: [], orphans: opts.prune ? [] : owned.map(refOfResource).sort(compareForApply), problems, after: [] };
+  const plan: TopologyPlan = { topology: opts.topology, prune: opts.prune, actions: [], orphans: opts.prune ? [] : owned.map(refOfResource).sort(compareForApply), problems, unchecked: [], after: [] };
   if (problems.length) return plan;
 
+  /** Documents refused, or not checked because they need a refused one (knock-on.ts). */
+  const refused = new Map<string, TopologyDoc>();
   const ctx: PlanContext = { view, now: deps.now, newUid: deps.newUid, randomBytes: deps.randomBytes, avoid: () => false };
   const report = (err: unknown, ref: ResourceRef, doc?: TopologyDoc) => {
     if (!(err instanceof WeftError)) throw err;
@@ -128,6 +149,11 @@ export function planTopology(docs: readonly TopologyDoc[], server: readonly Reso
   };
 
   for (const d of [...docs].sort((a, b) => compareForApply(a.ref, b.ref))) {
+    if (needsRefused(d, refused)) {
+      plan.unchecked.push(d.ref);
+      refused.set(refKey(d.ref), d);
+      continue;
+    }
     const kind = KINDS[d.kind];
     const labels = desiredLabels(d, opts.topology);
     const input: ResourceInput = {
@@ -156,6 +182,7 @@ export function planTopology(docs: readonly TopologyDoc[], server: readonly Reso
       plan.actions.push({ op: 'update', ref: d.ref, doc: d, labels, current, changes, drift, adopt: current.metadata.labels[OWNER_LABEL] === undefined });
     } catch (err) {
       report(err, d.ref, d);
+      refused.set(refKey(d.ref), d);
     }
   }
 

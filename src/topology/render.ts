@@ -52,7 +52,7 @@ export function renderPlan(plan: TopologyPlan, s: Style): string {
     if (a.op !== 'update') return;
     for (const c of a.changes) lines.push(`      ${formatChange(c)}`);
     if (!a.changes.length) lines.push(s.dim('      (records the applied state: weft.dev/applied-hash)'));
-    if (a.adopt) lines.push(s.yellow('      ! exists on the server without an owner: apply takes it over'));
+    if (a.adopt) lines.push(s.yellow('      ! exists on the server without an owner: apply takes it over (--adopt)'));
     if (a.drift) lines.push(s.yellow('      ! changed outside this topology since its last apply'));
   });
   if (plan.orphans.length) {
@@ -61,6 +61,11 @@ export function renderPlan(plan: TopologyPlan, s: Style): string {
   }
   if (!hasChanges(plan)) lines.push('', s.green('No changes: the fabric matches the files.'));
   return lines.join('\n');
+}
+
+/** After problems: the documents whose checks were skipped because they depend on those. */
+export function uncheckedText(n: number): string {
+  return `${n} more resource${n === 1 ? ' was' : 's were'} not checked: they come after these in apply order, and their checks would only repeat these problems.`;
 }
 
 export function renderProblems(problems: readonly TopologyProblem[], s: Style, limit = 100): string {

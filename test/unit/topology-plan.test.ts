@@ -56,9 +56,10 @@ describe('planning against the fabric', () => {
   });
 
   test('a field removed from the file is a change back to the default or to unset', () => {
-    const text = edit(FABRIC, 'addresses: [198.18.0.12] }', 'addresses: [198.18.0.12], drain: true }');
+    // (Not a host's drain: a drained host takes no new endpoints, so the file could not make one on it.)
+    const text = edit(FABRIC, 'gateway: 100.64.0.1 }]', 'gateway: 100.64.0.1 }]\n  encap: vxlan');
     const server = applied(plan(docsOf(text), []));
-    assert.deepEqual(update(plan(docsOf(FABRIC), server), 'h2').changes, [{ field: 'spec.drain', from: true, to: false }]);
+    assert.deepEqual(update(plan(docsOf(FABRIC), server), 'web').changes, [{ field: 'spec.encap', from: 'vxlan', to: 'auto' }]);
   });
 
   test('a change made outside the file since the last apply is reported as drift', () => {
@@ -84,11 +85,24 @@ describe('planning against the fabric', () => {
     assert.deepEqual(refs(plan(docsOf(FABRIC), server)).filter((r) => !r.startsWith('unchanged')), []);
   });
 
-  test('a resource on the server without an owner is taken over, and the plan says so', () => {
+  test('a resource on the server without an owner is a problem, and nothing else is planned', () => {
+    const server = applied(plan(docsOf(FABRIC), []));
+    find(server, 'Site', 'dc1').metadata.labels = {};
+    (find(server, 'Underlay', 'dc1-a').spec as { routes?: unknown[] }).routes = [{ to: '198.18.1.0/24', via: '198.18.0.1' }];
+    find(server, 'Underlay', 'dc1-a').metadata.labels = {};
+    const p = plan(docsOf(FABRIC), server);
+    assert.deepEqual(p.actions, []);
+    assert.deepEqual(p.problems.map(formatProblem), [
+      'fabric.yaml:2:19: Site dc1: exists on the server and is not managed by topology "lab" (it has no weft.dev/topology label): rename it in the file, or pass --adopt to take it over',
+      'fabric.yaml:8:19: Underlay dc1-a: exists on the server and is not managed by topology "lab" (it has no weft.dev/topology label): rename it in the file, or pass --adopt to take it over',
+    ]);
+  });
+
+  test('with --adopt, a resource on the server without an owner is taken over, and the plan says so', () => {
     const server = applied(plan(docsOf(FABRIC), []));
     const site = find(server, 'Site', 'dc1');
     site.metadata.labels = {};
-    const u = update(plan(docsOf(FABRIC), server), 'dc1');
+    const u = update(plan(docsOf(FABRIC), server, { adopt: true }), 'dc1');
     assert.equal(u.adopt, true);
     assert.equal(u.drift, false);
     assert.deepEqual(u.changes, [{ field: 'metadata.labels["weft.dev/topology"]', to: 'lab' }]);
@@ -175,6 +189,26 @@ spec: { vni: 7000, subnets: [{ cidr: 100.66.0.0/24 }] }
       'fabric.yaml:49:14: Network red/pinned2: spec.vni: VNI 7000 is in use by network red/pinned',
       'fabric.yaml:41:32: Host h3: spec.addresses[0]: 10.9.9.9 is not inside any underlay of site dc1',
     ]);
+  });
+
+  test('a refused resource is reported once: what needs it is not checked, and independent problems still are', () => {
+    // h1 has an address in the refused underlay dc1-a2: its checks depend on that underlay, so
+    // neither h1 nor its endpoint a is checked; h2 (in dc1-a) and h3 (outside both) are.
+    const text = `${edit(FABRIC, 'addresses: [198.18.0.11]', 'addresses: [198.18.0.11, 198.18.0.200]')}---
+kind: Underlay
+metadata: { name: dc1-a2 }
+spec: { site: dc1, plane: a, cidr: 198.18.0.128/25 }
+---
+kind: Host
+metadata: { name: h3 }
+spec: { site: dc1, addresses: [10.9.9.9] }
+`;
+    const p = plan(docsOf(text), []);
+    assert.deepEqual(p.problems.map((x) => `${x.resource}: ${x.message}`), [
+      'Underlay dc1-a2: 198.18.0.128/25 overlaps underlay dc1-a (198.18.0.0/24)',
+      'Host h3: 10.9.9.9 is not inside any underlay of site dc1',
+    ]);
+    assert.deepEqual(p.unchecked.map((r) => `${r.kind} ${r.name}`), ['Host h1', 'Endpoint a']);
   });
 
   test('a subnet too small for its endpoints is found before anything is written', () => {
