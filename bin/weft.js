@@ -2,4 +2,5 @@
 // Thin launcher: run the TypeScript CLI through tsx so there is no build output to keep in sync.
 import { register } from 'tsx/esm/api';
 register();
-await import('../src/cli/main.ts');
+const { runAsProgram } = await import('../src/cli/main.ts');
+runAsProgram(process.argv.slice(2));

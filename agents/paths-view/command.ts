@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { DEFAULT_CONFIGFS_ROOT, anaPlan, applyAna, parseAnaMap, parsePorts } from './ana.js';
 import { commandLine, multipathActions, parseDeviceMap, runMultipathd, stateOf, type MultipathAction } from './multipath.js';
+import { flagLine, isFlagError } from '../cli-args.js';
 import { PathsViewError, readPathsView } from './read.js';
 import { DEFAULT_STALE_AFTER_MS, PATHS_VIEW_FILE, assessView, type AssessedView } from './view.js';
 
@@ -44,8 +45,14 @@ export async function agentPathsCommand(argv: string[], io: Io = process, signal
     if (argv[0] === 'export') return await exportCommand(argv.slice(1), io, signal);
     return await showCommand(argv, io);
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`weft agent paths: ${(err as Error).message}\n${PATHS_USAGE}\n`);
+    // A bad command line is one line (the usage is a --help away).
+    const command = argv[0] === 'export' ? 'weft agent paths export' : 'weft agent paths';
+    if (isFlagError(err)) {
+      io.stderr.write(`weft: ${flagLine(err, command)}\n`);
+      return 2;
+    }
+    if (err instanceof UsageError) {
+      io.stderr.write(`${command}: ${err.message}; see ${command} --help\n`);
       return 2;
     }
     io.stderr.write(`weft agent paths: ${err instanceof Error ? err.message : String(err)}\n`);

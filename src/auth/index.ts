@@ -8,6 +8,7 @@ export {
   tenantTokenInfo,
   tenantTokenPath,
   verifyTenantToken,
+  tenantOfToken,
   tenantTokenCurrent,
   TENANT_TOKEN_AREA,
   TOKEN_ID_RE,

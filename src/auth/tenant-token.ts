@@ -28,6 +28,9 @@ export const TOKEN_ID_RE = /^[0-9a-f]{12}$/;
 /** Whether `token` has a tenant token's shape (it may still be unknown or revoked). */
 export const looksLikeTenantToken = (token: string): boolean => TOKEN_RE.test(token);
 
+/** The tenant a token is for, read from its shape (clients use it to pick their tenant's routes). */
+export const tenantOfToken = (token: string): string | undefined => TOKEN_RE.exec(token)?.[1];
+
 /** A new token for a tenant: the token (shown once) and the record to store. */
 export function newTenantToken(tenant: string, tenantUid: string, now: Date, description?: string): { token: string; info: TenantTokenInfo; record: string } {
   const id = randomBytes(6).toString('hex');

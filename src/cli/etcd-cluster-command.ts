@@ -1,22 +1,21 @@
 // `weft etcd-cluster`: a local N-member etcd cluster in the foreground, for trying controller
 // replicas on one machine. stdout gets one line, the `--etcd-endpoints` value; logs go to stderr.
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { UsageError } from './args.js';
+import { UsageError, parseCommand } from './args.js';
 
 export const ETCD_CLUSTER_USAGE = `weft etcd-cluster --state-dir DIR [--members 3] [--base-port P]
                     a local cluster on 127.0.0.1 for trying replicas; prints the
                     --etcd-endpoints value; SIGINT/SIGTERM stop it`;
 
+const ETCD_CLUSTER = { name: 'weft etcd-cluster', usage: `Usage: ${ETCD_CLUSTER_USAGE}` };
+
 export async function etcdClusterCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
+  const { values } = parseCommand(ETCD_CLUSTER, argv, {
     options: {
       members: { type: 'string', default: '3' },
       'state-dir': { type: 'string' },
       'base-port': { type: 'string' },
     },
-    strict: true,
   });
   const { MAX_CLUSTER_MEMBERS, startLocalCluster } = await import('../etcd/index.js');
   const members = Number(values.members);

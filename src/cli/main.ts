@@ -1,22 +1,23 @@
 // The `weft` command.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { UsageError, parseEndpoints, parseListen } from './args.js';
-import { DEFAULT_SERVER } from './fabric-support.js';
-import { DELETE_USAGE, DESCRIBE_USAGE, GET_USAGE, deleteCommand, describeCommand, getCommand } from './resource-commands.js';
-import { APPLY_USAGE, PLAN_USAGE, applyCommand, planCommand } from './topology-commands.js';
-import { ETCD_CLUSTER_USAGE, etcdClusterCommand } from './etcd-cluster-command.js';
-import { PATHS_USAGE, pathsCommand } from './path-commands.js';
+import { pathToFileURL } from 'node:url';
+import { FlagError, HelpRequested, UsageError, parseCommand, parseEndpoints, parseListen, wantsHelp } from './args.js';
 
-// The controller, the API and the agent are imported by the commands that run them, so that the
-// client commands (plan, apply, get, ...) start without loading the server.
+// Each command's module is imported when that command runs: loading them all through tsx cost
+// every process (agents, controllers, each CLI call) about 1.5 s of CPU for code it never used.
 const controllerModule = () => import('../controller/index.js');
+const contextModule = () => import('./context-command.js');
+const resourceModule = () => import('./resource-commands.js');
+const topologyModule = () => import('./topology-commands.js');
+const etcdClusterModule = () => import('./etcd-cluster-command.js');
+const pathsModule = () => import('./path-commands.js');
+const drainModule = () => import('./drain-commands.js');
+const supportModule = () => import('./fabric-support.js');
 
-const usage = (version: string) => `weft ${version} — overlay-fabric controller
-
-Usage:
-  weft controller [--listen 127.0.0.1:7480] [--state-dir /var/lib/weft]
+const DEFAULT_STATE_DIR = '/var/lib/weft';
+const CONTROLLER_USAGE = `weft controller [--listen 127.0.0.1:7480] [--state-dir ${DEFAULT_STATE_DIR}]
                   [--agent-listen HOST:PORT|unix:PATH] [--path-ttl SECONDS]
                   [--metrics-listen HOST:PORT]   /metrics without a token (else it needs
                                                  the admin token); e.g. 127.0.0.1:9480
@@ -26,6 +27,27 @@ Usage:
                   [--leader-lease-ttl SECONDS]   default 2; a dead leader is replaced about
                                                  this long after it died (etcd raises it to
                                                  1.5 election timeouts, rounded up)
+                  [--write-context | --no-write-context]  save this controller's URL and admin
+                                                 token's file as the CLI's context (see weft
+                                                 context); default: only on ${DEFAULT_STATE_DIR}`;
+
+const CONTROLLER = {
+  name: 'weft controller',
+  usage: `Usage: ${CONTROLLER_USAGE}
+
+Environment: WEFT_ADMIN_TOKEN (must be the etcd cluster's if it has one; else the cluster's, or a
+  new one, is written to <state-dir>/admin.token); WEFT_CLIENT_CERT_TTL (default 90d);
+  WEFT_CONFIG_DIR, where the context goes (default $XDG_CONFIG_HOME/weft or ~/.config/weft).`,
+};
+const GEN_SCHEMAS = { name: 'weft gen-schemas', usage: 'Usage: weft gen-schemas [--out schemas]\n  Writes the OpenAPI document and the topology JSON Schema into the directory.' };
+
+async function usage(version: string): Promise<string> {
+  const [{ CONTEXT_USAGE }, { DEFAULT_SERVER }, { DELETE_USAGE, DESCRIBE_USAGE, GET_USAGE }, { APPLY_USAGE, PLAN_USAGE }, { ETCD_CLUSTER_USAGE }, { PATHS_USAGE }, { DRAIN_USAGE, UNCORDON_USAGE }] =
+    await Promise.all([contextModule(), supportModule(), resourceModule(), topologyModule(), etcdClusterModule(), pathsModule(), drainModule()]);
+  return `weft ${version} — overlay-fabric controller
+
+Usage:
+  ${CONTROLLER_USAGE}
   weft agent join --controller HOST:PORT|unix:PATH --token TOKEN --state-dir DIR [--host-name NAME]
   weft agent run --state-dir DIR [--probe-port N] [--probe-rate PER_SECOND]
                  [--probe-up-after N] [--mtu-probe-interval MS]
@@ -34,6 +56,7 @@ Usage:
   ${ETCD_CLUSTER_USAGE}
   weft gen-schemas [--out schemas]      write the OpenAPI document and topology JSON Schema
   weft version
+  ${CONTEXT_USAGE}
 
 Topology files and resources (over the REST API):
   ${PLAN_USAGE}
@@ -41,34 +64,42 @@ Topology files and resources (over the REST API):
   ${GET_USAGE}
   ${DESCRIBE_USAGE}
   ${DELETE_USAGE}
+  ${DRAIN_USAGE}
+  ${UNCORDON_USAGE}
   ${PATHS_USAGE}
                  path health as agents probe it (also "weft get paths"); --watch re-prints on change
-  Every one of these takes [--server URL] [--token TOKEN] (else WEFT_SERVER, WEFT_TOKEN;
-  server default ${DEFAULT_SERVER}) and exits 1 on any error; plan --detailed-exitcode
-  exits 2 when there are changes.
+  Every one of these takes --server URL and --token TOKEN; without them WEFT_SERVER and
+  WEFT_TOKEN, else the context weft controller wrote (weft context shows it; its token goes
+  to its own server only), else ${DEFAULT_SERVER} with no token. They exit 1 on any error and
+  2 on bad flags (plan: 1, as its --detailed-exitcode exits 2 when there are changes).
+Every command answers --help (or -h).
 
 Environment: WEFT_ADMIN_TOKEN (must be the etcd cluster's if it has one; else the cluster's, or a
   new one, is written to <state-dir>/admin.token);
-  WEFT_CLIENT_CERT_TTL, how long agents' client certificates last (default 90d; agents renew at 2/3).`;
+  WEFT_CLIENT_CERT_TTL, how long agents' client certificates last (default 90d; agents renew at 2/3);
+  WEFT_CONFIG_DIR, the directory of the CLI's context.json (default $XDG_CONFIG_HOME/weft, else
+  ~/.config/weft); WEFT_SERVER and WEFT_TOKEN, see above.`;
+}
 
 async function controller(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
+  const { values } = parseCommand(CONTROLLER, argv, {
     options: {
       listen: { type: 'string', default: '127.0.0.1:7480' },
       'agent-listen': { type: 'string' },
       'metrics-listen': { type: 'string' },
       'path-ttl': { type: 'string', default: '15' },
       'path-metrics': { type: 'string', default: 'per-plane' },
-      'state-dir': { type: 'string', default: '/var/lib/weft' },
+      'state-dir': { type: 'string', default: DEFAULT_STATE_DIR },
       'etcd-endpoints': { type: 'string' },
       'etcd-ca': { type: 'string' },
       'etcd-cert': { type: 'string' },
       'etcd-key': { type: 'string' },
       'leader-lease-ttl': { type: 'string', default: '2' },
+      'write-context': { type: 'boolean', default: false },
+      'no-write-context': { type: 'boolean', default: false },
     },
-    strict: true,
   });
+  if (values['write-context'] && values['no-write-context']) throw new UsageError('--write-context and --no-write-context: one or the other');
   const listen = parseListen(values.listen!, '--listen');
   const etcdEndpoints = values['etcd-endpoints'] === undefined ? undefined : parseEndpoints(values['etcd-endpoints'], '--etcd-endpoints');
   if ((values['etcd-cert'] || values['etcd-key'] || values['etcd-ca']) && !etcdEndpoints) throw new UsageError('--etcd-ca/--etcd-cert/--etcd-key need --etcd-endpoints');
@@ -98,14 +129,22 @@ async function controller(argv: string[]): Promise<void> {
   });
   const agents = c.agentAddress ? `; agents: ${c.agentAddress}` : '';
   const metrics = c.metricsUrl ? `; metrics: ${c.metricsUrl}/metrics` : '';
+  // The context is in place before "serving" is said, so whoever waits for that line finds it.
+  const writeContext = values['write-context'] || (stateDir === DEFAULT_STATE_DIR && !values['no-write-context']);
+  const { controllerContext } = await contextModule();
+  const cliContext = await controllerContext({ url: c.url, adminTokenSource: c.adminTokenSource, envToken: process.env.WEFT_ADMIN_TOKEN, write: writeContext, env: process.env });
   process.stderr.write(`weft controller ${WEFT_VERSION} serving ${c.url} (etcd ${c.etcdEndpoint}; admin token: ${c.adminTokenSource}${agents}${metrics})\n`);
+  process.stderr.write(`weft controller: ${cliContext.line}\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`weft controller: ${signal}, stopping\n`);
     c.stop().then(
-      () => process.exit(0),
+      async () => {
+        await cliContext.forget();
+        process.exit(0);
+      },
       (err) => {
         process.stderr.write(`weft controller: error while stopping: ${String(err)}\n`);
         process.exit(1);
@@ -117,7 +156,7 @@ async function controller(argv: string[]): Promise<void> {
 }
 
 async function genSchemas(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { out: { type: 'string', default: 'schemas' } }, strict: true });
+  const { values } = parseCommand(GEN_SCHEMAS, argv, { options: { out: { type: 'string', default: 'schemas' } } });
   const out = resolve(values.out!);
   const { WEFT_VERSION } = await controllerModule();
   const { buildOpenApi, buildTopologySchema } = await import('../api/openapi.js');
@@ -127,33 +166,37 @@ async function genSchemas(argv: string[]): Promise<void> {
   process.stdout.write(`wrote ${join(out, 'openapi.json')} and ${join(out, 'topology.schema.json')}\n`);
 }
 
-/** The API client commands exit 1 on every error, bad flags included: plan's exit code 2 means "changes". */
-async function fabricCommand(cmd: 'plan' | 'apply' | 'get' | 'describe' | 'delete' | 'paths', argv: string[]): Promise<number> {
+/** Where a command line's help and errors go: the process's streams, or a test's. */
+export interface CliStreams {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+}
+
+/**
+ * The API client commands exit 1 on every error, and 2 on bad flags, except plan (1): its exit
+ * code 2 means "changes". They report their own errors, each once.
+ */
+async function fabricCommand(cmd: 'plan' | 'apply' | 'get' | 'describe' | 'delete' | 'paths', argv: string[], streams: CliStreams): Promise<number> {
   const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
   // Paths are not a resource kind, but `weft get paths` is where people look for them.
-  if (cmd === 'get' && (argv[0] === 'paths' || argv[0] === 'path')) return fabricCommand('paths', argv.slice(1));
-  if (argv.includes('--help') || argv.includes('-h')) {
-    const usages = { plan: PLAN_USAGE, apply: APPLY_USAGE, get: GET_USAGE, describe: DESCRIBE_USAGE, delete: DELETE_USAGE, paths: PATHS_USAGE };
-    process.stdout.write(`Usage: ${usages[cmd]}\n       [--server URL (WEFT_SERVER)] [--token TOKEN (WEFT_TOKEN)]\n`);
-    return 0;
-  }
+  if (cmd === 'get' && (argv[0] === 'paths' || argv[0] === 'path')) return fabricCommand('paths', argv.slice(1), streams);
   try {
     switch (cmd) {
       case 'plan':
-        return await planCommand(argv, io);
+        return await (await topologyModule()).planCommand(argv, io);
       case 'apply':
-        return await applyCommand(argv, io);
+        return await (await topologyModule()).applyCommand(argv, io);
       case 'get':
-        return await getCommand(argv, io);
+        return await (await resourceModule()).getCommand(argv, io);
       case 'describe':
-        return await describeCommand(argv, io);
+        return await (await resourceModule()).describeCommand(argv, io);
       case 'delete':
-        return await deleteCommand(argv, io);
+        return await (await resourceModule()).deleteCommand(argv, io);
       case 'paths': {
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());
         process.once('SIGTERM', () => stop.abort());
-        return await pathsCommand(argv, io, stop.signal);
+        return await (await pathsModule()).pathsCommand(argv, io, stop.signal);
       }
       default: {
         const never: never = cmd;
@@ -161,47 +204,89 @@ async function fabricCommand(cmd: 'plan' | 'apply' | 'get' | 'describe' | 'delet
       }
     }
   } catch (err) {
-    process.stderr.write(`weft ${cmd}: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    if (err instanceof HelpRequested) {
+      streams.stdout.write(`${err.usage}\n`);
+      return 0;
+    }
+    streams.stderr.write(`${err instanceof FlagError ? 'weft' : `weft ${cmd}`}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return err instanceof UsageError && cmd !== 'plan' ? 2 : 1;
   }
 }
 
-async function main(argv: string[]): Promise<void> {
+async function main(argv: string[], io: CliStreams): Promise<number | void> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'controller':
       return controller(rest);
     case 'etcd-cluster':
-      return etcdClusterCommand(rest);
+      return (await etcdClusterModule()).etcdClusterCommand(rest);
     case 'gen-schemas':
       return genSchemas(rest);
     case 'agent':
-      return (await import('../../agents/cli.js')).agentMain(rest);
+      return (await import('../../agents/cli.js')).agentMain(rest, io);
+    case 'context':
+      return (await contextModule()).contextCommand(rest, io);
     case 'plan':
     case 'apply':
     case 'get':
     case 'describe':
     case 'delete':
     case 'paths':
-      process.exitCode = await fabricCommand(cmd, rest);
-      return;
+      return fabricCommand(cmd, rest, io);
+    case 'drain':
+    case 'uncordon':
+      return (await drainModule()).drainCommand(cmd, rest, { stdout: process.stdout, stderr: process.stderr, env: process.env });
     case 'version':
     case '--version':
+      if (wantsHelp(rest)) throw new HelpRequested('Usage: weft version\n  Prints the version of weft.');
       process.stdout.write(`${(await controllerModule()).WEFT_VERSION}\n`);
       return;
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(`${usage((await controllerModule()).WEFT_VERSION)}\n`);
+      // `weft help get` is `weft get --help`.
+      if (cmd === 'help' && rest.length) return main([...rest, '--help'], io);
+      io.stdout.write(`${await usage((await controllerModule()).WEFT_VERSION)}\n`);
       return;
     default:
       throw new UsageError(`unknown command "${cmd}"; see "weft help"`);
   }
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-  process.stderr.write(`weft: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(usage ? 2 : 1);
-});
+/**
+ * Runs one command line and resolves with its exit code; commands that serve (controller, agent
+ * run, etcd-cluster) resolve once they serve. --help and usage errors go to `io`.
+ */
+export async function runWeft(argv: string[], io: CliStreams = process): Promise<number> {
+  try {
+    const code = await main(argv, io);
+    return code ?? (typeof process.exitCode === 'number' ? process.exitCode : 0);
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      io.stdout.write(`${err.usage}\n`);
+      return 0;
+    }
+    io.stderr.write(`weft: ${err instanceof Error ? err.message : String(err)}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+/** `weft` as a program (bin/weft.js, or this file run directly): exits on failure at once. */
+export function runAsProgram(argv: string[]): void {
+  void runWeft(argv).then((code) => {
+    // A command that failed may leave half-started parts (timers, a child etcd) behind.
+    if (code !== 0) process.exit(code);
+  });
+}
+
+/** Whether this module is the program's entry (not imported, e.g. by bin/weft.js or a test). */
+function isEntry(): boolean {
+  try {
+    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) runAsProgram(process.argv.slice(2));

@@ -3,17 +3,24 @@
 // leaves, or changes state or MTU: the /v1/watch stream's path events say when to look again
 // (path-changes.ts), and a poll every --interval seconds repairs anything missed (and is all a
 // tenant token gets: the stream carries path events to the admin only).
-import { parseArgs } from 'node:util';
 import { PathQuery, type PathView } from '../paths/index.js';
 import { ApiError } from '../topology/index.js';
-import { UsageError } from './args.js';
+import { UsageError, parseCommand } from './args.js';
 import { alignColumns } from './columns.js';
-import { CONNECTION_OPTIONS, DEFAULT_SERVER, clientFrom, oneOf } from './fabric-support.js';
+import { CONNECTION_OPTIONS, apiCommand, apiErrorText, connect, oneOf } from './fabric-support.js';
 import { PathChanges } from './path-changes.js';
 import type { Io } from './topology-commands.js';
 
 export const PATHS_USAGE = `weft paths [--host H] [--plane P] [--state up|down|unknown] [--network TENANT/NETWORK]
                  [-o table|json] [--watch [--interval SECONDS]]`;
+
+const PATHS = apiCommand(
+  'weft paths',
+  PATHS_USAGE,
+  'Path health as the agents probe it, one row per host, peer and plane (also "weft get paths").',
+  '--network keeps the paths between the hosts of a network\'s endpoints; --watch re-prints when a',
+  'path appears, leaves, or changes state or MTU. A tenant\'s token sees its own networks\' paths.',
+);
 
 const FILTERS = ['host', 'plane', 'state', 'network'] as const;
 
@@ -23,8 +30,7 @@ interface PathList {
 }
 
 export async function pathsCommand(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
+  const { values, positionals } = parseCommand(PATHS, argv, {
     options: {
       ...CONNECTION_OPTIONS,
       host: { type: 'string' },
@@ -35,7 +41,6 @@ export async function pathsCommand(argv: string[], io: Io, signal?: AbortSignal)
       watch: { type: 'boolean', default: false },
       interval: { type: 'string' },
     },
-    strict: true,
     allowPositionals: true,
   });
   if (positionals.length) throw new UsageError(`unexpected "${positionals[0]}": filters are flags (--host, --plane, --state, --network)\nUsage: ${PATHS_USAGE}`);
@@ -50,16 +55,15 @@ export async function pathsCommand(argv: string[], io: Io, signal?: AbortSignal)
     const i = checked.error.issues[0]!;
     throw new UsageError(`--${String(i.path[0] ?? 'host')}: ${i.message}`);
   }
-  const client = clientFrom(values, io.env);
+  const { client, conn } = connect(values, io.env);
   const query = new URLSearchParams(filter).toString();
   const fetchPaths = async (): Promise<PathList> => {
     try {
       return await client.request<PathList>('GET', `/v1/paths${query ? `?${query}` : ''}`);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      // The server's field names are query parameters; the user typed flags.
-      const issues = err.issues.map((i) => `\n  ${i.field.replace(/^query\./, '--')}: ${i.message}`).join('');
-      throw new Error(`${err.status ? `${err.status}: ` : ''}${err.detail}${issues}`);
+      // In the CLI's words: flags, not query parameters.
+      throw new Error(apiErrorText(err, conn));
     }
   };
 
@@ -69,8 +73,7 @@ export async function pathsCommand(argv: string[], io: Io, signal?: AbortSignal)
     return 0;
   }
 
-  const server = values.server ?? io.env.WEFT_SERVER ?? DEFAULT_SERVER;
-  const changes = new PathChanges({ server, token: values.token ?? io.env.WEFT_TOKEN, onNote: (m) => io.stderr.write(`weft paths: ${m}\n`) });
+  const changes = new PathChanges({ server: conn.server, token: conn.token, onNote: (m) => io.stderr.write(`weft paths: ${m}\n`) });
   let shown: string | undefined;
   let lastError = '';
   try {

@@ -1,8 +1,7 @@
 // `weft plan` and `weft apply`: topology files against the fabric over the REST API.
 // Exit codes: 0 done (plan: no changes), 2 plan --detailed-exitcode found changes, 1 anything
-// else that went wrong, including bad flags (2 is taken by "changes").
-import { parseArgs } from 'node:util';
-import { formatRef } from '../model/index.js';
+// else that went wrong, including bad flags for plan (its 2 is taken by "changes"; apply's are 2).
+import { formatRef, type ResourceRef } from '../model/index.js';
 import {
   ApiError,
   ApplyError,
@@ -20,6 +19,7 @@ import {
   renderProblems,
   topologyNameFromPath,
   topologyNameProblem,
+  uncheckedText,
   waitForConvergence,
   type ConvergenceReport,
   type Style,
@@ -27,8 +27,8 @@ import {
   type TopologyProblem,
   type WriteAction,
 } from '../topology/index.js';
-import { UsageError } from './args.js';
-import { CONNECTION_OPTIONS, clientFrom, oneOf, parseConcurrency, parseDuration, styleFor } from './fabric-support.js';
+import { UsageError, parseCommand } from './args.js';
+import { CONNECTION_OPTIONS, apiCommand, apiErrorText, connect, oneOf, parseConcurrency, parseDuration, styleFor } from './fabric-support.js';
 
 export interface Io {
   stdout: NodeJS.WriteStream;
@@ -36,15 +36,31 @@ export interface Io {
   env: NodeJS.ProcessEnv;
 }
 
-export const PLAN_USAGE = `weft plan -f FILE|DIR|- ... [--topology NAME] [--prune] [-o text|json] [--detailed-exitcode]`;
-export const APPLY_USAGE = `weft apply -f FILE|DIR|- ... [--topology NAME] [--prune] [--dry-run] [--wait [--timeout 2m]]
+export const PLAN_USAGE = `weft plan -f FILE|DIR|- ... [--topology NAME] [--prune] [--adopt] [-o text|json] [--detailed-exitcode]`;
+export const APPLY_USAGE = `weft apply -f FILE|DIR|- ... [--topology NAME] [--prune] [--adopt] [--dry-run] [--wait [--timeout 2m]]
                  [--concurrency 16] [-o text|json]`;
+
+const FILES = '-f takes files, directories (their *.yaml and *.yml) and - for standard input; the topology name is the file\'s or directory\'s unless --topology.';
+const PLAN = apiCommand(
+  'weft plan',
+  PLAN_USAGE,
+  FILES,
+  'Shows what apply would create (+), update (~), delete (-, with --prune) or leave (=). Exit codes:',
+  '0 done, 1 any error (bad flags too), and with --detailed-exitcode 0 no changes, 2 changes.',
+);
+const APPLY = apiCommand(
+  'weft apply',
+  APPLY_USAGE,
+  FILES,
+  'Writes the plan in dependency order; --wait waits until its networks and endpoints are programmed.',
+);
 
 const COMMON = {
   ...CONNECTION_OPTIONS,
   filename: { type: 'string', short: 'f', multiple: true },
   topology: { type: 'string' },
   prune: { type: 'boolean', default: false },
+  adopt: { type: 'boolean', default: false },
   output: { type: 'string', short: 'o' },
   concurrency: { type: 'string' },
 } as const;
@@ -53,11 +69,12 @@ interface Common {
   files: string[];
   topology: string;
   prune: boolean;
+  adopt: boolean;
   json: boolean;
   concurrency: number;
 }
 
-function common(values: { filename?: string[]; topology?: string; prune?: boolean; output?: string; concurrency?: string }, usage: string): Common {
+function common(values: { filename?: string[]; topology?: string; prune?: boolean; adopt?: boolean; output?: string; concurrency?: string }, usage: string): Common {
   const files = values.filename ?? [];
   if (!files.length) throw new UsageError(`-f FILE|DIR is required\nUsage: ${usage}`);
   let topology = values.topology;
@@ -70,28 +87,33 @@ function common(values: { filename?: string[]; topology?: string; prune?: boolea
   }
   const problem = topologyNameProblem(topology);
   if (problem) throw new UsageError(`--topology "${topology}": ${problem}`);
-  return { files, topology, prune: !!values.prune, json: oneOf(values.output, ['text', 'json'] as const, '-o', 'text') === 'json', concurrency: parseConcurrency(values.concurrency, 16) };
+  return { files, topology, prune: !!values.prune, adopt: !!values.adopt, json: oneOf(values.output, ['text', 'json'] as const, '-o', 'text') === 'json', concurrency: parseConcurrency(values.concurrency, 16) };
 }
 
 /** Reads, parses and plans; problems are reported and end the command with exit 1. */
 async function makePlan(c: Common, values: { server?: string; token?: string }, io: Io, style: Style): Promise<TopologyPlan | number> {
   const loaded = await loadTopology(c.files);
   if (loaded.problems.length) return reportProblems(loaded.problems, c, io, style);
-  const client = clientFrom(values, io.env);
+  const { client, conn } = connect(values, io.env);
   let plan: TopologyPlan;
   try {
-    plan = await planAgainstServer(client, loaded.docs, { topology: c.topology, prune: c.prune, concurrency: c.concurrency });
+    plan = await planAgainstServer(client, loaded.docs, { topology: c.topology, prune: c.prune, adopt: c.adopt, concurrency: c.concurrency });
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
-    return reportError(`cannot read the fabric: ${err.message}`, c, io);
+    return reportError(`cannot read the fabric: ${apiErrorText(err, conn)}`, c, io);
   }
-  if (plan.problems.length) return reportProblems(plan.problems, c, io, style);
+  if (plan.problems.length) return reportProblems(plan.problems, c, io, style, plan.unchecked);
   return plan;
 }
 
-function reportProblems(problems: TopologyProblem[], c: Common, io: Io, style: Style): number {
-  if (c.json) io.stdout.write(`${JSON.stringify({ topology: c.topology, error: 'invalid topology: nothing was applied', problems: problems.map(problemJson) }, null, 2)}\n`);
-  else io.stderr.write(`${renderProblems(problems, style)}\n${problems.length} problem${problems.length === 1 ? '' : 's'}: nothing was applied.\n`);
+function reportProblems(problems: TopologyProblem[], c: Common, io: Io, style: Style, unchecked: ResourceRef[] = []): number {
+  if (c.json) {
+    const notChecked = unchecked.length ? { unchecked: unchecked.map(formatRef) } : {};
+    io.stdout.write(`${JSON.stringify({ topology: c.topology, error: 'invalid topology: nothing was applied', problems: problems.map(problemJson), ...notChecked }, null, 2)}\n`);
+  } else {
+    const rest = unchecked.length ? `\n${uncheckedText(unchecked.length)}` : '';
+    io.stderr.write(`${renderProblems(problems, style)}\n${problems.length} problem${problems.length === 1 ? '' : 's'}: nothing was applied.${rest}\n`);
+  }
   return 1;
 }
 
@@ -102,7 +124,7 @@ function reportError(message: string, c: Common, io: Io, extra: Record<string, u
 }
 
 export async function planCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...COMMON, 'detailed-exitcode': { type: 'boolean', default: false } }, strict: true, allowPositionals: false });
+  const { values } = parseCommand(PLAN, argv, { options: { ...COMMON, 'detailed-exitcode': { type: 'boolean', default: false } }, allowPositionals: false });
   const c = common(values, PLAN_USAGE);
   const style = styleFor(io.stdout, io.env);
   const plan = await makePlan(c, values, io, styleFor(io.stderr, io.env));
@@ -112,10 +134,8 @@ export async function planCommand(argv: string[], io: Io): Promise<number> {
 }
 
 export async function applyCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
+  const { values } = parseCommand(APPLY, argv, {
     options: { ...COMMON, 'dry-run': { type: 'boolean', default: false }, wait: { type: 'boolean', default: false }, timeout: { type: 'string' } },
-    strict: true,
     allowPositionals: false,
   });
   const c = common(values, APPLY_USAGE);
@@ -137,7 +157,7 @@ export async function applyCommand(argv: string[], io: Io): Promise<number> {
     return finish(0);
   }
 
-  const client = clientFrom(values, io.env);
+  const { client, conn } = connect(values, io.env);
   const n = countActions(plan);
   if (hasChanges(plan)) {
     const progress = io.stdout.isTTY && !c.json;
@@ -174,7 +194,7 @@ export async function applyCommand(argv: string[], io: Io): Promise<number> {
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     if (tty) io.stdout.write('\n');
-    return reportError(`wait: ${err.message}`, c, io);
+    return reportError(`wait: ${apiErrorText(err, conn)}`, c, io);
   }
   if (tty) io.stdout.write('\r\x1b[K');
   result.wait = report;

@@ -78,7 +78,7 @@ describe('weft paths', () => {
       assert.match(r.stdout, /weft paths \[--host H\][\s\S]*--watch/);
     }
     const bad = await weft(target, ['paths', '--state', 'sideways']);
-    assert.equal(bad.code, 1, show(bad));
+    assert.equal(bad.code, 2, show(bad));
     assert.match(bad.stderr, /^weft paths: --state: /, show(bad));
     // The rest in-process: the checks run before any request.
     const io = { stdout: process.stdout, stderr: process.stderr, env: { WEFT_SERVER: ctl.url, WEFT_TOKEN: ctl.adminToken } };
