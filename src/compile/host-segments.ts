@@ -1,6 +1,6 @@
 // Full compiles: the segments every host must have, recomputed from a view. This is the
 // reference the incremental compiler is tested against.
-import type { Host, IntentView, Network } from '../model/index.js';
+import type { Endpoint, Host, IntentView, Network } from '../model/index.js';
 import type { Segment } from '../protocol/index.js';
 import { Fabric } from './fabric.js';
 import { compareText } from './names.js';
@@ -17,7 +17,9 @@ export function compileHost(view: IntentView, hostName: string): Segment[] {
   if (!fabric.host(hostName)) return [];
   const out: Segment[] = [];
   for (const n of view.list('Network') as Network[]) {
-    if (!includes(view.pools.endpointHosts(n.metadata.tenant!, n.metadata.name), hostName)) continue;
+    // A host that is only a moving endpoint's source or destination is not among endpointHosts.
+    const moving = (view.list('Endpoint', { tenant: n.metadata.tenant!, network: n.metadata.name }) as Endpoint[]).some((e) => e.status.move || e.spec.migration);
+    if (!moving && !includes(view.pools.endpointHosts(n.metadata.tenant!, n.metadata.name), hostName)) continue;
     out.push(...compileNetwork(view, n, fabric).segmentsOn(hostName));
   }
   return out.sort(byId);

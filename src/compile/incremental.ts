@@ -198,6 +198,8 @@ function remoteChanges(before: CompiledNetwork | undefined, after: CompiledNetwo
   if (!before) return undefined;
   const diffs = new Map<string, SharedRemoteDiff | undefined>();
   return (id, host) => {
+    // A host with an endpoint attached that it does not serve: its list is not the shared one minus its own.
+    if (before.movingHosts.has(host) || after.movingHosts.has(host)) return undefined;
     if (!diffs.has(id)) {
       const b = before.sharedRemotes(id);
       const a = after.sharedRemotes(id);

@@ -4,6 +4,7 @@ export { compileHost, compileAll } from './host-segments.js';
 export { compileProblems, networkProblems } from './problems.js';
 export type { Problem } from './problem.js';
 export { IncrementalCompiler, type NetworkFacts } from './incremental.js';
+export { placementOf, placementChanged, settleMigration, moveAfterWrite, nextMovePhase, activeMove, type Placement, type EndpointMove, type MovePhase, type MoveFacts } from './endpoint-move.js';
 export { applyHostDelta, type HostDelta, type SegmentPatchOf } from './delta.js';
 export { segmentPatch } from './segment-patch.js';
 export type { CompileEvent } from './graph.js';

@@ -4,6 +4,7 @@
 import type { Endpoint, IntentView, Network } from '../model/index.js';
 import type { Attachment, RemoteEndpoint, Segment } from '../protocol/index.js';
 import { addressesIn, parseSubnets, type SegmentSubnet } from './addressing.js';
+import { placementOf, type Placement } from './endpoint-move.js';
 import { chooseEncap, encapError, encapPort } from './encap.js';
 import type { Fabric } from './fabric.js';
 import { deriveNetworkMtu, type NetworkMtu } from './network-mtu.js';
@@ -31,6 +32,11 @@ export interface CompiledNetwork {
   problems: Problem[];
   /** The MTU the segments carry, with where it comes from (network status reports it). */
   mtu: NetworkMtu;
+  /**
+   * Hosts an endpoint is attached on without serving it (a move's source or destination): their
+   * remote entries are not the shared list minus their own, so they are compared whole.
+   */
+  movingHosts: ReadonlySet<string>;
 }
 
 /** One segment before it is specialised per host. */
@@ -53,7 +59,11 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
   const key = segmentId(tenant, name);
   const problems: Problem[] = [];
   const endpoints = [...(view.list('Endpoint', { tenant, network: name }) as Endpoint[])].sort((a, b) => compareText(a.metadata.name, b.metadata.name));
-  const memberNames = [...new Set(endpoints.map((e) => e.spec.host))].sort(compareText);
+  // A moving endpoint is attached on its source and destination both (endpoint-move.ts); a
+  // host of a move that no longer exists is left out.
+  const placements = new Map<Endpoint, Placement>(endpoints.map((e) => [e, placementOf(e)]));
+  const movers = endpoints.flatMap((e) => placements.get(e)!.attached.map((a) => a.host).filter((h) => h !== e.spec.host && fabric.host(h)));
+  const memberNames = [...new Set([...endpoints.map((e) => e.spec.host), ...movers])].sort(compareText);
   const hosts = memberNames.filter((h) => fabric.host(h));
 
   const usable = endpoints.filter((e) => {
@@ -96,16 +106,34 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
     }
     if (s.plane === undefined) problems.push(...splitPlanes(key, n, vteps));
     const remotes = usable.flatMap((e) => {
-      const vtep = vteps.get(e.spec.host);
-      return vtep ? [{ mac: e.spec.mac!, ips: addressesIn(e.spec.ips, s.subnets).ips, vtep: vtep.address, host: e.spec.host, vteps: [] }] : [];
+      const host = servingHost(e);
+      const vtep = vteps.get(host);
+      return vtep ? [{ mac: e.spec.mac!, ips: addressesIn(e.spec.ips, s.subnets).ips, vtep: vtep.address, host, vteps: [] }] : [];
     });
     remotes.sort((a, b) => compareText(a.mac, b.mac) || compareText(a.host, b.host));
     const multipathPlanes = s.plane === undefined && mp ? mp.planes.map((p) => p.plane) : undefined;
     shapes.push({ id: s.id, vni: s.vni, subnets: s.subnets, ...(s.plane !== undefined ? { plane: s.plane } : {}), ...(multipathPlanes ? { multipathPlanes } : {}), vteps, remotes });
   }
 
-  const byHost = new Map<string, Endpoint[]>(hosts.map((h) => [h, []]));
-  for (const e of usable) byHost.get(e.spec.host)!.push(e);
+  const byHost = new Map<string, { e: Endpoint; workload: Endpoint['spec']['workload'] }[]>(hosts.map((h) => [h, []]));
+  /** Per host, MACs attached there that another host serves: not remotes there. */
+  const localElsewhere = new Map<string, Set<string>>();
+  for (const e of usable) {
+    const serving = servingHost(e);
+    for (const a of placements.get(e)!.attached) {
+      const on = byHost.get(a.host);
+      if (!on) continue;
+      on.push({ e, workload: a.workload });
+      if (a.host === serving) continue;
+      let macs = localElsewhere.get(a.host);
+      if (!macs) localElsewhere.set(a.host, (macs = new Set()));
+      macs.add(e.spec.mac!);
+    }
+  }
+  const notLocal = (h: string) => {
+    const macs = localElsewhere.get(h);
+    return (r: RemoteEndpoint) => r.host !== h && !macs?.has(r.mac);
+  };
   const peers = [...byHost].filter(([, es]) => es.length > 0).map(([h]) => h);
   // Multipath remotes carry per-host VTEP lists that depend on the local host's planes; hosts
   // wired to the same planes share one copy.
@@ -119,7 +147,7 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
       all = s.remotes.map((r) => ({ ...r, vteps: sharedVteps(fabric, h, r.host, planes) }));
       remotesFor.set(cacheKey, all);
     }
-    return all.filter((r) => r.host !== h);
+    return all.filter(notLocal(h));
   };
   const pathsOf = (s: Shape, h: string) => (s.plane !== undefined ? probePaths(fabric, h, peers, [s.plane]) : s.multipathPlanes ? probePaths(fabric, h, peers, s.multipathPlanes) : []);
   const routePlanes = (s: Shape, h: string): string[] => {
@@ -135,8 +163,8 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
     return shapes.map((s) => {
       const vtep = s.vteps.get(h);
       const errors = [encapError(encap, h, host), s.plane !== undefined && !vtep ? `host ${h} has no address on plane ${s.plane}` : undefined].filter((x) => x !== undefined);
-      const attachments = own.map((e) => attachmentOf(tenant, name, e, s.subnets)).sort((a, b) => compareText(a.id, b.id));
-      return withLazyRemotes(() => (s.multipathPlanes ? multipathRemotes(s, h) : s.remotes.filter((r) => r.host !== h)), {
+      const attachments = own.map((o) => attachmentOf(tenant, name, o.e, o.workload, s.subnets)).sort((a, b) => compareText(a.id, b.id));
+      return withLazyRemotes(() => (s.multipathPlanes ? multipathRemotes(s, h) : s.remotes.filter(notLocal(h))), {
         id: s.id,
         vni: s.vni,
         encap,
@@ -165,7 +193,13 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
     return s && !s.multipathPlanes ? s.remotes : undefined;
   };
 
-  return { key, hosts, segmentsOn, sharedRemotes, problems, mtu: derivedMtu };
+  return { key, hosts, segmentsOn, sharedRemotes, problems, mtu: derivedMtu, movingHosts: new Set(localElsewhere.keys()) };
+
+  /** The host remote hosts send an endpoint's traffic to: spec.host, or a move's source until the switch. */
+  function servingHost(e: Endpoint): string {
+    const serving = placements.get(e)!.serving;
+    return fabric.host(serving) ? serving : e.spec.host;
+  }
 }
 
 /**
@@ -213,18 +247,18 @@ function splitPlanes(key: string, n: Network, vteps: ReadonlyMap<string, PlaneAd
   return [{ network: key, message }];
 }
 
-function attachmentOf(tenant: string, network: string, e: Endpoint, subnets: readonly SegmentSubnet[]): Attachment {
+function attachmentOf(tenant: string, network: string, e: Endpoint, workload: Endpoint['spec']['workload'], subnets: readonly SegmentSubnet[]): Attachment {
   const id = attachmentId(tenant, network, e.metadata.name);
   const a = addressesIn(e.spec.ips, subnets);
-  const side = attachmentSide(e, id);
+  const side = attachmentSide(e, workload, id);
   return { id, kind: side.kind, mac: e.spec.mac!, addresses: a.cidrs, gateways: a.gateways, netns: side.netns, interface: side.interface, hostInterface: side.hostInterface };
 }
 
 /** A workload gets a veth into its namespace; a host attachment is the host's own stack. */
-function attachmentSide(e: Endpoint, id: string): Pick<Attachment, 'kind' | 'netns' | 'interface' | 'hostInterface'> {
+function attachmentSide(e: Endpoint, workload: Endpoint['spec']['workload'], id: string): Pick<Attachment, 'kind' | 'netns' | 'interface' | 'hostInterface'> {
   switch (e.spec.attach) {
     case 'workload':
-      return { kind: 'KIND_WORKLOAD', netns: e.spec.workload?.netns ?? '', interface: e.spec.workload?.interface ?? 'eth0', hostInterface: hostInterfaceName(id) };
+      return { kind: 'KIND_WORKLOAD', netns: workload?.netns ?? '', interface: workload?.interface ?? 'eth0', hostInterface: hostInterfaceName(id) };
     case 'host':
       return { kind: 'KIND_HOST', netns: '', interface: '', hostInterface: '' };
     default: {

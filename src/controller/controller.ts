@@ -12,6 +12,7 @@ import type { PathBook, PathMetricsMode } from '../paths/index.js';
 import { LoopStall } from './loop-stall.js';
 import { PathHealth } from './path-health.js';
 import { NetworkStatusReconciler } from './network-status.js';
+import { EndpointMoves } from './endpoint-moves.js';
 import { programmedPublishMetrics, statusMetrics } from './status-metrics.js';
 import { adoptClusterIdentity } from './cluster-identity.js';
 import { ProgramDistributor, ProgrammedPublisher, hostAddressStatus, startAgentServer, type AgentServer } from '../push/index.js';
@@ -148,19 +149,24 @@ export class Controller {
     });
     const address = await app.listen({ host: opts.listen.host, port: opts.listen.port });
     const metricsServer = opts.metricsListen ? await startMetricsServer(metrics.registry, opts.metricsListen) : undefined;
+    let moves: EndpointMoves | undefined;
     let reconciler: NetworkStatusReconciler | undefined;
     // Acks of agents connected here, published for the leader's status (which merges them).
     let publisher: ProgrammedPublisher | undefined;
     const hostState = (host: string, state: 'ready' | 'unreachable', extra: Record<string, unknown> = {}) =>
       store
-        .updateStatus<'Host'>({ kind: 'Host', name: host }, (status, h) => ({ ...status, ...extra, state: (h as Host).spec.drain ? 'draining' : state, lastSeen: new Date().toISOString() }))
+        .updateStatus<'Host'>({ kind: 'Host', name: host }, (status, h) => ({ ...status, ...extra, state: status.state === 'left' ? 'left' : (h as Host).spec.drain ? 'draining' : state, lastSeen: new Date().toISOString() }))
         .catch((err) => log.warn({ host, err: String(err) }, 'cannot record host state'));
     distributor = new ProgramDistributor(cache, log, {
       onProgramState: (segments) => {
         reconciler?.segmentsChanged(segments);
         publisher?.segmentsChanged(segments);
+        moves?.segmentsChanged(segments);
       },
-      onNetworksCompiled: (networks) => reconciler?.networksCompiled(networks),
+      onNetworksCompiled: (networks) => {
+        reconciler?.networksCompiled(networks);
+        moves?.networksCompiled(networks);
+      },
       onConnect: (host, hello) => {
         const site = (cache.get({ kind: 'Host', name: host }) as Host | undefined)?.spec.site ?? '';
         publisher?.hostChanged(host);
@@ -177,11 +183,18 @@ export class Controller {
       },
     });
     const connectedHere = (host: string) => distributor!.connected(host);
+    // A drain or uncordon changes what a connected host's state says; the replica its agent is connected to writes it.
+    const unsubscribeDrains = cache.subscribe((e) => {
+      if (e.ref.kind !== 'Host' || e.type !== 'modified' || !connectedHere(e.ref.name)) return;
+      if ((e.previous as Host | undefined)?.spec.drain !== (e.resource as Host).spec.drain) void hostState(e.ref.name, 'ready');
+    });
     publisher = new ProgrammedPublisher({ etcd, log, replica: replicaId, book: distributor.book, connected: connectedHere, connectedHosts: () => distributor!.connectedHosts() });
     // Status counts agents on every replica: this one's from the book, the others' as published.
     const published = new PublishedPrograms(replicaId);
     const programs = new MergedProgramState(distributor.book, connectedHere, published);
     reconciler = new NetworkStatusReconciler(cache, store, log, distributor, programs, paths);
+    const book = distributor.book;
+    moves = new EndpointMoves({ cache, store, log, programs, compiledRevision: () => book.revision });
     statusMetrics(metrics.registry, distributor, reconciler);
     programmedPublishMetrics(metrics.registry, publisher);
     controller = new Controller(address, admin.source, endpoints.join(','), app, etcd, cache, log, reconciler, distributor, supervisor);
@@ -190,7 +203,7 @@ export class Controller {
       controller.metricsUrl = metricsServer.url;
       controller.closers.push(() => void metricsServer.close());
     }
-    controller.closers.push(() => pathHealth.close());
+    controller.closers.push(() => pathHealth.close(), unsubscribeDrains);
     controller.probe(metrics);
     controller.replica = replica;
     await controller.loadCache();
@@ -212,6 +225,7 @@ export class Controller {
     }
     // Registered once its addresses are known. What must run once runs on the leader only.
     // Each task starts with a full pass.
+    const endpointMoves = moves;
     const status = reconciler;
     const programsPublisher = publisher;
     const unsubscribePublisher = cache.subscribe(() => programsPublisher.revisionMoved());
@@ -226,7 +240,11 @@ export class Controller {
       {
         name: 'programmed-watch',
         start: () => {
-          programsWatch = new ProgrammedWatch(etcd, log, (c) => status.segmentsChanged(published.apply(c)));
+          programsWatch = new ProgrammedWatch(etcd, log, (c) => {
+            const segments = published.apply(c);
+            status.segmentsChanged(segments);
+            endpointMoves.segmentsChanged(segments);
+          });
           programsWatch.start();
         },
         stop: () => {
@@ -236,6 +254,8 @@ export class Controller {
         },
       },
       { name: 'network-status', start: (fence) => status.start(fence), stop: () => status.stop() },
+      // Endpoint moves advance their phase from the hosts' acks (compile/endpoint-move.ts).
+      { name: 'endpoint-moves', start: (fence) => endpointMoves.start(fence), stop: () => endpointMoves.stop() },
       // Tenant deletes a stopped controller (or a failed run) left half done are finished.
       periodicTask('tenant-deletions', TENANT_DELETION_SWEEP_MS, () => store.resumeTenantDeletions()),
     ]);

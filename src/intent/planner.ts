@@ -2,9 +2,11 @@
 import { JOIN_TOKEN_AREA } from '../auth/index.js';
 import { ConflictError, NotFoundError, UnresolvedReferenceError, ValidationError, type FieldIssue } from '../errors/index.js';
 import { API_VERSION, KINDS, formatRef, type KindDef, type Network, type Resource, type ResourceRef } from '../model/index.js';
+import { moveAfterWrite, settleMigration } from '../compile/index.js';
 import { claimsEqual, emptyPlan, sameJson, type WritePlan } from './plan.js';
 import { allocate, checkAgainstIntent, checkJoinTokenExpiry, claimsOf, dependantsOf, references, type PlanContext } from './rules.js';
 import { planTenantDelete, tenantDeleting, tenantDeletingError } from './tenant-deletion.js';
+import { planHostDelete } from './host-deletion.js';
 
 /** A create or update body after schema validation. */
 export interface ResourceInput {
@@ -90,11 +92,26 @@ export function planCreate(kind: KindDef, input: ResourceInput, parents: Parents
   requireReferences(resource, ctx, plan);
   const filled = allocate(resource, ctx);
   normalize(resource);
+  if (resource.kind === 'Endpoint') recordMove(resource as Resource<'Endpoint'>, undefined, ctx.now);
   plan.preconditions.push(...checkAgainstIntent(resource, undefined, ctx.view));
   plan.claim = claimsOf(resource).map((c) => ({ ...c, explicit: !filled.has(c.field) }));
   plan.put = resource;
   plan.initialStatus = true;
   return { plan, resource };
+}
+
+/**
+ * An endpoint write that moves it (spec.host) or prepares a move (spec.migration): settles a
+ * fulfilled spec.migration and records the move in status.move (see compile/endpoint-move.ts).
+ * Returns whether status.move changed.
+ */
+function recordMove(next: Resource<'Endpoint'>, prev: Resource<'Endpoint'> | undefined, now: Date): boolean {
+  next.spec = settleMigration(prev?.spec ?? next.spec, next.spec);
+  const move = prev ? moveAfterWrite(prev, next.spec, now.toISOString()) : next.spec.migration && { from: next.spec.host, to: next.spec.migration.to, phase: 'preparing' as const, since: now.toISOString() };
+  if (sameJson(move, prev?.status.move)) return false;
+  if (move) next.status.move = move;
+  else delete next.status.move;
+  return true;
 }
 
 /** Puts allocated fields in schema order, so stored specs read the same however they were made. */
@@ -145,10 +162,14 @@ export function planUpdate(kind: KindDef, input: ResourceInput, existing: Resour
   requireReferences(next, ctx, plan);
   const filled = allocate(next, ctx);
   normalize(next);
+  const moved = next.kind === 'Endpoint' && recordMove(next as Resource<'Endpoint'>, existing as Resource<'Endpoint'>, ctx.now);
   plan.preconditions.push(...checkAgainstIntent(next, existing, ctx.view));
   const specChanged = !sameJson(next.spec, existing.spec);
   if (!specChanged && sameJson(next.metadata.labels, existing.metadata.labels)) return { plan, resource: existing };
   if (specChanged) next.metadata.generation = existing.metadata.generation + 1;
+  // The move's record is written with the spec change that makes it, in one transaction: the
+  // compiler never sees the new host without knowing where the endpoint is served from.
+  if (moved) plan.initialStatus = true;
   const before = claimsOf(existing);
   const after = claimsOf(next).map((c) => ({ ...c, explicit: !filled.has(c.field) }));
   plan.claim = after.filter((c) => !before.some((b) => claimsEqual(b.claim, c.claim)));
@@ -167,13 +188,14 @@ export function staleVersion(existing: Resource, given: string): ConflictError {
 export interface DeleteOptions {
   cascade: boolean;
   resourceVersion?: string;
-  /** Tenants only: whether a plan fits one transaction (see planTenantDelete). */
+  /** Tenants and hosts only: whether a plan fits one transaction (see planTenantDelete, planHostDelete). */
   fits?: (plan: WritePlan) => boolean;
 }
 
 /** The delete of a resource, or for a tenant the next step of its delete (planTenantDelete). */
 export function planDelete(existing: Resource, opts: DeleteOptions, ctx: PlanContext): WritePlan {
   if (existing.kind === 'Tenant') return planTenantDelete(existing as Resource<'Tenant'>, opts, ctx, (given) => staleVersion(existing, given));
+  if (existing.kind === 'Host') return planHostDelete(existing as Resource<'Host'>, opts, ctx, (given) => staleVersion(existing, given));
   const plan = emptyPlan();
   const { tenant, network, name } = existing.metadata;
   const ref: ResourceRef = { kind: existing.kind, tenant, network, name };

@@ -191,7 +191,7 @@ export function checkAgainstIntent(r: Resource, previous: Resource | undefined, 
     case 'Network':
       return checkNetwork(r as Network, previous as Network | undefined, view);
     case 'Endpoint':
-      return checkEndpoint(r as Endpoint, view);
+      return [...checkEndpoint(r as Endpoint, view), ...checkHostTakesEndpoint(r as Endpoint, previous as Endpoint | undefined, view), ...checkMigration(r as Endpoint, previous as Endpoint | undefined, view)];
     case 'Underlay':
       return checkUnderlay(r as Underlay, previous as Underlay | undefined, view);
     case 'Host':
@@ -260,6 +260,33 @@ function checkEndpoint(e: Endpoint, view: IntentView): Precondition[] {
   });
   if (issues.length) throw new ValidationError(issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
   return [];
+}
+
+/** A prepared move goes to an existing host other than the current one, which is not draining (409 on spec.migration.to). */
+function checkMigration(e: Endpoint, previous: Endpoint | undefined, view: IntentView): Precondition[] {
+  const to = e.spec.migration?.to;
+  if (to === undefined || previous?.spec.migration?.to === to) return [];
+  const field = 'spec.migration.to';
+  if (to === e.spec.host) throw ConflictError.field(field, `${to} is already the endpoint's host`);
+  const host = view.get({ kind: 'Host', name: to }) as Host | undefined;
+  if (!host) throw ConflictError.field(field, `host ${to} does not exist`);
+  if (host.spec.drain) throw ConflictError.field(field, `host ${to} is draining: it takes no new endpoints`);
+  return [{ type: 'exists', ref: { kind: 'Host', name: to }, field }, { type: 'stable', collection: { kind: 'Host' }, revision: view.revision }];
+}
+
+/**
+ * A draining host keeps the endpoints it has but takes no new ones: none created on it, none
+ * moved onto it. An endpoint that stays where it is may still be updated.
+ */
+function checkHostTakesEndpoint(e: Endpoint, previous: Endpoint | undefined, view: IntentView): Precondition[] {
+  const name = e.spec.host;
+  if (previous?.spec.host === name) return [];
+  const host = view.get({ kind: 'Host', name }) as Host | undefined;
+  if (!host) return []; // reported as an unresolved reference
+  if (host.spec.drain) throw ConflictError.field('spec.host', `host ${name} is draining: it takes no new endpoints (weft uncordon ${name} lets it take them again)`);
+  // A drain committed after this check makes the write re-plan, and then see it: a drain and a
+  // create racing never both win.
+  return [{ type: 'stable', collection: { kind: 'Host' }, revision: view.revision }];
 }
 
 function checkUnderlay(u: Underlay, previous: Underlay | undefined, view: IntentView): Precondition[] {

@@ -3,6 +3,6 @@ export * from './fields.js';
 export * from './kinds.js';
 export * from './labels.js';
 export * from './net.js';
-export { fieldPath, networkSubnetPaths, HostState, MultipathMode } from './resources.js';
+export { fieldPath, networkSubnetPaths, HostState, MultipathMode, EndpointMovePhase } from './resources.js';
 export type { IntentView } from './view.js';
 export { PoolIndex, type PoolView } from './pool-index.js';

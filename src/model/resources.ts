@@ -17,7 +17,7 @@ export const TenantStatus = z.strictObject({
 
 export const SiteSpec = z.strictObject({
   description: Description.optional(),
-  region: z.string().max(253).optional(),
+  region: z.string().max(253).optional().describe('Free text: where the site is, e.g. eu-west'),
 });
 export const SiteStatus = z.strictObject({});
 
@@ -31,7 +31,7 @@ export const UnderlaySpec = z
     site: Name.describe('Site (datacenter) this physical network is in'),
     plane: Name.describe('Plane (physical fabric, such as A or B) this network belongs to'),
     cidr: UsableCidr,
-    mtu: Mtu.default(1500),
+    mtu: Mtu.default(1500).describe('MTU of the physical network; overlay MTUs are derived from it (less the encapsulation)'),
     gateway: UsableIp.optional().describe('A usable address of cidr; hosts may not have it'),
     routes: z.array(UnderlayRoute).max(64).optional().describe('Routes to other sites of the same plane'),
     description: Description.optional(),
@@ -56,7 +56,9 @@ export const UnderlaySpec = z
   });
 export const UnderlayStatus = z.strictObject({});
 
-export const HostState = z.enum(['joining', 'ready', 'unreachable', 'draining']);
+// left: its agent ran `weft agent leave --keep-host`; sessions are refused until a join (a
+// replacement's, with a token whose spec.rekey names it) takes the host over.
+export const HostState = z.enum(['joining', 'ready', 'unreachable', 'draining', 'left']);
 
 export const HostSpec = z
   .strictObject({
@@ -67,11 +69,14 @@ export const HostSpec = z
   })
   .superRefine((h, ctx) => requireDistinct(ctx, 'addresses', h.addresses));
 export const HostStatus = z.strictObject({
-  state: HostState.optional(),
-  agentVersion: z.string().optional(),
+  state: HostState.optional().describe('joining: no agent session yet; ready: an agent is connected; unreachable: its agent is gone; draining: spec.drain is set; left: its agent left keeping the host'),
+  agentVersion: z.string().optional().describe('The Weft version the agent runs'),
   capabilities: z.record(z.string(), z.boolean()).optional().describe('Kernel features the agent detected, e.g. {"geneve": false}'),
-  addresses: z.array(z.strictObject({ address: IpAddress, underlay: Name.optional() })).optional(),
-  lastSeen: Timestamp.optional(),
+  addresses: z
+    .array(z.strictObject({ address: IpAddress, underlay: Name.optional().describe('The underlay the address is in, when it is in one') }))
+    .optional()
+    .describe('Underlay addresses the agent reported on its interfaces'),
+  lastSeen: Timestamp.optional().describe('When the agent was last heard from'),
   keySha256: z
     .string()
     .regex(/^sha256:[0-9a-f]{64}$/)
@@ -95,16 +100,16 @@ const MultipathPlane = z.strictObject({
 });
 
 const Multipath = z.strictObject({
-  mode: MultipathMode,
+  mode: MultipathMode.describe('ecmp: traffic spread over every plane up; active-backup: the first plane up; dual-fabric: one segment per plane, with its own subnets'),
   planes: z.array(MultipathPlane).min(1).max(8).describe('Planes in order of preference'),
 });
 
 export const NetworkSpec = z
   .strictObject({
-    kind: z.enum(['tenant', 'storage']).default('tenant'),
-    encap: z.enum(['vxlan', 'geneve', 'auto']).default('auto'),
+    kind: z.enum(['tenant', 'storage']).default('tenant').describe('tenant: one overlay segment; storage: spans planes as spec.multipath says, with every path probed'),
+    encap: z.enum(['vxlan', 'geneve', 'auto']).default('auto').describe('auto: Geneve where every host involved has it, else VXLAN'),
     vni: Vni.optional().describe('Allocated unless given; immutable once set'),
-    subnets: z.array(Subnet).max(8).optional(),
+    subnets: z.array(Subnet).max(8).optional().describe('Overlay subnets endpoints get addresses from (at least one, except for dual-fabric networks)'),
     mtu: Mtu.optional().describe('Derived from the underlays the network spans unless given'),
     multipath: Multipath.optional().describe('Storage networks only'),
     description: Description.optional(),
@@ -202,27 +207,33 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 /** Where a resource is programmed: on how many of the hosts that need it, and what failed. */
 const Programming = {
   observedVersion: z.string().optional().describe('The resourceVersion this programming status describes; older than metadata.resourceVersion while it is being recomputed'),
-  hosts: z.strictObject({ total: z.int(), programmed: z.int() }).optional().describe('Hosts that need it, and those that have applied its current version'),
-  hostErrors: z.array(z.strictObject({ host: z.string(), object: z.string(), message: z.string() })).optional(),
+  hosts: z
+    .strictObject({ total: z.int().describe('Hosts that need it'), programmed: z.int().describe('Hosts that have applied its current version') })
+    .optional()
+    .describe('Hosts that need it, and those that have applied its current version'),
+  hostErrors: z
+    .array(z.strictObject({ host: z.string().describe('The host that reported it'), object: z.string().describe('What the host failed to program'), message: z.string().describe('Why, as the host said') }))
+    .optional()
+    .describe('Errors hosts reported while programming it'),
 };
 
 export const NetworkStatus = z.strictObject({
   ...Programming,
   mtu: z.int().optional().describe('The MTU in effect: spec.mtu, or derived from the underlays the network spans'),
-  mtuSource: z.enum(['spec', 'underlays', 'default']).optional(),
-  warnings: z.array(z.string()).optional(),
+  mtuSource: z.enum(['spec', 'underlays', 'default']).optional().describe('Where status.mtu comes from'),
+  warnings: z.array(z.string()).optional().describe('What works but may not be what was meant'),
   problems: z
-    .array(z.strictObject({ host: z.string().optional(), message: z.string() }))
+    .array(z.strictObject({ host: z.string().optional().describe('The host involved, when one is'), message: z.string().describe('What is wrong') }))
     .optional()
     .describe('What keeps the network from being programmed as asked, naming the hosts involved'),
   paths: z
     .array(
       z.strictObject({
-        plane: z.string(),
-        state: z.enum(['healthy', 'degraded', 'down', 'unknown']),
-        up: z.int(),
-        down: z.int(),
-        unknown: z.int(),
+        plane: z.string().describe('The plane'),
+        state: z.enum(['healthy', 'degraded', 'down', 'unknown']).describe('healthy: every path up; degraded: some down; down: all down; unknown: no report'),
+        up: z.int().describe('Paths up on this plane'),
+        down: z.int().describe('Paths down on this plane'),
+        unknown: z.int().describe('Paths not reported on this plane'),
         downPairs: z.array(z.string()).describe('Host pairs ("h1~h3") whose path on this plane is down (at most 50)'),
       }),
     )
@@ -230,26 +241,52 @@ export const NetworkStatus = z.strictObject({
     .describe('Storage networks: per plane, the health of the paths between the network\'s hosts'),
 });
 
+const EndpointWorkload = z.strictObject({ netns: NetnsName.optional(), interface: InterfaceName.optional() });
+
 export const EndpointSpec = z
   .strictObject({
-    host: Name.describe('Host the endpoint is attached on'),
+    host: Name.describe('Host the endpoint is attached on; changing it moves the endpoint (destination first, then remote hosts, then the source is cleaned up)'),
     attach: z.enum(['workload', 'host']).default('workload').describe('A workload (a veth into its namespace) or the host itself'),
     mac: Mac.optional().describe('Allocated unless given'),
     ips: z.array(UsableIp).max(16).optional().describe('One per subnet, allocated unless given'),
-    workload: z.strictObject({ netns: NetnsName.optional(), interface: InterfaceName.optional() }).optional(),
+    workload: EndpointWorkload.optional().describe('attach: workload: the namespace to attach (spec.workload.netns, a name under /run/netns) and the interface inside it (eth0 unless given)'),
+    migration: z
+      .strictObject({
+        to: Name.describe('The host to prepare: an existing host, not the current one, not draining'),
+        workload: EndpointWorkload.optional().describe('The workload on the destination, when its namespace or interface is named differently there'),
+      })
+      .optional()
+      .describe('Prepares a move: the destination is programmed with the endpoint while remote hosts keep sending to the current host; setting spec.host to `to` then switches in one step. Ignored once spec.host is `to`'),
     description: Description.optional(),
   })
   .superRefine((e, ctx) => {
     if (e.ips) requireDistinct(ctx, 'ips', e.ips);
     if (e.attach === 'host' && e.workload) ctx.addIssue({ code: 'custom', path: ['workload'], message: 'a host attachment has no workload' });
+    if (e.attach === 'host' && e.migration?.workload) ctx.addIssue({ code: 'custom', path: ['migration', 'workload'], message: 'a host attachment has no workload' });
   });
-export const EndpointStatus = z.strictObject({ ...Programming });
+
+/**
+ * preparing: the destination is being programmed (the source serves); prepared: it has acked
+ * (spec.migration only; traffic still goes to the source); switching: remote hosts are being
+ * pointed at the destination; cleaning: the source's attachment is being removed; done.
+ */
+export const EndpointMovePhase = z.enum(['preparing', 'prepared', 'switching', 'cleaning', 'done']);
+
+export const EndpointMove = z.strictObject({
+  from: Name.describe('The host that served the endpoint when the move began'),
+  to: Name,
+  phase: EndpointMovePhase.describe('preparing, prepared (spec.migration only), switching, cleaning, done'),
+  source: EndpointWorkload.optional().describe("The workload on the source host, kept there until it is cleaned up (a move may also rename the namespace)"),
+  since: Timestamp.optional().describe('When the move began'),
+});
+
+export const EndpointStatus = z.strictObject({ ...Programming, move: EndpointMove.optional().describe('The latest move (or prepared move) of the endpoint and its phase') });
 
 export const JoinTokenSpec = z
   .strictObject({
     expiresAt: Timestamp.optional().describe('Defaults to 24 hours after creation'),
     site: Name.optional().describe('Hosts joining with this token are placed in this site'),
-    maxUses: z.int().min(1).max(100000).default(1),
+    maxUses: z.int().min(1).max(100000).default(1).describe('How many joins the token allows'),
     rekey: z
       .array(Name)
       .max(64)
@@ -258,6 +295,6 @@ export const JoinTokenSpec = z
     description: Description.optional(),
   });
 export const JoinTokenStatus = z.strictObject({
-  uses: z.int().min(0).default(0),
-  lastUsedAt: Timestamp.optional(),
+  uses: z.int().min(0).default(0).describe('Joins made with it so far'),
+  lastUsedAt: Timestamp.optional().describe('When it was last used to join'),
 });

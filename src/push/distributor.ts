@@ -1,7 +1,8 @@
 // Keeps every host's program current and delivers it: a full compile at start, then each
 // intent change through the incremental compiler, as per-host deltas to connected agents.
 // A host that is not connected simply gets its full program when it connects.
-import { IncrementalCompiler, type NetworkFacts } from '../compile/index.js';
+import { IncrementalCompiler, placementChanged, type NetworkFacts } from '../compile/index.js';
+import type { Endpoint } from '../model/index.js';
 import { negotiateProtocol, type Ack, type ControllerMessage, type Hello, type HostProgram } from '../protocol/index.js';
 import type { ChangeEvent, IntentCache, Logger } from '../store/index.js';
 import { ProgramBook } from './program-book.js';
@@ -85,7 +86,9 @@ export class ProgramDistributor {
     // Status lives under its own key: a status-only event keeps the resourceVersion. Only a
     // host's status feeds the compiler (its addresses and capabilities); the rest cannot
     // change any program, and recompiling a large network for each would swamp the loop.
-    if (e.type === 'modified' && e.ref.kind !== 'Host' && e.previous?.metadata.resourceVersion === e.resource.metadata.resourceVersion) return;
+    // A move's phase (an endpoint's status.move) decides where the endpoint is attached and
+    // which host remote hosts point at: it is the one status of another kind that does.
+    if (e.type === 'modified' && e.ref.kind !== 'Host' && e.previous?.metadata.resourceVersion === e.resource.metadata.resourceVersion && !movedAlong(e)) return;
     // Changes that arrive while the loop is busy are compiled together on the next turn: a
     // burst of creates in a large network is one compile and one message per host, not one
     // per create (each of which held the loop for the whole network).
@@ -142,4 +145,9 @@ export class ProgramDistributor {
     this.versions.delete(host);
     this.events.onDisconnect?.(host);
   }
+}
+
+/** An endpoint status change that moves its placement (a move's phase). */
+function movedAlong(e: ChangeEvent): boolean {
+  return e.ref.kind === 'Endpoint' && e.previous !== undefined && placementChanged(e.previous as Endpoint, e.resource as Endpoint);
 }

@@ -134,10 +134,34 @@ export class Store implements TenantTokenLookup {
 
   async delete(ref: ResourceRef, opts: DeleteOptions): Promise<Resource> {
     if (ref.kind === 'Tenant') return (await this.deleteTenant(ref.name, opts)).tenant;
+    if (ref.kind === 'Host' && opts.cascade) return this.deleteHostCascade(ref, opts);
     return this.write('delete', ref.kind, (ctx) => {
       const existing = this.mustGet(ref);
       return { plan: planDelete(existing, opts, ctx), resource: existing };
     });
+  }
+
+  /**
+   * Deletes a host and the endpoints on it, one transaction per step (src/intent/host-deletion.ts)
+   * until the host is gone. A failed step leaves the host drained with the endpoints not yet
+   * deleted, and the error says why; a retried DELETE goes on from there.
+   */
+  private async deleteHostCascade(ref: ResourceRef, opts: DeleteOptions): Promise<Resource> {
+    // Each step deletes at least one endpoint, drains the host or deletes it; endpoints made on it
+    // meanwhile are refused once it drains, so this bounds a run however large the host.
+    const maxSteps = this.cache.list('Endpoint').length + 3;
+    for (let step = 0; step < maxSteps; step++) {
+      // A given resourceVersion is checked by the first step; later ones follow the host's own moves.
+      const stepOpts = { ...opts, resourceVersion: step === 0 ? opts.resourceVersion : undefined, fits: fitsOneTxn };
+      const before = await this.write('delete', 'Host', (ctx) => {
+        const existing = this.mustGet(ref);
+        return { plan: planDelete(existing, stepOpts, ctx), resource: existing };
+      });
+      await this.fresh();
+      const now = this.cache.get(ref);
+      if (!now || now.metadata.uid !== before.metadata.uid) return before;
+    }
+    throw new ConflictError(`${formatRef(ref)}: endpoints kept arriving while it was deleted; it is drained now, retry the delete`);
   }
 
   // ---- tenant deletes: in steps, each one transaction (src/intent/tenant-deletion.ts) ----

@@ -114,7 +114,8 @@ describe('resources over REST', () => {
   test('a host with endpoints cannot be deleted', async () => {
     const r = await env.admin.delete('/v1/hosts/h2');
     assert.equal(r.status, 409);
-    assert.match(r.body.detail, /endpoints: red\/tiny\/b/);
+    assert.match(r.body.detail, /still used by 1 endpoint: red\/tiny\/b/);
+    assert.equal(r.body.errors[0].field, 'query.cascade');
   });
 
   test('deleting a network with endpoints needs cascade; cascade removes them and frees their addresses', async () => {

@@ -164,6 +164,8 @@ describe('planCreate: preconditions and identity', () => {
       { type: 'exists', ref: { kind: 'Tenant', name: 't1' }, field: 'metadata.tenant' },
       { type: 'exists', ref: { kind: 'Network', tenant: 't1', name: 'n1' }, field: 'metadata.network' },
       { type: 'exists', ref: { kind: 'Host', name: 'h1' }, field: 'spec.host' },
+      // The host must not have been drained meanwhile (any host write re-plans).
+      { type: 'stable', collection: { kind: 'Host' }, revision: view.revision },
     ]);
   });
 
@@ -830,8 +832,9 @@ describe('planDelete', () => {
   test('deleting a host with endpoints is a conflict listing at most five of them', () => {
     const { view } = withNetwork();
     for (let i = 1; i <= 7; i++) seed(view, 'Endpoint', { metadata: { name: `e${i}` }, spec: { host: 'h1' } }, N1);
-    const err = catchError(() => planDelete(view.get({ kind: 'Host', name: 'h1' })!, { cascade: true }, testContext(view)), ConflictError);
-    assert.equal(err.message, 'Host h1 is still used by endpoints: t1/n1/e1, t1/n1/e2, t1/n1/e3, t1/n1/e4, t1/n1/e5 and 2 more');
+    const err = catchError(() => planDelete(view.get({ kind: 'Host', name: 'h1' })!, { cascade: false }, testContext(view)), ConflictError);
+    assert.equal(err.issues[0]!.field, 'query.cascade');
+    assert.match(err.message, /^query\.cascade: Host h1 is still used by 7 endpoints: t1\/n1\/e1, t1\/n1\/e2, t1\/n1\/e3, t1\/n1\/e4, t1\/n1\/e5 and 2 more; move them off/);
     planDelete(view.get({ kind: 'Host', name: 'h2' })!, { cascade: false }, testContext(view));
   });
 
