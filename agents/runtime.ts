@@ -23,6 +23,7 @@ import { createPublicKey } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { PROTOCOL_VERSION, RENEWAL_PROTOCOL_VERSION, applyProgramDelta, boundAckErrors, type AgentMessage, type ControllerMessage, type ObjectError, type PathStatus, type ProbePath, type Segment } from '../src/protocol/index.js';
 import { discoverAddresses } from './addresses.js';
+import { netnsWatch } from './netns-watch.js';
 import { roundOrder } from './candidates.js';
 import { SESSION_KEEPALIVE, agentClient, keepaliveOptions, resolveCandidates, type Keepalive, type Lookup } from './dial.js';
 import { AppliedGenerationFile } from './applied-generation.js';
@@ -105,6 +106,10 @@ export class AgentRuntime {
   private client?: ReturnType<typeof agentClient>;
   private unwatch?: () => void;
   private resyncTimer?: NodeJS.Timeout;
+  private readonly netns = netnsWatch(
+    (name) => [...this.desired.values()].some((s) => s.attachments.some((a) => a.netns === name)),
+    (name) => this.requestFlush(`network namespace ${name} added or removed`),
+  );
   private loop?: Promise<void>;
   private lastAck?: string;
   private statsTimer?: NodeJS.Timeout;
@@ -136,7 +141,11 @@ export class AgentRuntime {
     this.applied = await loadAppliedGeneration(this.stateDir);
     this.appliedFile = new AppliedGenerationFile(this.stateDir, this.applied, (err) => this.log.warn({ err: String(err) }, 'cannot record the applied generation'));
     this.unwatch = this.dataplane.watch(() => this.requestFlush('kernel change'));
-    this.resyncTimer = setInterval(() => this.requestFlush('periodic resync'), this.opts.resyncMs ?? 30_000);
+    this.netns.arm();
+    this.resyncTimer = setInterval(() => {
+      this.netns.arm();
+      this.requestFlush('periodic resync');
+    }, this.opts.resyncMs ?? 30_000);
     this.resyncTimer.unref();
     const prober = this.opts.prober;
     if (prober) {
@@ -150,6 +159,7 @@ export class AgentRuntime {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.resyncTimer);
+    this.netns.close();
     clearInterval(this.statsTimer);
     clearTimeout(this.renewTimer);
     this.unprobe?.();
@@ -238,7 +248,7 @@ export class AgentRuntime {
   private onMessage(m: ControllerMessage): void {
     if (m.welcome) {
       this.connected = true;
-      this.log.info({ controller: this.controller, host: m.welcome.hostName, controllerVersion: m.welcome.controllerVersion }, 'connected to the controller');
+      this.log.info({ controller: this.controller, host: m.welcome.hostName, controllerVersion: m.welcome.controllerVersion, protocolVersion: m.welcome.protocolVersion }, 'connected to the controller');
       // A new session starts with everything the probes know.
       this.sendPathStats(true);
       // Older controllers do not know renewal: the agent keeps its certificate until then.
