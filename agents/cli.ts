@@ -1,8 +1,10 @@
-// `weft agent join` and `weft agent run`.
+// `weft agent join`, `weft agent run` and the other `weft agent` commands.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import pino from 'pino';
 import { parseControllerList } from './candidates.js';
+import { AgentUsageError, flagLine, isFlagError, wantsHelp } from './cli-args.js';
+import { recordAgentPid } from './agent-pid.js';
 import { loadIdentity } from './identity.js';
 import { joinController } from './join.js';
 import { AgentRuntime, type DataplaneDriver } from './runtime.js';
@@ -16,6 +18,10 @@ const USAGE = `Usage:
   weft agent run --state-dir DIR [--probe-port N] [--probe-rate PER_SECOND] [--probe-up-after N]
                  [--mtu-probe-interval MS] [--probe-backend auto|engine|udp]
                  Keeps DIR/paths.json, the agent's own path view (see weft agent paths --help).
+  weft agent leave --state-dir DIR [--keep-host]
+                   Deletes this host from the controller (or, with --keep-host, marks it left for
+                   a replacement joining with a rekey token), stops the agent running on DIR, and
+                   removes everything Weft made on this host. Refused while the host has endpoints.
   weft agent paths (--state-dir DIR | --file FILE) [-o table|json]
   weft agent paths export --format ana|multipath ...   path health to NVMe-oF ANA or dm-multipath`;
 
@@ -24,15 +30,52 @@ async function openDataplane(log: pino.Logger): Promise<DataplaneDriver> {
   return createDataplane(log);
 }
 
-export async function agentMain(argv: string[]): Promise<void> {
+interface Streams {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+}
+
+/** The usage of one subcommand: its block of USAGE. */
+function usageOf(cmd: string): string | undefined {
+  const blocks = USAGE.split(/\n(?= {2}weft agent )/).slice(1);
+  const mine = blocks.filter((b) => b.startsWith(`  weft agent ${cmd} `));
+  return mine.length ? `Usage:\n${mine.join('\n')}` : undefined;
+}
+
+/**
+ * `weft agent ...`: resolves with the exit code (commands that serve resolve once they serve).
+ * --help answers on `io.stdout`; a bad command line is one line on `io.stderr` and exit 2.
+ */
+export async function agentMain(argv: string[], io: Streams = process): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === undefined || ((cmd === '--help' || cmd === '-h') && !rest.length)) {
+    (cmd === undefined ? io.stderr : io.stdout).write(`${USAGE}\n`);
+    return cmd === undefined ? 2 : 0;
+  }
+  const usage = usageOf(cmd);
+  // paths answers its own --help (it has more to say about exports).
+  if (cmd !== 'paths' && usage && wantsHelp(rest)) {
+    io.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  try {
+    await agentCommand(cmd, rest, io);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (!(err instanceof AgentUsageError) && !isFlagError(err)) throw err;
+    io.stderr.write(`weft: ${err instanceof AgentUsageError ? err.message : flagLine(err, `weft agent ${cmd}`)}\n`);
+    return 2;
+  }
+}
+
+async function agentCommand(cmd: string, rest: string[], io: Streams): Promise<void> {
   if (cmd === 'paths') {
     // Reads the view a running agent writes; needs neither the controller nor the dataplane.
     const { agentPathsCommand } = await import('./paths-view/index.js');
     const stop = new AbortController();
     process.once('SIGINT', () => stop.abort());
     process.once('SIGTERM', () => stop.abort());
-    process.exitCode = await agentPathsCommand(rest, process, stop.signal);
+    process.exitCode = await agentPathsCommand(rest, io, stop.signal);
     return;
   }
   const log = pino({ name: 'weft-agent' });
@@ -42,7 +85,7 @@ export async function agentMain(argv: string[]): Promise<void> {
       options: { controller: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' }, 'host-name': { type: 'string' } },
       strict: true,
     });
-    for (const f of ['controller', 'token', 'state-dir'] as const) if (!values[f]) throw new Error(`weft agent join needs --${f}\n${USAGE}`);
+    for (const f of ['controller', 'token', 'state-dir'] as const) if (!values[f]) throw new AgentUsageError(`--${f} is required for weft agent join; see weft agent join --help`);
     // Checked before the dataplane is opened: a bad list is a usage error, not a join failure.
     const controllers = parseControllerList(values.controller!);
     const dataplane = await openDataplane(log);
@@ -59,6 +102,19 @@ export async function agentMain(argv: string[]): Promise<void> {
     process.stdout.write(`joined as host ${id.host} in site ${id.site}; now run: weft agent run --state-dir ${values['state-dir']}\n`);
     return;
   }
+  if (cmd === 'leave') {
+    const { values } = parseArgs({ args: rest, options: { 'state-dir': { type: 'string' }, 'keep-host': { type: 'boolean', default: false } }, strict: true });
+    if (!values['state-dir']) throw new AgentUsageError('weft agent leave needs --state-dir; see weft agent leave --help');
+    const { agentLeave } = await import('./leave.js');
+    process.exitCode = await agentLeave({
+      stateDir: resolve(values['state-dir']),
+      keepHost: values['keep-host'] === true,
+      // Logs to stderr: stdout is what leave tells the operator.
+      openDataplane: async () => (await import('./dataplane/index.js')).createDataplane(pino({ name: 'weft-agent' }, pino.destination(2))),
+      say: (line) => io.stdout.write(`${line}\n`),
+    });
+    return;
+  }
   if (cmd === 'run') {
     const { values } = parseArgs({
       args: rest,
@@ -72,12 +128,14 @@ export async function agentMain(argv: string[]): Promise<void> {
       },
       strict: true,
     });
-    if (!values['state-dir']) throw new Error(`weft agent run needs --state-dir\n${USAGE}`);
+    if (!values['state-dir']) throw new AgentUsageError('--state-dir is required for weft agent run; see weft agent run --help');
     // auto: the kernel-timestamped ICMP engine when it is built and raw sockets work, else UDP.
     const backend = values['probe-backend'];
-    if (backend !== 'auto' && backend !== 'engine' && backend !== 'udp') throw new Error(`--probe-backend: must be auto, engine or udp, not "${String(backend)}"`);
+    if (backend !== 'auto' && backend !== 'engine' && backend !== 'udp') throw new AgentUsageError(`--probe-backend: must be auto, engine or udp, not "${String(backend)}"`);
     const stateDir = resolve(values['state-dir']);
     const id = await loadIdentity(stateDir);
+    // So that `weft agent leave` can stop this process (and no other that reuses its PID).
+    await recordAgentPid(stateDir);
     const { PathProber } = await import('./paths/index.js');
     const prober = new PathProber({
       log,
@@ -105,7 +163,7 @@ export async function agentMain(argv: string[]): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     return;
   }
-  throw new Error(`unknown agent command "${cmd ?? ''}"\n${USAGE}`);
+  throw new AgentUsageError(`unknown agent command "${cmd}"; see weft agent --help`);
 }
 
 /** An optional integer flag within bounds; a bad value names the flag. */
@@ -113,6 +171,6 @@ function intFlag(values: Record<string, string | boolean | undefined>, name: str
   const v = values[name];
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: must be an integer from ${min} to ${max}, not "${String(v)}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new AgentUsageError(`--${name}: must be an integer from ${min} to ${max}, not "${String(v)}"`);
   return n;
 }

@@ -28,6 +28,8 @@ export type { ControllerMessage__Output as ControllerMessage } from './generated
 export type { JoinRequest__Output as JoinRequest } from './generated/weft/agent/v1/JoinRequest.js';
 export type { JoinResponse__Output as JoinResponse } from './generated/weft/agent/v1/JoinResponse.js';
 export type { RenewRequest__Output as RenewRequest } from './generated/weft/agent/v1/RenewRequest.js';
+export type { LeaveRequest__Output as LeaveRequest } from './generated/weft/agent/v1/LeaveRequest.js';
+export type { LeaveResponse__Output as LeaveResponse } from './generated/weft/agent/v1/LeaveResponse.js';
 export type { Certificate__Output as Certificate } from './generated/weft/agent/v1/Certificate.js';
 export type { AgentServiceClient } from './generated/weft/agent/v1/AgentService.js';
 export type { AgentServiceHandlers } from './generated/weft/agent/v1/AgentService.js';

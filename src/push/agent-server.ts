@@ -12,6 +12,7 @@ import type { Logger, Store } from '../store/index.js';
 import type { AgentSink, ProgramDistributor } from './distributor.js';
 import { AgentMessageMetrics, SessionScreen, joinProblem, screenedService } from './agent-messages.js';
 import { admitHost } from './join.js';
+import { leaveHost } from './leave.js';
 import { bindUnboundKey, renewCertificate } from './renewal.js';
 import { SessionGuard } from './session-guard.js';
 
@@ -82,6 +83,18 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
       );
     },
     Session: (call) => session(call),
+    Leave: (call, cb) => {
+      leaveHost(call.getAuthContext().sslPeerCertificate?.raw, call.request, { store, pki }).then(
+        (res) => {
+          log.info({ host: res.hostName, deleted: res.deleted }, res.deleted ? 'host left; deleted' : 'host left; kept, marked left');
+          cb(null, res);
+        },
+        (err: unknown) => {
+          log.warn({ err: String(err) }, 'leave refused');
+          cb(statusOf(err));
+        },
+      );
+    },
   };
   server.addService(screenedService(proto.weft.agent.v1.AgentService.service), handlers);
 
@@ -165,7 +178,7 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
           const program = distributor.connect(host, m.hello, sink);
           sink.send({ welcome: { protocolVersion: version, controllerVersion: opts.version, hostName: host }, body: 'welcome' });
           sink.send({ program, body: 'program' });
-          log.info({ host, generation: program.generation, segments: program.segments.length, applied: m.hello.appliedGeneration }, 'agent connected');
+          log.info({ host, protocolVersion: version, generation: program.generation, segments: program.segments.length, applied: m.hello.appliedGeneration }, 'agent connected');
         } else if (m.ack && greeted) {
           distributor.ack(host, m.ack);
         } else if (m.pathReport && greeted) {

@@ -32,5 +32,6 @@ export function sessionRefusal(cert: ClientCertIdentity, host: Host | undefined,
   }
   const bound = host.status?.keySha256;
   if (bound && bound !== keySha256) return `host ${cert.host} was re-keyed: this certificate's key is no longer the host's; join again`;
+  if (host.status?.state === 'left') return `host ${cert.host} left (weft agent leave --keep-host); join again to take it over`;
   return undefined;
 }

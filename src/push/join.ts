@@ -77,7 +77,8 @@ async function admit(req: JoinRequest, deps: JoinDeps): Promise<JoinResponse> {
     if (raced) throw new ForbiddenError(`join refused: ${raced}`);
     return {
       ...status,
-      state: status.state ?? 'joining',
+      // A host that left is taken over by this join (its replacement, or itself again).
+      state: status.state === undefined || status.state === 'left' ? 'joining' : status.state,
       agentVersion: req.agentVersion || status.agentVersion,
       capabilities: Object.keys(req.capabilities).length ? req.capabilities : status.capabilities,
       addresses: hostAddressStatus(cache, site, req.addresses),

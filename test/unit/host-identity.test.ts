@@ -56,6 +56,11 @@ describe('a session speaking for a host', () => {
   test('a deleted host refuses every certificate', () => assert.match(sessionRefusal(cert(), undefined) ?? '', /no longer exists/));
   test('a re-created host (another uid) refuses certificates of the earlier one', () => assert.match(sessionRefusal(cert(), host('h1', 'uid-2', KEY_A)) ?? '', /earlier host/));
   test('a re-keyed host refuses certificates for its old key', () => assert.match(sessionRefusal(cert(), host('h1', 'uid-1', KEY_B)) ?? '', /re-keyed/));
+  test('a host that left (weft agent leave --keep-host) refuses its certificates until a join takes it over', () => {
+    const left = host('h1', 'uid-1', KEY_A);
+    left.status = { ...left.status, state: 'left' };
+    assert.match(sessionRefusal(cert(), left) ?? '', /left .*join again/);
+  });
   test('a session that rotated its key is judged by the key it rotated to', () => assert.equal(sessionRefusal(cert(), host('h1', 'uid-1', KEY_B), KEY_B), undefined));
   test('a certificate from before uids were bound works only for a host older than it', () => {
     const legacy = cert({ uid: undefined });

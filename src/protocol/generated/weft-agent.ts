@@ -11,6 +11,8 @@ import type { Hello as _weft_agent_v1_Hello, Hello__Output as _weft_agent_v1_Hel
 import type { HostProgram as _weft_agent_v1_HostProgram, HostProgram__Output as _weft_agent_v1_HostProgram__Output } from './weft/agent/v1/HostProgram.js';
 import type { JoinRequest as _weft_agent_v1_JoinRequest, JoinRequest__Output as _weft_agent_v1_JoinRequest__Output } from './weft/agent/v1/JoinRequest.js';
 import type { JoinResponse as _weft_agent_v1_JoinResponse, JoinResponse__Output as _weft_agent_v1_JoinResponse__Output } from './weft/agent/v1/JoinResponse.js';
+import type { LeaveRequest as _weft_agent_v1_LeaveRequest, LeaveRequest__Output as _weft_agent_v1_LeaveRequest__Output } from './weft/agent/v1/LeaveRequest.js';
+import type { LeaveResponse as _weft_agent_v1_LeaveResponse, LeaveResponse__Output as _weft_agent_v1_LeaveResponse__Output } from './weft/agent/v1/LeaveResponse.js';
 import type { ObjectError as _weft_agent_v1_ObjectError, ObjectError__Output as _weft_agent_v1_ObjectError__Output } from './weft/agent/v1/ObjectError.js';
 import type { PathReport as _weft_agent_v1_PathReport, PathReport__Output as _weft_agent_v1_PathReport__Output } from './weft/agent/v1/PathReport.js';
 import type { PathStatus as _weft_agent_v1_PathStatus, PathStatus__Output as _weft_agent_v1_PathStatus__Output } from './weft/agent/v1/PathStatus.js';
@@ -44,6 +46,8 @@ export interface ProtoGrpcType {
         HostProgram: MessageTypeDefinition<_weft_agent_v1_HostProgram, _weft_agent_v1_HostProgram__Output>
         JoinRequest: MessageTypeDefinition<_weft_agent_v1_JoinRequest, _weft_agent_v1_JoinRequest__Output>
         JoinResponse: MessageTypeDefinition<_weft_agent_v1_JoinResponse, _weft_agent_v1_JoinResponse__Output>
+        LeaveRequest: MessageTypeDefinition<_weft_agent_v1_LeaveRequest, _weft_agent_v1_LeaveRequest__Output>
+        LeaveResponse: MessageTypeDefinition<_weft_agent_v1_LeaveResponse, _weft_agent_v1_LeaveResponse__Output>
         ObjectError: MessageTypeDefinition<_weft_agent_v1_ObjectError, _weft_agent_v1_ObjectError__Output>
         PathReport: MessageTypeDefinition<_weft_agent_v1_PathReport, _weft_agent_v1_PathReport__Output>
         PathState: EnumTypeDefinition
