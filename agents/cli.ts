@@ -17,6 +17,10 @@ const USAGE = `Usage:
                   32); a DNS name stands for all its A/AAAA records. Sessions use any of them.
   weft agent run --state-dir DIR [--probe-port N] [--probe-rate PER_SECOND] [--probe-up-after N]
                  [--mtu-probe-interval MS] [--probe-backend auto|engine|udp]
+                 [--disable-capability fdb_nexthop]
+                 --disable-capability reports a kernel feature as absent and does not use it, as on
+                 a kernel without it: to canary the fallback (multipath remotes as plain FDB
+                 entries) on a few hosts before a fleet depends on it. Logged at start-up.
                  Keeps DIR/paths.json, the agent's own path view (see weft agent paths --help).
   weft agent leave --state-dir DIR [--keep-host]
                    Deletes this host from the controller (or, with --keep-host, marks it left for
@@ -25,10 +29,13 @@ const USAGE = `Usage:
   weft agent paths (--state-dir DIR | --file FILE) [-o table|json]
   weft agent paths export --format ana|multipath ...   path health to NVMe-oF ANA or dm-multipath`;
 
-async function openDataplane(log: pino.Logger): Promise<DataplaneDriver> {
+async function openDataplane(log: pino.Logger, disabled: readonly 'fdb_nexthop'[] = []): Promise<DataplaneDriver> {
   const { createDataplane } = await import('./dataplane/index.js');
-  return createDataplane(log);
+  return createDataplane(log, disabled);
 }
+
+/** Kernel features an operator may turn off on one agent: those the fabric has a fallback for. */
+const DISABLEABLE = ['fdb_nexthop'] as const;
 
 interface Streams {
   stdout: { write(text: string): unknown };
@@ -125,6 +132,7 @@ async function agentCommand(cmd: string, rest: string[], io: Streams): Promise<v
         'probe-up-after': { type: 'string' },
         'mtu-probe-interval': { type: 'string' },
         'probe-backend': { type: 'string', default: 'auto' },
+        'disable-capability': { type: 'string', multiple: true, default: [] },
       },
       strict: true,
     });
@@ -132,6 +140,11 @@ async function agentCommand(cmd: string, rest: string[], io: Streams): Promise<v
     // auto: the kernel-timestamped ICMP engine when it is built and raw sockets work, else UDP.
     const backend = values['probe-backend'];
     if (backend !== 'auto' && backend !== 'engine' && backend !== 'udp') throw new AgentUsageError(`--probe-backend: must be auto, engine or udp, not "${String(backend)}"`);
+    const disabled = (values['disable-capability'] ?? []).map((c) => {
+      const known = DISABLEABLE.find((d) => d === c);
+      if (known === undefined) throw new AgentUsageError(`--disable-capability: must be one of ${DISABLEABLE.join(', ')}, not "${c.slice(0, 64)}"`);
+      return known;
+    });
     const stateDir = resolve(values['state-dir']);
     const id = await loadIdentity(stateDir);
     // So that `weft agent leave` can stop this process (and no other that reuses its PID).
@@ -145,7 +158,8 @@ async function agentCommand(cmd: string, rest: string[], io: Streams): Promise<v
       mtuIntervalMs: intFlag(values, 'mtu-probe-interval', 0, 3_600_000),
       backend,
     });
-    const runtime = new AgentRuntime(id, stateDir, await openDataplane(log), log, { agentVersion: AGENT_VERSION, prober });
+    if (disabled.length > 0) log.warn({ capabilities: disabled }, 'capabilities disabled by the operator (--disable-capability): reported as absent and not used');
+    const runtime = new AgentRuntime(id, stateDir, await openDataplane(log, disabled), log, { agentVersion: AGENT_VERSION, prober });
     await runtime.start();
     // The local path view for the storage stack (weft agent paths), kept without the controller.
     const { PathsViewWriter } = await import('./paths-view/index.js');
@@ -167,8 +181,9 @@ async function agentCommand(cmd: string, rest: string[], io: Streams): Promise<v
 }
 
 /** An optional integer flag within bounds; a bad value names the flag. */
-function intFlag(values: Record<string, string | boolean | undefined>, name: string, min: number, max: number): number | undefined {
+function intFlag(values: Record<string, string | boolean | string[] | undefined>, name: string, min: number, max: number): number | undefined {
   const v = values[name];
+  if (Array.isArray(v)) throw new AgentUsageError(`--${name}: given more than once`);
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new AgentUsageError(`--${name}: must be an integer from ${min} to ${max}, not "${String(v)}"`);

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { KernelError, type Kernel } from './kernel.js';
 import type { LinkKindSpec } from './linkinfo.js';
 
-export type CapabilityName = 'vxlan' | 'bridge' | 'veth' | 'geneve' | 'vlan_filtering' | 'fdb_nexthop';
+export const CAPABILITY_NAMES = ['vxlan', 'bridge', 'veth', 'geneve', 'vlan_filtering', 'fdb_nexthop'] as const;
+export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
 
 /** Why a probe said false, for logs (errno text from the kernel). */
 export type CapabilityReasons = Partial<Record<CapabilityName, string>>;

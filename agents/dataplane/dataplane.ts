@@ -17,7 +17,7 @@
 // after a failover changes nothing.
 import type { ObjectError, Segment } from '../../src/protocol/index.js';
 import { applyWorkload, observeWorkload, openNetns } from './attachments.js';
-import { detectCapabilities } from './capabilities.js';
+import { detectCapabilities, type CapabilityName } from './capabilities.js';
 import { diff, nexthopNeed, type Action, type LinkWant, type Plan } from './diff.js';
 import { groupMembers, isMultipathMode, sameMembers, WEFT_PROTO, inNexthopRange, type GroupSpec, type HealthMap, type PathHealth } from './multipath.js';
 import { underlayLinks, wantedRoutes } from './underlay.js';
@@ -37,6 +37,11 @@ export interface DataplaneOptions {
   log?: DataplaneLogger;
   /** The iproute2 binary used inside workload namespaces. */
   ipCommand?: string;
+  /**
+   * Kernel features the operator turned off (`weft agent run --disable-capability`): reported
+   * as absent and not used, as on a kernel without them (to canary the fallback on one host).
+   */
+  disabledCapabilities?: readonly CapabilityName[];
 }
 
 export interface WatchOptions {
@@ -71,6 +76,7 @@ export class Dataplane {
   private nsWrites = 0;
   private flushing: Promise<unknown> = Promise.resolve();
   private caps: Promise<Record<string, boolean>> | undefined;
+  private readonly disabled: readonly CapabilityName[];
   /** Devices whose events matter: the program's and the owned ones seen last time. */
   private watchedLinks = new Set<string>();
   private watchedEncaps = new Set<string>();
@@ -92,6 +98,7 @@ export class Dataplane {
     this.ownsKernel = !opts.kernel;
     this.log = opts.log ?? silent;
     this.ip = opts.ipCommand ?? 'ip';
+    this.disabled = opts.disabledCapabilities ?? [];
   }
 
   /** Records the desired segments; programs nothing. */
@@ -198,7 +205,10 @@ export class Dataplane {
 
   /** Kernel features, detected once by trying (temporary devices, always removed). */
   capabilities(): Promise<Record<string, boolean>> {
-    this.caps ??= detectCapabilities(this.kernel);
+    this.caps ??= detectCapabilities(this.kernel).then((found) => {
+      for (const c of this.disabled) found[c] = false;
+      return found;
+    });
     return this.caps;
   }
 
