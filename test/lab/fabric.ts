@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Api } from '../support/api.js';
 import { startController, type TestController } from '../support/controller.js';
+import { boundedEach } from './bounded-each.js';
 import { createLab, waitFor, type Lab, type LabSpec } from './lab.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'src/cli/main.ts');
 
 export interface AgentProcess {
   host: string;
@@ -21,8 +21,11 @@ export interface AgentProcess {
   stop(): Promise<void>;
   /** SIGKILL and wait. */
   kill(): Promise<void>;
-  /** Start `weft agent run` again with the same state. */
-  restart(): Promise<void>;
+  /**
+   * Start `weft agent run` again with the same state; from another source tree when `root` is
+   * given (an upgrade or downgrade: later restarts keep that tree).
+   */
+  restart(root?: string): Promise<void>;
 }
 
 export interface Fabric {
@@ -38,6 +41,8 @@ export interface Fabric {
   dir: string;
   /** Restart the controller on the same state (after kill or stop). */
   restartController(): Promise<void>;
+  /** Join a host left out by `agentsOn` and start its agent (extra `weft agent run` flags); resolves once it is ready. */
+  joinAgent(host: string, runArgs?: string[]): Promise<AgentProcess>;
   destroy(): Promise<void>;
 }
 
@@ -49,11 +54,51 @@ export interface FabricOptions {
   agentArgs?: string[];
   /** Extra `weft controller` flags. */
   controllerArgs?: string[];
+  /** Source trees whose CLI runs the agents (join and run) and the controller; default this one. */
+  agentRoot?: string;
+  controllerRoot?: string;
   /**
    * Controller replicas (default 1). More than one needs `etcdEndpoint`; they share one state
    * directory (one CA, one admin token), and each agent is joined with every replica's socket.
    */
   replicas?: number;
+  /** Hosts whose agents join at start-up (default every host); the others wait for `joinAgent`. */
+  agentsOn?: readonly string[];
+  /** Told each start-up step as it ends, with its duration (the demo prints them). */
+  progress?(step: string, ms: number): void;
+  /** Aborting stops the start-up before its next step, and it removes what it made (the demo's Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+/**
+ * One start-up step: refused once `opts.signal` is aborted, reported to `opts.progress` with
+ * its duration. A step that only waits (`interruptible`) ends at once on abort; the others run
+ * to their end, so that what they start (a controller) is known to the clean-up.
+ */
+async function step<T>(opts: FabricOptions, what: string, fn: () => Promise<T>, interruptible = false): Promise<T> {
+  const signal = opts.signal;
+  signal?.throwIfAborted();
+  const t0 = performance.now();
+  let result: T;
+  if (interruptible && signal) {
+    let onAbort = () => {};
+    const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', (onAbort = () => reject(signal.reason)), { once: true }));
+    try {
+      result = await Promise.race([fn(), aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  } else {
+    result = await fn();
+  }
+  opts.progress?.(what, performance.now() - t0);
+  return result;
+}
+
+/** Awaits every request, then throws the first failure. */
+async function settleAll(jobs: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(jobs)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }
 
 async function must(p: Promise<{ status: number; body: unknown }>, what: string): Promise<void> {
@@ -61,9 +106,9 @@ async function must(p: Promise<{ status: number; body: unknown }>, what: string)
   if (r.status !== 201 && r.status !== 200) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
 }
 
-function nodeIn(lab: Lab, ns: string, args: string[]): Promise<{ code: number; out: string }> {
+function nodeIn(lab: Lab, ns: string, args: string[], root = ROOT): Promise<{ code: number; out: string }> {
   return new Promise((res) => {
-    const child = lab.spawn(ns, [process.execPath, '--import', 'tsx', CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = lab.spawn(ns, [process.execPath, '--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
@@ -71,15 +116,21 @@ function nodeIn(lab: Lab, ns: string, args: string[]): Promise<{ code: number; o
   });
 }
 
+/**
+ * Agent joins in flight at once: enough to overlap their waits, few enough for two cores.
+ * WEFT_LAB_JOINS (1..8) overrides it, e.g. 1 to time the set-up one join at a time.
+ */
+const JOIN_CONCURRENCY = /^[1-8]$/.test(process.env.WEFT_LAB_JOINS ?? '') ? Number(process.env.WEFT_LAB_JOINS) : 4;
+
 /** Lines of an agent's output kept (the newest): enough for minutes of path transitions. */
 const MAX_OUTPUT_LINES = 10_000;
 
-function startAgent(lab: Lab, host: string, stateDir: string, extraArgs: string[] = []): AgentProcess {
+function startAgent(lab: Lab, host: string, stateDir: string, extraArgs: string[] = [], root = ROOT): AgentProcess {
   let child: ChildProcess;
   const output: string[] = [];
   let exited: Promise<void>;
   const launch = () => {
-    child = lab.spawn(lab.ns(host), [process.execPath, '--import', 'tsx', CLI, 'agent', 'run', '--state-dir', stateDir, ...extraArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = lab.spawn(lab.ns(host), [process.execPath, '--import', 'tsx', join(root, 'src/cli/main.ts'), 'agent', 'run', '--state-dir', stateDir, ...extraArgs], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     // Per stream, a line split across two chunks is joined again (a log line is one record).
     const collector = () => {
       let partial = '';
@@ -109,8 +160,9 @@ function startAgent(lab: Lab, host: string, stateDir: string, extraArgs: string[
     output,
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
-    restart: async () => {
+    restart: async (from?: string) => {
       await end('SIGTERM');
+      if (from !== undefined) root = from;
       launch();
     },
   };
@@ -123,49 +175,77 @@ export async function startFabric(opts: FabricOptions): Promise<Fabric> {
   if (replicaCount > 1 && !opts.etcdEndpoint) throw new Error('controller replicas need an external etcd (etcdEndpoint)');
   const sockets = [socket, ...Array.from({ length: replicaCount - 1 }, (_, i) => join(dir, `agents-${i + 2}.sock`))];
   const replicas: TestController[] = [];
-  // The agents own the underlay routes between sites (from the Underlays' declarations).
-  const lab = await createLab({ ...opts.lab, hostRoutes: false });
   const agents = new Map<string, AgentProcess>();
+  let builtLab: Lab | undefined;
   let controller: TestController | undefined;
   const destroy = async () => {
     await Promise.all([...agents.values()].map((a) => a.stop().catch(() => undefined)));
     await controller?.stop().catch(() => undefined);
     for (const r of replicas.slice(1)) await r.stop().catch(() => undefined);
-    await lab.destroy();
+    await builtLab?.destroy();
     await rm(dir, { recursive: true, force: true });
   };
   try {
     const ctlState = join(dir, 'controller');
     const startReplica = (i: number) =>
-      startController({ etcdEndpoint: opts.etcdEndpoint, stateDir: ctlState, adminToken: opts.adminToken ?? `fabric-admin-${process.pid}-0123456789`, extraArgs: ['--agent-listen', `unix:${sockets[i]}`, ...(opts.controllerArgs ?? [])] });
+      startController({ root: opts.controllerRoot, etcdEndpoint: opts.etcdEndpoint, stateDir: ctlState, adminToken: opts.adminToken ?? `fabric-admin-${process.pid}-0123456789`, extraArgs: ['--agent-listen', `unix:${sockets[i]}`, ...(opts.controllerArgs ?? [])] });
     const start = () => startReplica(0);
-    controller = await start();
-    replicas.push(controller);
+    // The lab and the first controller do not depend on each other: both are started at once,
+    // and both are awaited before a failure of either is thrown (the clean-up sees each).
+    // The agents own the underlay routes between sites (from the Underlays' declarations).
+    const [built, first] = await Promise.allSettled([
+      step(opts, 'lab built (namespaces, links, routers)', () => createLab({ ...opts.lab, hostRoutes: false })),
+      step(opts, 'controller started (its embedded etcd first, unless given one)', start),
+    ]);
+    if (built.status === 'fulfilled') builtLab = built.value;
+    if (first.status === 'fulfilled') replicas.push((controller = first.value));
+    if (built.status === 'rejected') throw built.reason;
+    if (first.status === 'rejected') throw first.reason;
+    const lab = built.value;
+    controller = first.value;
     // One after another: the first creates the CA and the admin token the others read.
     for (let i = 1; i < replicaCount; i++) replicas.push(await startReplica(i));
     const admin = new Api(controller.url, controller.adminToken);
-    await waitFor('controller ready', async () => (await admin.get('/readyz')).status === 200, { timeoutMs: 30_000 });
-    for (const s of opts.lab.sites) await must(admin.post('/v1/sites', { metadata: { name: s }, spec: {} }), `site ${s}`);
-    for (const p of opts.lab.planes) await must(admin.post('/v1/planes', { metadata: { name: p }, spec: {} }), `plane ${p}`);
-    for (const u of lab.underlays()) {
-      await must(admin.post('/v1/underlays', { metadata: { name: u.name }, spec: { site: u.site, plane: u.plane, cidr: u.cidr, mtu: u.mtu, gateway: u.gateway, routes: u.routes } }), `underlay ${u.name}`);
-    }
-    for (const h of lab.hosts()) {
+    await step(opts, 'controller ready', () => waitFor('controller ready', async () => (await admin.get('/readyz')).status === 200, { timeoutMs: 30_000 }), true);
+    await step(opts, 'sites, planes and underlays declared', async () => {
+      // Sites and planes at once, then the underlays that name them.
+      await settleAll([
+        ...opts.lab.sites.map((s) => must(admin.post('/v1/sites', { metadata: { name: s }, spec: {} }), `site ${s}`)),
+        ...opts.lab.planes.map((p) => must(admin.post('/v1/planes', { metadata: { name: p }, spec: {} }), `plane ${p}`)),
+      ]);
+      await settleAll(lab.underlays().map((u) =>
+        must(admin.post('/v1/underlays', { metadata: { name: u.name }, spec: { site: u.site, plane: u.plane, cidr: u.cidr, mtu: u.mtu, gateway: u.gateway, routes: u.routes } }), `underlay ${u.name}`),
+      ));
+    });
+    // Joins are independent (each its own namespace, token and state directory): a few at a time,
+    // as each is a Node start-up (CPU-bound on a small machine). Every join started is awaited
+    // before a failure is thrown, so each agent started is known to the clean-up.
+    const hosts = lab.hosts().filter((h) => opts.agentsOn === undefined || opts.agentsOn.includes(h.name));
+    const started: (AgentProcess | undefined)[] = [];
+    const joinHost = async (h: { name: string; site: string; ns: string }, runArgs: string[] = []): Promise<AgentProcess> => {
       const t = await admin.post('/v1/join-tokens', { metadata: { name: `join-${h.name}` }, spec: { site: h.site } });
       if (t.status !== 201) throw new Error(`join token: ${JSON.stringify(t.body)}`);
       const stateDir = join(dir, 'agents', h.name);
-      const r = await nodeIn(lab, h.ns, ['agent', 'join', '--controller', sockets.map((s) => `unix:${s}`).join(','), '--token', t.body.token, '--state-dir', stateDir, '--host-name', h.name]);
+      const r = await nodeIn(lab, h.ns, ['agent', 'join', '--controller', sockets.map((s) => `unix:${s}`).join(','), '--token', t.body.token, '--state-dir', stateDir, '--host-name', h.name], opts.agentRoot);
       if (r.code !== 0) throw new Error(`agent join on ${h.name} failed:\n${r.out}`);
-      agents.set(h.name, startAgent(lab, h.name, stateDir, opts.agentArgs));
+      return startAgent(lab, h.name, stateDir, [...(opts.agentArgs ?? []), ...runArgs], opts.agentRoot);
+    };
+    try {
+      await boundedEach(hosts, JOIN_CONCURRENCY, (h, i) => step(opts, `agent joined on ${h.name} and started`, async () => {
+        started[i] = await joinHost(h);
+      }));
+    } finally {
+      // In the hosts' order, whatever order the joins ended in.
+      hosts.forEach((h, i) => started[i] !== undefined && agents.set(h.name, started[i]));
     }
-    await waitFor(
+    await step(opts, 'every host ready (its agent connected and programmed)', () => waitFor(
       'every host ready',
       async () => {
-        for (const h of lab.hosts()) if ((await admin.get(`/v1/hosts/${h.name}`)).body?.status?.state !== 'ready') return false;
+        for (const h of hosts) if ((await admin.get(`/v1/hosts/${h.name}`)).body?.status?.state !== 'ready') return false;
         return true;
       },
       { timeoutMs: 30_000 },
-    );
+    ), true);
     const fabric: Fabric = {
       lab,
       controller,
@@ -179,6 +259,12 @@ export async function startFabric(opts: FabricOptions): Promise<Fabric> {
         await fabric.controller.stop().catch(() => undefined);
         controller = fabric.controller = replicas[0] = await start();
         fabric.admin = new Api(fabric.controller.url, fabric.controller.adminToken);
+      },
+      joinAgent: async (host, runArgs) => {
+        const agent = await joinHost(lab.host(host), runArgs);
+        agents.set(host, agent);
+        await waitFor(`${host} ready`, async () => (await fabric.admin.get(`/v1/hosts/${host}`)).body?.status?.state === 'ready', { timeoutMs: 30_000 });
+        return agent;
       },
       destroy,
     };

@@ -29,6 +29,8 @@ export interface StartOptions {
   port?: number;
   /** More `weft controller` flags, e.g. ['--agent-listen', 'unix:/path']. */
   extraArgs?: string[];
+  /** The source tree whose CLI runs (default this one), e.g. a previous release for skew tests. */
+  root?: string;
 }
 
 let seq = 0;
@@ -36,15 +38,23 @@ let seq = 0;
 export async function startController(opts: StartOptions = {}): Promise<TestController> {
   const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), 'weft-ctl-')));
   const adminToken = opts.adminToken ?? `test-admin-token-${process.pid}-${++seq}-0123456789`;
-  const args = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'controller', '--listen', `127.0.0.1:${opts.port ?? 0}`, '--state-dir', stateDir];
+  const root = opts.root ?? ROOT;
+  const args = ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'controller', '--listen', `127.0.0.1:${opts.port ?? 0}`, '--state-dir', stateDir];
   if (opts.etcdEndpoint) args.push('--etcd-endpoints', opts.etcdEndpoint);
   args.push(...(opts.extraArgs ?? []));
   const env = { ...process.env, WEFT_ADMIN_TOKEN: adminToken };
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const output: string[] = [];
   const collect = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean));
-  child.stdout!.on('data', collect);
+  // The log: a record split across two chunks is joined again, so tests can parse each line.
+  let partial = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    output.push(...lines.filter(Boolean));
+  });
+  child.stdout!.once('end', () => partial && output.push(partial));
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`controller did not start within 30 s:\n${output.join('\n')}`)), 30_000);
     child.stderr!.on('data', (chunk: Buffer) => {
