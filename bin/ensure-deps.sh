@@ -29,14 +29,26 @@ if [ ${#packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
 
+# Runs a set-up step and, when it took a second or more, says what it was and how long it took.
+timed() {
+  local what=$1 t0 ms
+  shift
+  t0=$(date +%s%N)
+  "$@"
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  # to stderr: a step's own stdout may be sent elsewhere
+  if [ "$ms" -ge 1000 ]; then printf '  %s (%d.%d s)\n' "$what" $((ms / 1000)) $((ms % 1000 / 100)) >&2; fi
+}
+
 # npm ci only when the installed tree is missing or older than the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "installing the npm packages of the lockfile (npm ci)"
+  timed "npm packages installed" npm ci --no-audit --no-fund --loglevel=error
 fi
 
 # The live view's page is bundled at build time (into the git-ignored .build/web), only when
 # its sources are newer than the bundle.
-node --import tsx src/web/build.ts >/dev/null
+timed "live view page bundled (or found current)" node --import tsx src/web/build.ts >/dev/null
 
 # The path probe engine, a plain C program, only when its source is newer than the binary.
-bash bin/build-probe.sh
+timed "path probe engine built (or found current)" bash bin/build-probe.sh
