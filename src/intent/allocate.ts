@@ -36,6 +36,18 @@ function clampFraction(x: number): number {
   return Number.isFinite(x) && x > 0 && x < 1 ? x : 0;
 }
 
+/**
+ * The MAC an endpoint gets from its address: 02:77 then the IPv4 address's four bytes (02:76 and
+ * the last four for IPv6). A freed address handed to a new endpoint then keeps its MAC, so the
+ * neighbour caches other workloads still hold for it stay right; with random MACs they point at
+ * the old one until they expire, which takes up to a minute. Locally administered and unicast.
+ */
+export function addressMac(family: 4 | 6, value: bigint): string {
+  const low = Number(value & 0xffff_ffffn);
+  const bytes = [0x02, family === 4 ? 0x77 : 0x76, low >>> 24, (low >>> 16) & 0xff, (low >>> 8) & 0xff, low & 0xff];
+  return bytes.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
 /** A random locally administered unicast MAC (02:…), retried by the caller until free. */
 export function randomMac(bytes: Uint8Array): string {
   const b = Array.from(bytes.slice(0, 6));

@@ -4,5 +4,5 @@ export { planTenantDelete, tenantDeleting, tenantDeletingError, type TenantDelet
 export { endpointsOnHost, hostHasEndpointsError, planHostDelete, type HostDeleteOptions } from './host-deletion.js';
 export { claimText, claimsEqual, emptyPlan, sameJson, writesNothing, type Claim, type ClaimUse, type Collection, type Precondition, type WritePlan } from './plan.js';
 export { claimsOf, references, subnetsOf, takenMessage, type PlanContext } from './rules.js';
-export { chooseAddress, chooseVni, randomMac, VNI_AUTO_FIRST } from './allocate.js';
+export { addressMac, chooseAddress, chooseVni, randomMac, VNI_AUTO_FIRST } from './allocate.js';
 export type { IntentView } from '../model/index.js';

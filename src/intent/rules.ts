@@ -22,7 +22,7 @@ import {
   type Underlay,
   type IntentView,
 } from '../model/index.js';
-import { chooseAddress, chooseVni, randomMac } from './allocate.js';
+import { addressMac, chooseAddress, chooseVni, randomMac } from './allocate.js';
 import { claimText, type Claim, type ClaimUse, type Collection, type Precondition } from './plan.js';
 
 export interface PlanContext {
@@ -158,14 +158,6 @@ function allocateEndpoint(e: Endpoint, ctx: PlanContext, filled: Set<string>): v
   const net = ctx.view.get({ kind: 'Network', tenant, name: network }) as Network | undefined;
   if (!net) return; // reported as an unresolved reference
   const pools = ctx.view.pools;
-  if (e.spec.mac === undefined) {
-    for (let tries = 0; tries < 64 && e.spec.mac === undefined; tries++) {
-      const mac = randomMac(ctx.randomBytes(6));
-      if (!pools.macTaken(tenant, network, mac) && !ctx.avoid({ pool: 'mac', tenant, network, value: mac })) e.spec.mac = mac;
-    }
-    if (e.spec.mac === undefined) throw ConflictError.field('spec.mac', 'could not find a free MAC address');
-    filled.add('spec.mac');
-  }
   if (e.spec.ips === undefined) {
     const ips: string[] = [];
     for (const s of subnetsOf(net)) {
@@ -179,6 +171,20 @@ function allocateEndpoint(e: Endpoint, ctx: PlanContext, filled: Set<string>): v
     }
     e.spec.ips = ips;
     ips.forEach((_, i) => filled.add(`spec.ips[${i}]`));
+  }
+  if (e.spec.mac === undefined) {
+    // From the address first (see addressMac), random when that is taken or there is none.
+    const free = (mac: string) => !pools.macTaken(tenant, network, mac) && !ctx.avoid({ pool: 'mac', tenant, network, value: mac });
+    const addresses = e.spec.ips.map(parseIp).filter((a) => a !== undefined);
+    const first = addresses.find((a) => a.family === 4) ?? addresses[0];
+    const derived = first && addressMac(first.family, first.value);
+    if (derived && free(derived)) e.spec.mac = derived;
+    for (let tries = 0; tries < 64 && e.spec.mac === undefined; tries++) {
+      const mac = randomMac(ctx.randomBytes(6));
+      if (free(mac)) e.spec.mac = mac;
+    }
+    if (e.spec.mac === undefined) throw ConflictError.field('spec.mac', 'could not find a free MAC address');
+    filled.add('spec.mac');
   }
 }
 

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConflictError } from '../../src/errors/index.js';
 import { KINDS, canonicalMac, formatAddress, parseCidr, type Endpoint, type KindName, type Network, type Prefix } from '../../src/model/index.js';
-import { VNI_AUTO_FIRST, chooseAddress, chooseVni, planCreate, planUpdate, randomMac, type Claim } from '../../src/intent/index.js';
+import { VNI_AUTO_FIRST, addressMac, chooseAddress, chooseVni, planCreate, planUpdate, randomMac, type Claim } from '../../src/intent/index.js';
 import { catchError, claimSummary, fabric, input, seed, testContext, type MemoryView } from './support/memory-view.js';
 
 const prefix = (text: string) => parseCidr(text) as Prefix;
@@ -229,12 +229,12 @@ describe('allocating VNIs for networks', () => {
 describe('allocating endpoint addresses', () => {
   test('endpoint creation allocates one address per subnet, skipping gateway/network/broadcast', () => {
     const view = withNetwork({ subnets: [{ cidr: '10.0.0.0/29', gateway: '10.0.0.1' }, { cidr: 'fd00::/64', gateway: 'fd00::1' }] });
-    const { resource, plan } = create(view, 'Endpoint', endpoint('e1'), N1, { bytes: [[2, 0, 0, 0, 0, 1]] });
+    const { resource, plan } = create(view, 'Endpoint', endpoint('e1'), N1);
     assert.deepEqual((resource as Endpoint).spec.ips, ['10.0.0.2', 'fd00::2']);
     assert.deepEqual(claimSummary(plan), [
       { id: 'ip/t1/n1/10.0.0.2', field: 'spec.ips[0]', explicit: false },
       { id: 'ip/t1/n1/fd00::2', field: 'spec.ips[1]', explicit: false },
-      { id: 'mac/t1/n1/02:00:00:00:00:01', field: 'spec.mac', explicit: false },
+      { id: 'mac/t1/n1/02:77:0a:00:00:02', field: 'spec.mac', explicit: false },
     ]);
   });
 
@@ -331,14 +331,43 @@ describe('allocating endpoint addresses', () => {
 });
 
 describe('allocating endpoint MACs', () => {
-  test('an allocated MAC is a locally administered unicast made from the context\'s random bytes', () => {
-    const view = withNetwork({ subnets: [{ cidr: '10.0.0.0/24' }] });
-    const { resource } = create(view, 'Endpoint', endpoint('e1'), N1, { bytes: [[0x11, 0x22, 0x33, 0x44, 0x55, 0x66]] });
-    assert.equal((resource as Endpoint).spec.mac, '12:22:33:44:55:66');
+  // Holds the MAC the first free address (10.0.0.1) would give, so the random path is taken.
+  const holdingDerived = () => endpoint('e0', { ips: ['10.0.0.200'], mac: '02:77:0a:00:00:01' });
+
+  test('an allocated MAC is 02:77 then the first IPv4 address, and draws no random bytes', () => {
+    const view = withNetwork({ subnets: [{ cidr: '2001:db8::/64' }, { cidr: '10.0.0.0/24' }] });
+    const ctx = testContext(view);
+    const { resource } = planCreate(KINDS.Endpoint, input('Endpoint', endpoint('e1')), N1, ctx);
+    assert.deepEqual((resource as Endpoint).spec.ips, ['2001:db8::1', '10.0.0.1']);
+    assert.equal((resource as Endpoint).spec.mac, '02:77:0a:00:00:01');
+    assert.equal(ctx.randomCalls, 0);
   });
 
-  test('the same random seed gives the same MAC', () => {
+  test('an IPv6-only endpoint gets 02:76 then its address\'s last four bytes', () => {
+    const view = withNetwork({ subnets: [{ cidr: '2001:db8::/64' }] });
+    const { resource } = create(view, 'Endpoint', endpoint('e1', { ips: ['2001:db8::c0a8:102'] }), N1);
+    assert.equal((resource as Endpoint).spec.mac, '02:76:c0:a8:01:02');
+  });
+
+  test('an address handed on to a new endpoint keeps its MAC, so neighbour caches for it stay right', () => {
+    const first = create(withNetwork({ subnets: [{ cidr: '10.0.0.0/24' }] }), 'Endpoint', endpoint('w2'), N1).resource as Endpoint;
+    // w2 is gone and its address is free again: the next endpoint is given it, and the same MAC.
+    const next = create(withNetwork({ subnets: [{ cidr: '10.0.0.0/24' }] }), 'Endpoint', endpoint('w3'), N1, { seed: 99 }).resource as Endpoint;
+    assert.deepEqual([next.spec.ips, next.spec.mac], [first.spec.ips, first.spec.mac]);
+    assert.equal(addressMac(4, 0xc0a80001n), '02:77:c0:a8:00:01');
+    assert.equal(canonicalMac(first.spec.mac!), first.spec.mac, 'a canonical, locally administered unicast MAC');
+  });
+
+  test('when the address\'s MAC is taken, a MAC is made from the context\'s random bytes', () => {
     const view = withNetwork({ subnets: [{ cidr: '10.0.0.0/24' }] });
+    seed(view, 'Endpoint', holdingDerived(), N1);
+    const { resource } = create(view, 'Endpoint', endpoint('e1'), N1, { bytes: [[0x11, 0x22, 0x33, 0x44, 0x55, 0x66]] });
+    assert.deepEqual([(resource as Endpoint).spec.ips, (resource as Endpoint).spec.mac], [['10.0.0.1'], '12:22:33:44:55:66']);
+  });
+
+  test('the same random seed gives the same random MAC', () => {
+    const view = withNetwork({ subnets: [{ cidr: '10.0.0.0/24' }] });
+    seed(view, 'Endpoint', holdingDerived(), N1);
     const a = (create(view, 'Endpoint', endpoint('e1'), N1, { seed: 7 }).resource as Endpoint).spec.mac;
     const b = (create(view, 'Endpoint', endpoint('e1'), N1, { seed: 7 }).resource as Endpoint).spec.mac;
     assert.equal(a, b);
@@ -347,24 +376,33 @@ describe('allocating endpoint MACs', () => {
 
   test('MAC allocation retries past a MAC another endpoint has and one to avoid', () => {
     const view = withNetwork({ subnets: [{ cidr: '10.0.0.0/24' }] });
-    seed(view, 'Endpoint', endpoint('e1', { mac: '02:00:00:00:00:01' }), N1);
+    seed(view, 'Endpoint', holdingDerived(), N1);
+    seed(view, 'Endpoint', endpoint('e1', { ips: ['10.0.0.201'], mac: '02:00:00:00:00:01' }), N1);
     const ctx = testContext(view, { bytes: [[2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 3]], avoid: [macClaim('02:00:00:00:00:02')] });
     const { resource } = planCreate(KINDS.Endpoint, input('Endpoint', endpoint('e2')), N1, ctx);
     assert.equal((resource as Endpoint).spec.mac, '02:00:00:00:00:03');
     assert.equal(ctx.randomCalls, 3);
   });
 
+  test('the address\'s MAC avoided in flight is passed over too', () => {
+    const view = withNetwork({ subnets: [{ cidr: '10.0.0.0/24' }] });
+    const ctx = testContext(view, { bytes: [[2, 0, 0, 0, 0, 4]], avoid: [macClaim('02:77:0a:00:00:01')] });
+    const { resource } = planCreate(KINDS.Endpoint, input('Endpoint', endpoint('e1')), N1, ctx);
+    assert.equal((resource as Endpoint).spec.mac, '02:00:00:00:00:04');
+  });
+
   test('a MAC used in another network does not count', () => {
     const view = withNetwork({ subnets: [{ cidr: '10.0.0.0/24' }] });
     seed(view, 'Network', { metadata: { name: 'n2' }, spec: { subnets: [{ cidr: '10.0.0.0/24' }] } }, T1);
-    seed(view, 'Endpoint', endpoint('e1', { mac: '02:00:00:00:00:01' }), { tenant: 't1', network: 'n2' });
-    const { resource } = create(view, 'Endpoint', endpoint('e1'), N1, { bytes: [[2, 0, 0, 0, 0, 1]] });
-    assert.equal((resource as Endpoint).spec.mac, '02:00:00:00:00:01');
+    seed(view, 'Endpoint', endpoint('e1', { mac: '02:77:0a:00:00:01' }), { tenant: 't1', network: 'n2' });
+    const { resource } = create(view, 'Endpoint', endpoint('e1'), N1);
+    assert.equal((resource as Endpoint).spec.mac, '02:77:0a:00:00:01');
   });
 
   test('64 colliding tries give a 409 naming spec.mac', () => {
     const view = withNetwork({ subnets: [{ cidr: '10.0.0.0/24' }] });
-    seed(view, 'Endpoint', endpoint('e1', { mac: '02:00:00:00:00:01' }), N1);
+    seed(view, 'Endpoint', holdingDerived(), N1);
+    seed(view, 'Endpoint', endpoint('e1', { ips: ['10.0.0.201'], mac: '02:00:00:00:00:01' }), N1);
     const ctx = testContext(view, { bytes: Array.from({ length: 70 }, () => [2, 0, 0, 0, 0, 1]) });
     const err = catchError(() => planCreate(KINDS.Endpoint, input('Endpoint', endpoint('e2')), N1, ctx), ConflictError);
     assert.deepEqual(err.issues, [{ field: 'spec.mac', message: 'could not find a free MAC address' }]);
