@@ -35,7 +35,7 @@ if [ ${#files[@]} -eq 0 ]; then
 fi
 echo "== ${#files[@]} test files"
 set +e
-node --import tsx --test --test-reporter=spec --test-reporter-destination=stdout \
+node --import tsx --test --test-concurrency="${WEFT_TEST_CONCURRENCY:-1}" --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tmp/tap" "${files[@]}"
 rc=$?
 set -e

@@ -1,6 +1,6 @@
 // The OpenAPI document, generated from the kinds registry and the zod model.
 import { z } from 'zod';
-import { KINDS, type KindDef } from '../model/index.js';
+import { KINDS, collectionPath, type KindDef } from '../model/index.js';
 import { TOPOLOGY_KINDS, topologyDocumentSchema } from '../topology/document.js';
 import { PathQuery, PathViewSchema } from '../paths/index.js';
 import { ReplicaViewSchema } from '../replicas/index.js';
@@ -26,12 +26,6 @@ const problem = {
 };
 
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { $ref: '#/components/responses/Problem' }]));
-
-export function collectionPath(kind: KindDef): string {
-  if (kind.scope === 'cluster') return `/v1/${kind.plural}`;
-  if (kind.scope === 'tenant') return `/v1/tenants/{tenant}/${kind.plural}`;
-  return `/v1/tenants/{tenant}/networks/{network}/${kind.plural}`;
-}
 
 function pathParams(kind: KindDef, withName: boolean) {
   const names = [...(kind.scope !== 'cluster' ? ['tenant'] : []), ...(kind.scope === 'network' ? ['network'] : []), ...(withName ? ['name'] : [])];

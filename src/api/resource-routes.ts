@@ -2,11 +2,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../errors/index.js';
-import { DNS_LABEL_RE, KINDS, parseSelector, type KindDef, type Resource, type ResourceRef } from '../model/index.js';
+import { DNS_LABEL_RE, KINDS, collectionPath, parseSelector, type KindDef, type Resource, type ResourceRef } from '../model/index.js';
 import type { Store } from '../store/index.js';
 import type { ResourceInput } from '../intent/index.js';
 import { authorize, joinTokenHashPath, newJoinToken, TOKEN_ID_RE, type Principal } from '../auth/index.js';
-import { collectionPath } from './openapi.js';
 import { validationErrorOf } from './problem.js';
 
 declare module 'fastify' {

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { WEFT_VERSION } from '../version/index.js';
 import { FlagError, HelpRequested, UsageError, parseCommand, parseEndpoints, parseListen, wantsHelp } from './args.js';
 
 // Each command's module is imported when that command runs: loading them all through tsx cost
@@ -158,7 +159,6 @@ async function controller(argv: string[]): Promise<void> {
 async function genSchemas(argv: string[]): Promise<void> {
   const { values } = parseCommand(GEN_SCHEMAS, argv, { options: { out: { type: 'string', default: 'schemas' } } });
   const out = resolve(values.out!);
-  const { WEFT_VERSION } = await controllerModule();
   const { buildOpenApi, buildTopologySchema } = await import('../api/openapi.js');
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'openapi.json'), `${JSON.stringify(buildOpenApi(WEFT_VERSION), null, 2)}\n`);
@@ -239,7 +239,7 @@ async function main(argv: string[], io: CliStreams): Promise<number | void> {
     case 'version':
     case '--version':
       if (wantsHelp(rest)) throw new HelpRequested('Usage: weft version\n  Prints the version of weft.');
-      process.stdout.write(`${(await controllerModule()).WEFT_VERSION}\n`);
+      process.stdout.write(`${WEFT_VERSION}\n`);
       return;
     case undefined:
     case 'help':
@@ -247,7 +247,7 @@ async function main(argv: string[], io: CliStreams): Promise<number | void> {
     case '-h':
       // `weft help get` is `weft get --help`.
       if (cmd === 'help' && rest.length) return main([...rest, '--help'], io);
-      io.stdout.write(`${await usage((await controllerModule()).WEFT_VERSION)}\n`);
+      io.stdout.write(`${await usage(WEFT_VERSION)}\n`);
       return;
     default:
       throw new UsageError(`unknown command "${cmd}"; see "weft help"`);

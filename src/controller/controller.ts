@@ -1,6 +1,7 @@
 // The controller process: etcd (embedded or external), the intent cache and store, the health
 // probe, and the REST API. start() returns once the API listens; it serves 503 until etcd answers.
 // Start-up itself waits for etcd once, to adopt the cluster's CA and admin token (cluster-identity.ts).
+import { WEFT_VERSION } from '../version/index.js';
 import { readFile } from 'node:fs/promises';
 import type { Etcd3 } from 'etcd3';
 import type { FastifyInstance } from 'fastify';
@@ -21,7 +22,7 @@ import type { Host } from '../model/index.js';
 import { startEmbeddedEtcd, type EmbeddedEtcd } from '../etcd/index.js';
 import { newReplicaId, periodicTask, Replica, replicaMetrics } from '../replicas/index.js';
 
-export const WEFT_VERSION = '0.1.0';
+export { WEFT_VERSION };
 
 export interface ControllerOptions {
   /** host:port for the REST API; port 0 picks a free one. */

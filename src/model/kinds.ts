@@ -81,6 +81,13 @@ export type KindName = keyof typeof KINDS;
 export type KindDef = (typeof KINDS)[KindName];
 export const KIND_NAMES = Object.keys(KINDS) as KindName[];
 
+/** The REST collection a kind lives in, with {tenant} and {network} left for the caller. */
+export function collectionPath(kind: KindDef): string {
+  if (kind.scope === 'cluster') return `/v1/${kind.plural}`;
+  if (kind.scope === 'tenant') return `/v1/tenants/{tenant}/${kind.plural}`;
+  return `/v1/tenants/{tenant}/networks/{network}/${kind.plural}`;
+}
+
 export function kindByPlural(plural: string): KindDef | undefined {
   return Object.values(KINDS).find((k) => k.plural === plural);
 }

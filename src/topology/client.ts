@@ -1,8 +1,7 @@
 // The REST client the CLI uses: bearer auth, problem+json errors as ApiError, every page of a
 // list. Retries only what is known not to have been applied: 503 (the server says etcd was
 // unreachable and nothing was written) and connections refused before a request was sent.
-import { collectionPath } from '../api/openapi.js';
-import { KINDS, type KindDef, type KindName, type Resource, type ResourceRef } from '../model/index.js';
+import { KINDS, collectionPath, type KindDef, type KindName, type Resource, type ResourceRef } from '../model/index.js';
 import { ApiError } from './problems.js';
 
 export interface ClientOptions {
