@@ -2,9 +2,8 @@
 // (clock ticks since boot, /proc/PID/stat field 22), so that `weft agent leave` stops that
 // process and never another one that has reused the PID. Linux only, as the agent is.
 import { readFileSync, rmSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileWhole } from './files.js';
 
 const FILE = 'agent.pid';
 /** A record is a few dozen bytes; anything larger is not ours. */
@@ -35,13 +34,39 @@ function running(r: PidRecord): boolean {
   return s !== undefined && s.startTicks === r.startTicks && s.state !== 'Z' && s.state !== 'X';
 }
 
-/** Records this process as the state directory's running agent; the record goes when it exits. */
+/** Another agent process already runs on the state directory. */
+export class AgentAlreadyRunningError extends Error {
+  constructor(
+    readonly stateDir: string,
+    readonly pid: number,
+  ) {
+    super(`an agent already runs on ${stateDir} (PID ${pid}); two agents on one state directory would fight over the host's devices. Stop it first, or give this one its own --state-dir after "weft agent join"`);
+  }
+}
+
+/**
+ * Records this process as the state directory's running agent; the record goes when it exits.
+ * Refuses (AgentAlreadyRunningError) while another recorded agent still runs; a record whose
+ * process has gone, or whose PID another process now has, is replaced.
+ */
 export async function recordAgentPid(stateDir: string): Promise<void> {
   const self = procStat(process.pid);
   if (!self) return;
   const path = join(stateDir, FILE);
   const mine = JSON.stringify({ pid: process.pid, startTicks: self.startTicks });
-  await writeFileWhole(path, `${mine}\n`);
+  // Created exclusively, so of two agents starting at once only one gets the record.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await writeFile(path, `${mine}\n`, { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const other = await readRecord(stateDir);
+    if (other && other.pid !== process.pid && running(other)) throw new AgentAlreadyRunningError(stateDir, other.pid);
+    if (attempt > 0) throw new Error(`${path} keeps appearing: is another agent starting on ${stateDir}?`);
+    await rm(path, { force: true });
+  }
   process.once('exit', () => {
     try {
       if (readFileSync(path, 'utf8').trim() === mine) rmSync(path, { force: true });

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import pino from 'pino';
 import { parseControllerList } from './candidates.js';
 import { AgentUsageError, flagLine, isFlagError, wantsHelp } from './cli-args.js';
-import { recordAgentPid } from './agent-pid.js';
+import { AgentAlreadyRunningError, recordAgentPid } from './agent-pid.js';
 import { loadIdentity } from './identity.js';
 import { joinController } from './join.js';
 import { AgentRuntime, type DataplaneDriver } from './runtime.js';
@@ -69,6 +69,10 @@ export async function agentMain(argv: string[], io: Streams = process): Promise<
     await agentCommand(cmd, rest, io);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
+    if (err instanceof AgentAlreadyRunningError) {
+      io.stderr.write(`weft: ${err.message}\n`);
+      return 1;
+    }
     if (!(err instanceof AgentUsageError) && !isFlagError(err)) throw err;
     io.stderr.write(`weft: ${err instanceof AgentUsageError ? err.message : flagLine(err, `weft agent ${cmd}`)}\n`);
     return 2;

@@ -4,12 +4,13 @@
 // kernel side of a leave is tested in the lab (test/e2e/leave.test.ts).
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { stopRecordedAgent } from '../../agents/agent-pid.js';
+import { AgentAlreadyRunningError, recordAgentPid, stopRecordedAgent } from '../../agents/agent-pid.js';
 import { saveIdentity } from '../../agents/identity.js';
 import { agentLeave, type CleanableDataplane } from '../../agents/leave.js';
 import { leaveVerdict } from '../../agents/leave-verdict.js';
@@ -78,6 +79,26 @@ describe('agent PID record', () => {
 
   test('no record: nothing to stop', async () => {
     assert.equal(await stopRecordedAgent(dir), undefined);
+  });
+
+  test('a second agent on a state directory where one runs is refused, naming its PID; a stale record is replaced', async () => {
+    const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const stat = await readFile(`/proc/${other.pid}/stat`, 'utf8');
+      const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      const record = JSON.stringify({ pid: other.pid, startTicks });
+      await writeFile(join(dir, 'agent.pid'), record);
+      const err = await recordAgentPid(dir).then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof AgentAlreadyRunningError, String(err));
+      assert.match(err.message, new RegExp(`an agent already runs on .* \\(PID ${other.pid}\\)`));
+      assert.equal(await readFile(join(dir, 'agent.pid'), 'utf8'), record, 'the running agent\'s record is left alone');
+    } finally {
+      other.kill('SIGKILL');
+    }
+    await new Promise((res) => other.once('exit', res));
+    await recordAgentPid(dir);
+    assert.equal(JSON.parse(await readFile(join(dir, 'agent.pid'), 'utf8')).pid, process.pid, 'the stale record is replaced');
+    await rm(join(dir, 'agent.pid'));
   });
 });
 

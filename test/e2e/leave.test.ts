@@ -126,6 +126,16 @@ describe('weft agent leave', () => {
     await etcd?.stop();
   });
 
+  test('a second agent run on the state directory is refused, naming the running one, and changes nothing', async () => {
+    const agent = f.agents.get('h2')!;
+    const before = await weftLeftovers();
+    const r = await weft(h2(), ['agent', 'run', '--state-dir', agent.stateDir]);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, new RegExp(`an agent already runs on .* \\(PID ${agent.pid}\\)`));
+    assert.deepEqual(await weftLeftovers(), before);
+    assert.ok(await reaches(w1, w2.ip), 'w2 still works');
+  });
+
   test('a host with endpoints is refused, named with its endpoints, and nothing on it changes', async (t) => {
     const before = await weftLeftovers();
     assert.ok(before.devices.length >= 4 && before.routes.length > 0, `h2 has Weft's devices and routes to leave: ${JSON.stringify(before)}`);
