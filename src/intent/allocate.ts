@@ -1,4 +1,5 @@
 // Choosing free pool values. Pure: the caller says what is taken; these only search.
+import { createHash } from 'node:crypto';
 import { formatAddress, usableRange, type Prefix } from '../model/index.js';
 
 /** Automatically allocated VNIs start here, leaving 1..4095 for operators who pin VNIs to VLAN ids. */
@@ -37,15 +38,15 @@ function clampFraction(x: number): number {
 }
 
 /**
- * The MAC an endpoint gets from its address: 02:77 then the IPv4 address's four bytes (02:76 and
- * the last four for IPv6). A freed address handed to a new endpoint then keeps its MAC, so the
- * neighbour caches other workloads still hold for it stay right; with random MACs they point at
- * the old one until they expire, which takes up to a minute. Locally administered and unicast.
+ * The MAC an endpoint gets from its network and address: 02 then five bytes of a hash of
+ * "tenant/network/address". A freed address handed to a new endpoint then keeps its MAC, so the
+ * neighbour caches other workloads still hold for it stay right (with random MACs they point at
+ * the old one until they expire, up to a minute); the network in the hash keeps the same address
+ * in two tenants on two MACs. Locally administered and unicast.
  */
-export function addressMac(family: 4 | 6, value: bigint): string {
-  const low = Number(value & 0xffff_ffffn);
-  const bytes = [0x02, family === 4 ? 0x77 : 0x76, low >>> 24, (low >>> 16) & 0xff, (low >>> 8) & 0xff, low & 0xff];
-  return bytes.map((x) => x.toString(16).padStart(2, '0')).join(':');
+export function addressMac(tenant: string, network: string, address: string): string {
+  const digest = createHash('sha256').update(`${tenant}/${network}/${address}`).digest();
+  return [0x02, ...digest.subarray(0, 5)].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
 /** A random locally administered unicast MAC (02:…), retried by the caller until free. */

@@ -175,9 +175,8 @@ function allocateEndpoint(e: Endpoint, ctx: PlanContext, filled: Set<string>): v
   if (e.spec.mac === undefined) {
     // From the address first (see addressMac), random when that is taken or there is none.
     const free = (mac: string) => !pools.macTaken(tenant, network, mac) && !ctx.avoid({ pool: 'mac', tenant, network, value: mac });
-    const addresses = e.spec.ips.map(parseIp).filter((a) => a !== undefined);
-    const first = addresses.find((a) => a.family === 4) ?? addresses[0];
-    const derived = first && addressMac(first.family, first.value);
+    const first = e.spec.ips[0];
+    const derived = first === undefined ? undefined : addressMac(tenant, network, first);
     if (derived && free(derived)) e.spec.mac = derived;
     for (let tries = 0; tries < 64 && e.spec.mac === undefined; tries++) {
       const mac = randomMac(ctx.randomBytes(6));

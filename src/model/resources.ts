@@ -247,7 +247,7 @@ export const EndpointSpec = z
   .strictObject({
     host: Name.describe('Host the endpoint is attached on; changing it moves the endpoint (destination first, then remote hosts, then the source is cleaned up)'),
     attach: z.enum(['workload', 'host']).default('workload').describe('A workload (a veth into its namespace) or the host itself'),
-    mac: Mac.optional().describe('Allocated unless given: from the first address (02:77 then the IPv4 address; 02:76 then the last four bytes of an IPv6 one), so an address handed on keeps its MAC and neighbour caches elsewhere stay right; random when that one is taken'),
+    mac: Mac.optional().describe('Allocated unless given: made from the network and the first address (02 and a hash), so an address handed on to a new endpoint keeps its MAC and neighbour caches elsewhere stay right; random when that one is taken'),
     ips: z.array(UsableIp).max(16).optional().describe('One per subnet, allocated unless given'),
     workload: EndpointWorkload.optional().describe('attach: workload: the namespace to attach (spec.workload.netns, a name under /run/netns) and the interface inside it (eth0 unless given)'),
     migration: z
