@@ -81,6 +81,9 @@ async function drain(argv: string[], io: Io, connected: (c: Connection) => void)
     const dest = hosts.find((h) => h.metadata.name === moveTo);
     if (!dest) throw new Error(`--move-to: host ${moveTo} does not exist`);
     if (dest.spec.drain) throw new Error(`--move-to: host ${moveTo} is draining itself`);
+    // A move waits for its destination's agent: to a host without one it would stall halfway.
+    const state = dest.status?.state ?? 'pending';
+    if (state !== 'ready') throw new Error(`--move-to: host ${moveTo} is ${state}, not ready: its agent would have to program the endpoints; wait until it is ready, or pick another host`);
   }
   let endpoints = await listEndpoints(client);
   const loads = () => hostLoads(hosts, endpoints);

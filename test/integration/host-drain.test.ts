@@ -159,6 +159,13 @@ describe('draining and deleting hosts', () => {
     await setDrain('h2', false);
   });
 
+  test('drain --move-to a host that is not ready is refused, changing nothing', async () => {
+    const r = await inProcess('drain', ['h1', '--move-to', 'h5']);
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stderr, /--move-to: host h5 is \w+, not ready/);
+    assert.equal((await hostOf('h1')).spec.drain, false, 'not even cordoned');
+  });
+
   test('drain --move-to moves every endpoint, keeping its addresses, and waits for each to be programmed', async () => {
     const before = new Map(((await admin.get(WEB)).body.items as { metadata: { name: string }; spec: { ips: string[]; mac: string } }[]).map((e) => [e.metadata.name, e.spec]));
     const r = await inProcess('drain', ['h1', '--move-to', 'h3', '--wait', '--timeout', '30s']);
