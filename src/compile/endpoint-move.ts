@@ -13,6 +13,7 @@
 //   cleaning   every remote host has applied that: A's attachment is removed
 //   done       A has applied that (or is not connected; it gets its full program when it is)
 import type { Endpoint } from '../model/index.js';
+import { plainEqual } from './plain-equal.js';
 
 export type EndpointMove = NonNullable<Endpoint['status']['move']>;
 export type MovePhase = EndpointMove['phase'];
@@ -50,7 +51,7 @@ export function placementOf(e: Endpoint): Placement {
 
 /** Whether anything placementOf reads differs: such a change must reach the compiler even when only status changed. */
 export function placementChanged(before: Endpoint, after: Endpoint): boolean {
-  return JSON.stringify(placementOf(before)) !== JSON.stringify(placementOf(after));
+  return !plainEqual(placementOf(before), placementOf(after));
 }
 
 /**
@@ -62,7 +63,7 @@ export function settleMigration(prev: Endpoint['spec'], next: Endpoint['spec']):
   const mig = next.migration;
   if (!mig || mig.to !== next.host || prev.host === next.host) return next;
   const { migration: _, ...rest } = next;
-  const sameWorkload = JSON.stringify(next.workload) === JSON.stringify(prev.workload);
+  const sameWorkload = plainEqual(next.workload, prev.workload);
   return mig.workload && sameWorkload ? { ...rest, workload: mig.workload } : rest;
 }
 
