@@ -166,7 +166,9 @@ export class Dataplane {
     let timer: NodeJS.Timeout | undefined;
     const unsubscribe = this.kernel.subscribe((e) => {
       if (!this.matters(e)) return;
-      if (this.own.isEcho(e, performance.now())) {
+      // Judged at when ip read the event, so a line this process reads late is still an echo.
+      const at = e.atMs === undefined ? performance.now() : Math.min(performance.now(), e.atMs - performance.timeOrigin);
+      if (this.own.isEcho(e, at)) {
         this.echoesIgnored++;
         return;
       }

@@ -80,6 +80,11 @@ export interface KernelEvent {
   /** The device the event is about, when the line names one. */
   ifname?: string;
   line: string;
+  /**
+   * When `ip monitor` read it from the kernel (epoch ms), when the line says: on a busy host the
+   * agent may read the line much later, and own-write echoes are told by this time, not that.
+   */
+  atMs?: number;
 }
 
 export interface KernelOptions {
@@ -369,7 +374,8 @@ export class Kernel {
   /** Starts `ip -o monitor`; it subscribes a few milliseconds after the spawn. */
   private startMonitor(): void {
     // `label` prefixes each line with its object ([ROUTE], …): route and neighbour lines look alike.
-    const child = spawn(this.ipCommand, ['-o', 'monitor', 'label', 'link', 'address', 'neigh', 'route', 'nexthop'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // -ts: each line starts with when ip read it (see KernelEvent.atMs).
+    const child = spawn(this.ipCommand, ['-ts', '-o', 'monitor', 'label', 'link', 'address', 'neigh', 'route', 'nexthop'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.monitor = child;
     const emit = (e: KernelEvent): void => { for (const l of [...this.listeners]) l(e); };
     createInterface({ input: child.stdout! }).on('line', (line) => emit(parseMonitorLine(line)));
@@ -587,8 +593,19 @@ const LINK_LINE = /^(?:Deleted )?\d+: ([^:@\s]+)(?:@[^:\s]+)?: </;
 const ADDR_LINE = /^(?:Deleted )?\d+: ([^:@\s]+)\s+inet6? /;
 const DEV = /\bdev (\S+)/;
 
-/** Classifies one line of `ip -o monitor [label] link address neigh route nexthop`. */
-export function parseMonitorLine(raw: string): KernelEvent {
+/** `ip -ts`'s prefix: local time to the microsecond. */
+const STAMP = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,9})?\] ?/;
+
+/** Classifies one line of `ip [-ts] -o monitor [label] link address neigh route nexthop`. */
+export function parseMonitorLine(stamped: string): KernelEvent {
+  const stamp = STAMP.exec(stamped);
+  const { line, ...event } = classify(stamp ? stamped.slice(stamp[0].length) : stamped);
+  // Local time, as ip prints it (an ISO date-time without a zone is local in JavaScript too).
+  const atMs = stamp ? Date.parse(`${stamp[1]}${(stamp[2] ?? '').slice(0, 4)}`) : NaN;
+  return Number.isFinite(atMs) ? { ...event, line, atMs } : { ...event, line };
+}
+
+function classify(raw: string): KernelEvent {
   const label = LABEL.exec(raw)?.[1];
   const line = label ? raw.slice(label.length + 2) : raw;
   if (label === 'ROUTE' || label === 'NEXTHOP') {

@@ -101,4 +101,12 @@ describe('monitor lines', () => {
     const neigh = parseMonitorLine('Deleted 100.64.0.1 dev wx4096 lladdr 02:00:00:00:00:01 PERMANENT ');
     assert.deepEqual([neigh.group, neigh.ifname], ['neigh', 'wx4096']);
   });
+
+  test('`ip -ts` lines carry when ip read them, in local time, and classify as without the stamp', () => {
+    const e = parseMonitorLine('[2026-12-06T16:32:03.263600] [LINK]2: br0x: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN');
+    assert.deepEqual(e, { group: 'link', ifname: 'br0x', line: '2: br0x: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN', atMs: new Date(2026, 11, 6, 16, 32, 3, 263).getTime() });
+    const route = parseMonitorLine('[2026-12-06T16:32:03.369158] [ROUTE]fe80::/64 dev br0x proto kernel metric 256 pref medium');
+    assert.deepEqual([route.group, route.ifname, route.atMs], ['route', 'br0x', new Date(2026, 11, 6, 16, 32, 3, 369).getTime()]);
+    assert.equal(parseMonitorLine('[not a time] 02:00:00:00:00:01 dev wx4096').atMs, undefined);
+  });
 });
