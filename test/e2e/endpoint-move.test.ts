@@ -164,6 +164,6 @@ describe('endpoint moves', () => {
     await waitForPhase('done', 30_000);
     assert.deepEqual(await fdbTargets(), [vtep('h2'), vtep('h2')]);
     await assertCleanedUp('h1', homes.get('h1')!);
-    for (const x of remotes) await waitFor(`${x.name} reaches the mover on h2`, () => reaches(x.ns, mover.ip), { timeoutMs: 5000 });
+    for (const x of remotes) await waitFor(`${x.name} reaches the mover on h2`, () => reaches(x.ns, mover.ip), { timeoutMs: 15_000 });
   });
 });

@@ -132,7 +132,7 @@ describe('live view page', { skip: noChromium() || (process.getuid?.() !== 0 ? '
       const a = await linkStates('a');
       const b = await linkStates('b');
       return a.find((l) => l.id === 'l:h1|h2|a')?.state === 'up' && b.length === 3 && b.every((l) => l.state === 'up');
-    }, { timeoutMs: 5000 });
+    }, { timeoutMs: 15_000 });
   });
 
   test('clicking a host shows a summary, its JSON on demand and recent events; a plane too', async () => {

@@ -75,7 +75,7 @@ describe('storage networks over two planes', () => {
     const detectedIn = Math.max(...(await paths('?network=store/san&plane=a&state=down')).map((p) => Date.parse(p.since) - cutAt));
     // Within a site, plane A still works; B is untouched.
     assert.equal((await paths('?network=store/san&plane=b&state=up')).length, 12);
-    await waitFor('h1 groups hold only plane B', async () => JSON.stringify(await groupSizes('h1')) === '[1,1,2]', { timeoutMs: 2000 });
+    await waitFor('h1 groups hold only plane B', async () => JSON.stringify(await groupSizes('h1')) === '[1,1,2]', { timeoutMs: 15_000 });
     const results = await stream.done;
     const lost = results.reduce((n, r) => n + r.lost, 0);
     const worstGap = Math.max(...results.map((r) => r.maxGapMs));
@@ -93,7 +93,7 @@ describe('storage networks over two planes', () => {
     const restoredAt = Date.now();
     await f.lab.restorePlane('a');
     await waitForPaths('24 paths up again', async () => (await paths('?network=store/san&state=up')).length === 24, 10_000, restoredAt);
-    await waitFor('h1 groups have both planes again', async () => JSON.stringify(await groupSizes('h1')) === '[2,2,2]', { timeoutMs: 5000 });
+    await waitFor('h1 groups have both planes again', async () => JSON.stringify(await groupSizes('h1')) === '[2,2,2]', { timeoutMs: 15_000 });
     const results = await stream.done;
     assert.deepEqual(results.map((r) => r.lost), results.map(() => 0), JSON.stringify(results));
     // Both planes carry traffic again: over the same time, each router forwards clearly more
@@ -145,7 +145,7 @@ describe('storage networks over two planes', () => {
     await waitFor('the A segment\'s cross-site paths are down', async () => {
       const a = await paths('?network=store/dual&plane=a');
       return a.length === 2 && a.every((p) => p.state === 'down');
-    }, { timeoutMs: 5000 });
+    }, { timeoutMs: 15_000 });
     assert.equal((await paths('?network=store/dual&plane=b&state=up')).length, 2);
     const [result] = await stream.done;
     assert.equal(result?.lost, 0, `the B segment lost nothing: ${JSON.stringify(result)}`);
@@ -172,7 +172,7 @@ describe('storage networks over two planes', () => {
     await waitFor('the agent installed its routes to dc2', async () => (await routes()).length === 2, { timeoutMs: 10_000 });
     await f.lab.exec(h1.ns, ['ip', 'link', 'set', 'dev', h1.interfaces.a!, 'down']);
     await f.lab.exec(h1.ns, ['ip', 'link', 'set', 'dev', h1.interfaces.a!, 'up']);
-    await waitFor('the route via plane a is back', async () => (await routes()).some((r) => r.gateway === '198.18.0.1'), { timeoutMs: 5000 });
+    await waitFor('the route via plane a is back', async () => (await routes()).some((r) => r.gateway === '198.18.0.1'), { timeoutMs: 15_000 });
     await waitFor('h1\'s plane-a paths up again', async () => (await paths('?host=h1&plane=a&network=store/san')).filter((p) => p.host === 'h1' && p.state === 'up').length === 3, { timeoutMs: 10_000 });
   });
 
@@ -216,7 +216,7 @@ describe('storage networks over two planes', () => {
     await waitFor('h1 sends to h3 over plane b only', async () => JSON.stringify(await activeTo()) === JSON.stringify([h3.addresses.b]), { timeoutMs: 20_000 });
     await f.lab.cutPlane('b');
     try {
-      await waitFor('h1 moves to plane a', async () => (await activeTo()).includes(h3.addresses.a!), { timeoutMs: 5000 });
+      await waitFor('h1 moves to plane a', async () => (await activeTo()).includes(h3.addresses.a!), { timeoutMs: 15_000 });
     } finally {
       await f.lab.restorePlane('b');
     }
@@ -231,7 +231,7 @@ describe('storage networks over two planes', () => {
       assert.ok(kvs.length >= 6, `h4's path states are stored: ${kvs.length}`);
       assert.ok(kvs.every((kv) => kv.lease !== '0'), 'every one under a lease');
       await f.agents.get('h4')!.stop();
-      await waitFor('h4\'s paths unknown', async () => (await paths('?host=h4')).filter((p) => p.host === 'h4').every((p) => p.state === 'unknown'), { timeoutMs: 5000 });
+      await waitFor('h4\'s paths unknown', async () => (await paths('?host=h4')).filter((p) => p.host === 'h4').every((p) => p.state === 'unknown'), { timeoutMs: 15_000 });
       await waitFor('h4\'s paths gone from the API and from etcd', async () => (await paths('?host=h4')).filter((p) => p.host === 'h4').length === 0 && (await stored('h4')).length === 0, { timeoutMs: 15_000 });
       if (await lab.kernelProbes('h1')) {
         // h1 probes with ICMP echo, which h4's kernel answers with or without its agent: the
@@ -239,7 +239,7 @@ describe('storage networks over two planes', () => {
         assert.equal((await paths('?host=h1&state=up')).filter((p) => p.host === 'h1' && p.peer === 'h4').length, 2, 'h1 still reaches h4 on both planes');
       } else {
         // Over UDP, h4's agent is the responder: h1 sees h4 go down through its own probes.
-        await waitFor('h1 sees h4 down on both planes', async () => (await paths('?host=h1&state=down')).filter((p) => p.host === 'h1' && p.peer === 'h4').length === 2, { timeoutMs: 5000 });
+        await waitFor('h1 sees h4 down on both planes', async () => (await paths('?host=h1&state=down')).filter((p) => p.host === 'h1' && p.peer === 'h4').length === 2, { timeoutMs: 15_000 });
       }
     } finally {
       client.close();
