@@ -171,7 +171,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       v1.addHook('onRequest', async (req) => {
         req.principal = await auth.authenticateFresh(req.headers.authorization, () => opts.store.fresh());
         // Reads go on from the loaded cache, marked stale (read-consistency.ts); writes cannot.
-        if (!opts.health.etcdUp() && !(opts.reads && servableWhileEtcdDown(req, opts.store))) throw new UnavailableError('the intent store (etcd) is unreachable; retry shortly');
+        if (!opts.health.etcdUp() && !(opts.reads && servableWhileEtcdDown(req, opts.store))) throw new UnavailableError('the intent store (etcd) is unreachable; nothing was written, retry shortly');
       });
       if (opts.reads) registerReadConsistency(v1, opts.store, opts.reads, () => opts.health.etcdUp());
       registerResourceRoutes(v1, opts.store, opts.joinTokenCaHash);

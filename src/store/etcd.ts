@@ -36,8 +36,18 @@ export function callOptions(timeoutMs = ETCD_CALL_TIMEOUT_MS) {
 /** Maps an etcd client failure to a typed error; a typed error passes through unchanged. */
 export function asWeftError(err: unknown): Error {
   if (err instanceof WeftError) return err;
-  if (isUnreachable(err)) return new UnavailableError('the intent store (etcd) is unreachable; nothing was written, retry shortly');
+  if (isUnreachable(err)) {
+    // Refused before it was sent: nothing happened. Otherwise etcd may have the request and apply
+    // it later (say, once its quorum is back): a transaction is whole or absent, but which is unknown.
+    if (neverSent(err)) return new UnavailableError('the intent store (etcd) is unreachable; nothing was written, retry shortly');
+    return new UnavailableError('the intent store (etcd) did not answer in time: a write may still be applied, whole or not at all; read it back before retrying');
+  }
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** A connection refused or never made: the request cannot have reached etcd. */
+function neverSent(err: unknown): boolean {
+  return err instanceof Error && /ECONNREFUSED|No connection established/i.test(err.message);
 }
 
 /**
