@@ -90,7 +90,7 @@ describe('leader election and fenced writes (real etcd)', () => {
     assert.equal(JSON.parse(await storedStatus()).mtu, 1280);
 
     // A finds the key no longer its own at its next heartbeat and stops its leader work.
-    await eventually('a steps down', async () => !a.leading, 5000, 20);
+    await eventually('a steps down', async () => !a.leading, 15_000, 20);
     assert.equal(ra.running(), false);
     assert.ok(rb.running());
     const list = await b.list();
