@@ -244,7 +244,8 @@ export async function startFabric(opts: FabricOptions): Promise<Fabric> {
         for (const h of hosts) if ((await admin.get(`/v1/hosts/${h.name}`)).body?.status?.state !== 'ready') return false;
         return true;
       },
-      { timeoutMs: 30_000 },
+      // Generous: on a busy machine every agent is a process start, a TLS session and a program.
+      { timeoutMs: 90_000 },
     ), true);
     const fabric: Fabric = {
       lab,
