@@ -10,8 +10,12 @@
 import type { KernelEvent } from './kernel.js';
 import type { Action } from './diff.js';
 
-/** After a flush that wrote, how long its own events may still arrive from the monitor. */
-export const ECHO_MS = 300;
+/**
+ * After a flush that wrote, how long its own events may still arrive from the monitor (by when
+ * ip read them). Over a second: the kernel reports a device's carrier and operational state from
+ * its linkwatch work, which it batches up to a second late, and later still on a busy host.
+ */
+export const ECHO_MS = 1500;
 
 interface Written {
   /** Devices written to (created, changed, entries or addresses added). */

@@ -98,8 +98,8 @@ describe('live view page', { skip: noChromium() || (process.getuid?.() !== 0 ? '
 
   test('shows the lab\'s hosts, live', async () => {
     await page.waitForFunction(() => weft.status === 'live', undefined, { timeout: 10_000 });
-    for (const h of HOSTS) await page.waitForFunction((id) => weft.cy.getElementById(id).nonempty(), `h:${h.name}`, { timeout: 5000 });
-    await page.waitForFunction(() => weft.cy.getElementById('h:h1').hasClass('ready'), undefined, { timeout: 5000 });
+    for (const h of HOSTS) await page.waitForFunction((id) => weft.cy.getElementById(id).nonempty(), `h:${h.name}`, { timeout: 15_000 });
+    await page.waitForFunction(() => weft.cy.getElementById('h:h1').hasClass('ready'), undefined, { timeout: 15_000 });
   });
 
   test('a host that joins appears on the page', async () => {
@@ -168,7 +168,7 @@ describe('live view page', { skip: noChromium() || (process.getuid?.() !== 0 ? '
     test(`at ${width}×${height}: fitted after the resize, no two labels overlap; screenshot saved`, async () => {
       await page.setViewportSize({ width, height });
       // Re-fitted: the graph's size is the new one and every visible element is in view.
-      await page.waitForFunction(FITTED, undefined, { timeout: 5000, polling: 'raf' });
+      await page.waitForFunction(FITTED, undefined, { timeout: 15_000, polling: 'raf' });
       const labels = (await page.evaluate(LABEL_BOXES)) as { id: string; box: [number, number, number, number] }[];
       assert.ok(labels.filter((l) => l.id.startsWith('h:')).length >= HOSTS.length, `host labels drawn: ${JSON.stringify(labels.map((l) => l.id))}`);
       const overlapping: string[] = [];
