@@ -17,11 +17,19 @@ import type { Action } from './diff.js';
  */
 export const ECHO_MS = 1500;
 
+/**
+ * Deletion events are the kernel's answers to our own requests and come at once: they keep a
+ * short window, so that an operator's `ip link del` just after a flush is repaired at once.
+ */
+export const DELETE_ECHO_MS = 300;
+
 interface Written {
   /** Devices written to (created, changed, entries or addresses added). */
   devices: Set<string>;
   /** Devices deleted, or with entries or addresses deleted. */
   deletedOn: Set<string>;
+  /** Devices deleted (a device's own deletion is an echo only if we deleted it). */
+  linksDeleted: Set<string>;
   routes: boolean;
   routesDeleted: boolean;
   nexthops: boolean;
@@ -31,11 +39,11 @@ interface Written {
 export class OwnWrites {
   private current?: Written;
   private last?: Written;
-  private lastUntil = 0;
+  private lastEnd = -Infinity;
 
   /** A flush is about to apply `actions`. */
   begin(actions: readonly Action[]): void {
-    const w: Written = { devices: new Set(), deletedOn: new Set(), routes: false, routesDeleted: false, nexthops: false, nexthopsDeleted: false };
+    const w: Written = { devices: new Set(), deletedOn: new Set(), linksDeleted: new Set(), routes: false, routesDeleted: false, nexthops: false, nexthopsDeleted: false };
     for (const a of actions) {
       switch (a.op) {
         case 'create-link':
@@ -47,6 +55,7 @@ export class OwnWrites {
           break;
         case 'delete-link':
           w.deletedOn.add(a.name);
+          w.linksDeleted.add(a.name);
           break;
         case 'fdb-add':
         case 'fdb-add-nh':
@@ -86,14 +95,14 @@ export class OwnWrites {
 
   /** A failover is about to replace nexthop groups (and write nothing else). */
   beginNexthops(): void {
-    this.current = { devices: new Set(), deletedOn: new Set(), routes: false, routesDeleted: false, nexthops: true, nexthopsDeleted: false };
+    this.current = { devices: new Set(), deletedOn: new Set(), linksDeleted: new Set(), routes: false, routesDeleted: false, nexthops: true, nexthopsDeleted: false };
   }
 
   /** The flush is done; `wrote` whether it wrote anything (no writes, no echoes to expect). */
   end(now: number, wrote: boolean): void {
     if (wrote && this.current) {
       this.last = this.current;
-      this.lastUntil = now + ECHO_MS;
+      this.lastEnd = now;
     }
     this.current = undefined;
   }
@@ -101,7 +110,8 @@ export class OwnWrites {
   /** Whether `e` is most likely an echo of the running or just-finished flush's writes. */
   isEcho(e: KernelEvent, now: number): boolean {
     if (e.group === 'overrun') return false;
-    return (this.current !== undefined && echoOf(this.current, e)) || (now < this.lastUntil && this.last !== undefined && echoOf(this.last, e));
+    const window = e.line.startsWith('Deleted ') ? DELETE_ECHO_MS : ECHO_MS;
+    return (this.current !== undefined && echoOf(this.current, e)) || (now < this.lastEnd + window && this.last !== undefined && echoOf(this.last, e));
   }
 }
 
@@ -110,6 +120,7 @@ function echoOf(w: Written, e: KernelEvent): boolean {
   const on = (dev: string | undefined) => dev !== undefined && (w.deletedOn.has(dev) || (!deleted && w.devices.has(dev)));
   switch (e.group) {
     case 'link':
+      return deleted ? e.ifname !== undefined && w.linksDeleted.has(e.ifname) : on(e.ifname);
     case 'addr':
     case 'neigh':
       return on(e.ifname);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Action } from '../../agents/dataplane/diff.js';
-import { ECHO_MS, OwnWrites } from '../../agents/dataplane/own-writes.js';
+import { DELETE_ECHO_MS, ECHO_MS, OwnWrites } from '../../agents/dataplane/own-writes.js';
 import type { KernelEvent } from '../../agents/dataplane/kernel.js';
 
 const base = { phase: 0, segment: 'red/web', object: 'x', needs: [] } as unknown as Pick<Action, 'phase' | 'segment' | 'object' | 'needs'>;
@@ -35,6 +35,14 @@ describe('OwnWrites', () => {
     own.end(0, true);
     own.begin([act({ op: 'fdb-del', device: 'wx4096', mac: '02:00:00:00:00:09' })]);
     assert.ok(own.isEcho(ev('neigh', 'Deleted 02:00:00:00:00:09 dev wx4096 dst 198.18.0.9 self permanent', 'wx4096'), 0));
+    // Entries deleted on a device do not make the device's own deletion ours.
+    assert.ok(!own.isEcho(ev('link', 'Deleted 8: wx4096: <BROADCAST> mtu 1450', 'wx4096'), 0), 'an ip link del after we deleted entries on it');
+    own.end(1000, true);
+    const deletedEntry = ev('neigh', 'Deleted 02:00:00:00:00:09 dev wx4096 dst 198.18.0.9 self permanent', 'wx4096');
+    assert.ok(own.isEcho(deletedEntry, 1000 + DELETE_ECHO_MS - 1));
+    assert.ok(!own.isEcho(deletedEntry, 1000 + DELETE_ECHO_MS), 'deletions echo at once: their window is short');
+    own.begin([act({ op: 'delete-link', name: 'wv1' })]);
+    assert.ok(own.isEcho(ev('link', 'Deleted 9: wv1@if2: <BROADCAST> mtu 1450', 'wv1'), 0), 'a device we deleted');
   });
 
   test('a flush that wrote nothing expects no echoes after it', () => {
