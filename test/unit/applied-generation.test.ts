@@ -33,3 +33,31 @@ test('a directory that cannot be written reports the error and stays usable', as
   await file.settled();
   assert.equal(errors.length, 2);
 });
+
+test('a burst of records waits for the write delay, and settled() writes it at once', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'weft-applied-'));
+  try {
+    const file = new AppliedGenerationFile(dir, 0, (err) => assert.fail(String(err)), 3_600_000);
+    for (let g = 1; g <= 50; g++) file.record(g);
+    assert.equal(await loadAppliedGeneration(dir), 0, 'nothing is written before the delay');
+    await file.settled();
+    assert.equal(await loadAppliedGeneration(dir), 50);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a record reaches the disk by itself after the write delay', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'weft-applied-'));
+  try {
+    const file = new AppliedGenerationFile(dir, 0, (err) => assert.fail(String(err)), 20);
+    for (let g = 1; g <= 50; g++) file.record(g);
+    const deadline = Date.now() + 10_000;
+    while ((await loadAppliedGeneration(dir)) !== 50) {
+      assert.ok(Date.now() < deadline, 'generation 50 never reached the disk');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
