@@ -85,8 +85,8 @@ class NullDriver implements DataplaneDriver {
 
 interface Armed {
   cond: Condition;
-  /** The tracker's byte count when armed. */
-  bytesAtArm: number;
+  /** How many messages the tracker had kept when armed. */
+  keptAtArm: number;
   recv?: number;
   generation?: number;
   ack?: number;
@@ -96,8 +96,12 @@ interface Armed {
 class Tracker {
   segments = new Map<string, Segment>();
   readonly armed = new Map<number, Armed>();
-  /** Serialized size of every ControllerMessage received, as the controller encoded it. */
-  bytes = 0;
+  /**
+   * The messages received while something is armed, serialized (to count their bytes as the
+   * controller encoded them) only when the result is reported: encoding them on arrival was
+   * work on the agents' path that the agents under test paid for.
+   */
+  kept: ControllerMessage[] = [];
   firstAck?: number;
   /** Sessions the controller welcomed this agent to. */
   welcomes = 0;
@@ -127,7 +131,7 @@ class Tracker {
     this.generation = generation;
     const t = now();
     for (const a of this.armed.values()) {
-      if (a.recv === undefined && this.holds(a.cond)) {
+      if (a.recv === undefined && this.madeTrue(m, a.cond)) {
         a.recv = t;
         a.generation = generation;
       }
@@ -151,7 +155,7 @@ class Tracker {
 
   /** Returns true when the condition already held and its program was already acked. */
   arm(id: number, cond: Condition): boolean {
-    const a: Armed = { cond, bytesAtArm: this.bytes };
+    const a: Armed = { cond, keptAtArm: this.kept.length };
     this.armed.set(id, a);
     // Already true (armed late): stamped now, against the generation the agent holds.
     if (this.generation !== undefined && this.holds(cond)) {
@@ -163,6 +167,17 @@ class Tracker {
       }
     }
     return false;
+  }
+
+  /**
+   * Whether `m` (just applied) made the condition hold. A MAC is found in what a delta added,
+   * not by scanning every remote of the program: that scan, per agent per message, was a
+   * visible share of the workers' CPU, which the agents under test share.
+   */
+  private madeTrue(m: ControllerMessage, c: Condition): boolean {
+    if (c.kind !== 'mac' || !m.delta) return this.holds(c);
+    const has = (xs: readonly { mac: string }[]) => xs.some((x) => x.mac === c.mac);
+    return m.delta.upsert.some((s) => has(s.attachments) || has(s.remotes)) || (m.delta.patch ?? []).some((p) => has(p.upsertAttachments) || has(p.upsertRemotes));
   }
 
   holds(c: Condition): boolean {
@@ -205,7 +220,8 @@ function observe(rt: AgentRuntime, tracker: Tracker): void {
       if (!c || (c as { __observed?: boolean }).__observed) return;
       (c as { __observed?: boolean }).__observed = true;
       c.on('data', (m: ControllerMessage) => {
-        tracker.bytes += sessionCodec().responseSerialize(m).length;
+        // Only for endpoint changes: the fill's arm lasts a thousand messages per agent.
+        if ([...tracker.armed.values()].some((x) => x.cond.kind === 'mac')) tracker.kept.push(m);
         tracker.message(m);
       });
       const write = c.write.bind(c) as (...args: unknown[]) => boolean;
@@ -326,7 +342,9 @@ function report(id: number, complete: boolean): void {
   const stamps = agents.filter((a) => a.tracker.armed.has(id)).map((a) => {
     const s = a.tracker.armed.get(id);
     a.tracker.armed.delete(id);
-    return { host: a.host, recv: s?.recv, ack: s?.ack, generation: s?.generation, bytes: s ? a.tracker.bytes - s.bytesAtArm : undefined };
+    const bytes = s ? a.tracker.kept.slice(s.keptAtArm).reduce((n, m) => n + sessionCodec().responseSerialize(m).length, 0) : undefined;
+    if (![...a.tracker.armed.values()].some((x) => x.cond.kind === 'mac')) a.tracker.kept = [];
+    return { host: a.host, recv: s?.recv, ack: s?.ack, generation: s?.generation, bytes };
   });
   send({ type: 'result', id, complete, stamps });
 }
