@@ -87,6 +87,7 @@ describe('engine binary against hostile input', { skip: existsSync(DEFAULT_ENGIN
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.stdin.write(`${'a'.repeat(100_000)}\n`);
     child.stdin.write('add\nadd 1 2 3 4 5 6 7 8 9 10\nadd 1 198.18.0.1 198.18.0.2 0\nadd 2 fe80::1 fe80::2 20\nadd 4294967296 198.18.0.1 198.18.0.2 20\n');
+    child.stdin.write('add 3 198.18.0.1 2001:db8::2 20\nadd 5 2001:db8::1 ::ffff:198.18.0.2 20\nadd 6 2001:db8::1 ff02::1 20\nadd 7 2001:db8:::1 2001:db8::2 20\nadd 8 2001:db8::1 :: 20\n');
     child.stdin.write('del\ndel x\ndel 99\nmtu 1 10\nmtu 99 1500\nbogus\n\u0000\u0001\u0002\n\n');
     child.stdin.write('hello\n');
     await new Promise<void>((r) => {
@@ -100,7 +101,10 @@ describe('engine binary against hostile input', { skip: existsSync(DEFAULT_ENGIN
     assert.match(err, /malformed del/);
     assert.match(err, /unknown command/);
     assert.ok(out.includes('E 1 bad address or rate'), out.join('\n'));
-    assert.ok(out.includes('E 2 ipv6 not supported'), out.join('\n'));
+    assert.ok(out.includes('E 2 ipv6 address is link-local, multicast, unspecified or v4-mapped'), out.join('\n'));
+    assert.ok(out.includes('E 3 mixed address families (source ipv4, destination ipv6)'), out.join('\n'));
+    for (const id of [5, 6, 8]) assert.ok(out.includes(`E ${id} ipv6 address is link-local, multicast, unspecified or v4-mapped`), out.join('\n'));
+    assert.ok(out.includes('E 7 bad address or rate'), out.join('\n'));
     assert.ok(out.includes('E 99 no such path'), out.join('\n'));
     for (const l of out) assert.notEqual(parseEngineLine(l), undefined, `the engine printed a line its parser rejects: ${l}`);
   });

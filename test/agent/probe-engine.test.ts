@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { createLab, waitFor, type Lab, type LabHost } from '../lab/lab.js';
+import { addIpv6Underlay, ipv6Missing, type Ipv6Underlay } from '../lab/ipv6.js';
 import { DEFAULT_ENGINE_BINARY, parseEngineLine, probeEngineAvailable, type EngineEvent } from '../../agents/paths/engine/index.js';
 import type { PathStatus } from '../../src/protocol/index.js';
 
@@ -209,5 +210,131 @@ describe('probe engine in network namespaces', { skip: isRoot ? false : 'needs r
       assert.ok(sent >= 40, `the engine kept sending while the agent was stalled (${sent})`);
       assert.ok(sent - received <= 2, `nothing lost but what was in flight: ${sent} sent, ${received} received`);
     }
+  });
+});
+
+// The same engine over IPv6 (raw ICMPv6 sockets): a lab with an IPv6 underlay from 2001:db8::/32
+// (test/lab/ipv6.ts) next to its IPv4 one; paths 6 and 7 are planes a and b over IPv6.
+const A6 = 6;
+const B6 = 7;
+
+/** Sends of path `id` whose replies are overdue at the engine's last T (RTT bound 200 ms), counted back from the newest. */
+function unansweredRun(e: EngineProcess, id: number, from: number): number {
+  const lastT = e.of('time', undefined, from).at(-1)?.nowMs ?? 0;
+  const replied = new Set(e.of('reply', id, from).map((r) => r.seq));
+  let run = 0;
+  for (const s of e.of('sent', id, from)) {
+    if (s.txMs > lastT - 200) break;
+    run = replied.has(s.seq) ? 0 : run + 1;
+  }
+  return run;
+}
+
+describe('probe engine over IPv6 in network namespaces', { skip: isRoot ? false : 'needs root (raw sockets, namespaces)' }, () => {
+  let lab: Lab;
+  let h1: LabHost;
+  let h2: LabHost;
+  let v6: Ipv6Underlay;
+  let e1: EngineProcess;
+  let e2: EngineProcess;
+  const stops: (() => Promise<void>)[] = [];
+  let unavailable = '';
+
+  before(async () => {
+    execFileSync('bash', ['bin/build-probe.sh'], { cwd: ROOT });
+    const a = await probeEngineAvailable();
+    if (!a.ok) {
+      unavailable = a.reason;
+      return;
+    }
+    lab = await createLab({ sites: ['dc1', 'dc2'], planes: ['a', 'b'], hosts: [{ name: 'h1', site: 'dc1' }, { name: 'h2', site: 'dc2' }] });
+    h1 = lab.host('h1');
+    h2 = lab.host('h2');
+    unavailable = await ipv6Missing(lab, h1.ns);
+    if (unavailable) return;
+    v6 = await addIpv6Underlay(lab);
+    const engine = (from: LabHost, to: LabHost): EngineProcess => {
+      const e = new EngineProcess(lab.spawn(from.ns, [DEFAULT_ENGINE_BINARY], { stdio: ['pipe', 'pipe', 'inherit'] }));
+      stops.push(() => e.stop());
+      e.send(`add ${A6} ${v6.addresses[from.name]!.a} ${v6.addresses[to.name]!.a} 20`);
+      e.send(`add ${B6} ${v6.addresses[from.name]!.b} ${v6.addresses[to.name]!.b} 20`);
+      return e;
+    };
+    e1 = engine(h1, h2);
+    e2 = engine(h2, h1);
+  });
+
+  after(async () => {
+    await Promise.all(stops.map((s) => s()));
+    await lab?.destroy();
+  });
+
+  test('IPv6: replies carry kernel times, and the kernel still answers echoes next to a raw ICMPv6 socket', T, async (t) => {
+    if (unavailable) return t.skip(unavailable);
+    await waitFor('20 IPv6 replies on each plane', () => e1.of('reply', A6).length >= 20 && e1.of('reply', B6).length >= 20, { timeoutMs: 20_000 });
+    const sent = new Map(e1.of('sent', A6).map((s) => [s.seq, s.txMs]));
+    const rtts = e1.of('reply', A6).map((r) => {
+      assert.equal(sent.get(r.seq), r.txMs, 'a reply names the send it answers');
+      return r.rxMs - r.txMs;
+    });
+    t.diagnostic(`IPv6 RTT plane a: min ${Math.min(...rtts).toFixed(3)} ms, max ${Math.max(...rtts).toFixed(3)} ms`);
+    for (const rtt of rtts) assert.ok(rtt > 0 && rtt < 50, `rtt ${rtt} ms`);
+    // h2's engine holds raw ICMPv6 sockets on the addresses h1 probes, yet h2's kernel answers.
+    await waitFor('the peer\'s IPv6 requests seen on both planes', () => e1.of('peer', A6).length >= 10 && e1.of('peer', B6).length >= 10 && e2.of('reply', A6).length >= 10, { timeoutMs: 10_000 });
+  });
+
+  test('IPv6: a mixed-family add is refused, naming why', T, async (t) => {
+    if (unavailable) return t.skip(unavailable);
+    const mark = e1.events.length;
+    e1.send(`add 90 ${h1.addresses.a} ${v6.addresses.h2!.a} 20`);
+    e1.send(`add 91 ${v6.addresses.h1!.a} ${h2.addresses.a} 20`);
+    const refused = await waitFor('both refused', () => (e1.of('refused', undefined, mark).length >= 2 ? e1.of('refused', undefined, mark) : undefined), { timeoutMs: 5000 });
+    assert.deepEqual(refused, [
+      { kind: 'refused', id: 90, reason: 'mixed address families (source ipv4, destination ipv6)' },
+      { kind: 'refused', id: 91, reason: 'mixed address families (source ipv6, destination ipv4)' },
+    ]);
+  });
+
+  test('IPv6: a cut stops the replies and the peer\'s requests on plane a only; the repair brings them back', T, async (t) => {
+    if (unavailable) return t.skip(unavailable);
+    const mark = e1.events.length;
+    const mark2 = e2.events.length;
+    await lab.cutPlane('a');
+    const cutDone = Date.now() + 50; // nothing can arrive over a downed link after this
+    try {
+      await waitFor('20 overdue sends in a row on plane a, at both ends', () => unansweredRun(e1, A6, mark) >= 20 && unansweredRun(e2, A6, mark2) >= 20, { timeoutMs: 10_000 });
+      assert.deepEqual(e1.of('reply', A6, mark).filter((r) => r.rxMs > cutDone), [], 'no replies over the cut plane');
+      assert.deepEqual(e1.of('peer', A6, mark).filter((q) => q.rxMs > cutDone), [], 'no requests from the peer over the cut plane');
+      assert.ok(e1.of('reply', B6, mark).filter((r) => r.rxMs > cutDone).length >= 10, 'plane b carries on');
+    } finally {
+      await lab.restorePlane('a');
+    }
+    const back = e1.events.length;
+    const t0 = Date.now();
+    await waitFor('IPv6 replies and requests on plane a again', () => e1.of('reply', A6, back).length >= 3 && e1.of('peer', A6, back).length >= 3, { timeoutMs: 10_000 });
+    t.diagnostic(`cut seen after ${t0 - cutDone} ms; repair after ${Date.now() - t0} ms`);
+  });
+
+  test('IPv6: the DF probe says big with the MTU of a "packet too big", and ok once repaired, despite a cached PMTU', T, async (t) => {
+    if (unavailable) return t.skip(unavailable);
+    const mtu = async (size: number): Promise<Extract<EngineEvent, { kind: 'mtu' }>> => {
+      const from = e1.events.length;
+      e1.send(`mtu ${B6} ${size}`);
+      return (await waitFor(`an answer to the ${size}-byte IPv6 probe`, () => e1.of('mtu', B6, from)[0], { timeoutMs: 5000 }))!;
+    };
+    assert.deepEqual(await mtu(1500), { kind: 'mtu', id: B6, size: 1500, verdict: 'ok', namedMtu: 1500 });
+    assert.deepEqual(await mtu(1600), { kind: 'mtu', id: B6, size: 1600, verdict: 'big', namedMtu: 1500 }, 'larger than our own link: the kernel refuses it (IPV6_DONTFRAG), naming the link\'s MTU');
+    await lab.setLinkMtu('b', 'dc2', 1400);
+    try {
+      assert.deepEqual(await mtu(1500), { kind: 'mtu', id: B6, size: 1500, verdict: 'big', namedMtu: 1400 }, 'the router\'s packet too big names 1400');
+      assert.equal((await mtu(1500)).verdict, 'big', 'again, with the lower PMTU cached');
+      assert.equal((await mtu(1400)).verdict, 'ok');
+    } finally {
+      await lab.setLinkMtu('b', 'dc2', 1500);
+    }
+    // h1 still has the 1400 the router told it cached: a DF probe that obeyed it would fail here.
+    const route = await lab.exec(h1.ns, ['ip', '-6', 'route', 'get', v6.addresses.h2!.b!, 'from', v6.addresses.h1!.b!]);
+    assert.match(route, /mtu 1400/, `a cached PMTU is present: ${route}`);
+    assert.deepEqual(await mtu(1500), { kind: 'mtu', id: B6, size: 1500, verdict: 'ok', namedMtu: 1500 }, 'the repaired path is seen at once');
   });
 });

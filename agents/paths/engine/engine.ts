@@ -85,7 +85,10 @@ export class ProbeEngine {
     return () => this.listeners.delete(listener);
   }
 
-  /** Probes `dst` from local address `src`, `rate` times a second, as path `id` (u32). */
+  /**
+   * Probes `dst` from local address `src`, `rate` times a second, as path `id` (u32). IPv4 or
+   * IPv6; the engine refuses a mix of the two (a 'refused' event saying so) and link-local IPv6.
+   */
   add(id: number, src: string, dst: string, rate: number): void {
     if (this.closed || this.wanted.has(id)) return;
     if (this.wanted.size >= MAX_ENGINE_PATHS) throw new RangeError(`probe engine: at most ${MAX_ENGINE_PATHS} paths`);

@@ -1,17 +1,19 @@
 /*
- * weft-probe: the agent's path probe engine. ICMP echo over IPv4 raw sockets, receive times from
- * the kernel (SO_TIMESTAMPNS), its own schedule, in a process of its own so the agent's event
- * loop (flushes, dumps, GC) cannot delay a probe or date a reply late. The agent's side is
- * agents/paths/engine/engine.ts; the protocol is line based:
+ * weft-probe: the agent's path probe engine. ICMP echo over raw IPv4 and ICMPv6 sockets,
+ * receive times from the kernel (SO_TIMESTAMPNS), its own schedule, in a process of its own so
+ * the agent's event loop (flushes, dumps, GC) cannot delay a probe or date a reply late. The
+ * agent's side is agents/paths/engine/engine.ts; the protocol is line based:
  *
  *   stdin   add ID SRC DST RATE   probe DST from local address SRC, RATE probes per second
+ *                                 (SRC and DST both IPv4 or both IPv6)
  *           del ID | mtu ID SIZE | hello | quit
  *   stdout  S ID SEQ TX_NS            sent
  *           K ID N                    N send slots skipped: the engine itself was late
  *           R ID SEQ TX_NS RX_NS      echo reply, RX_NS from the kernel
  *           Q ID RX_NS                the path's peer sent us an echo request (its own probe)
  *           M ID SIZE ok|big|lost MTU don't-fragment probe of SIZE bytes; MTU named by an ICMP
- *                                     "fragmentation needed" (0 when none was named)
+ *                                     "fragmentation needed" or ICMPv6 "packet too big" (0 when
+ *                                     none was named)
  *           T NOW_NS                  every reply received before NOW_NS is written above
  *           D N                       N lines dropped because the agent did not read (periodic)
  *           H ok | H err ERRNO        answer to hello: can we open a raw ICMP socket
@@ -28,9 +30,14 @@
  * so on stderr.
  *
  * Raw sockets: one per local address, bound to it, with an ICMP filter passing echo replies,
- * echo requests (the peer's probes; the kernel still answers them itself) and "destination
- * unreachable" (fragmentation needed). IP_PMTUDISC_PROBE sets DF and ignores a cached path MTU,
- * so a repaired path is seen repaired at once. IPv6 is refused (E line): not built yet.
+ * echo requests (the peer's probes; the kernel still answers them itself: a raw socket gets a
+ * copy) and "destination unreachable" (fragmentation needed; for ICMPv6, "packet too big").
+ * IP_PMTUDISC_PROBE sets DF and ignores a cached path MTU, so a repaired path is seen repaired at
+ * once; for IPv6, IPV6_PMTUDISC_PROBE does the same and IPV6_DONTFRAG stops the kernel from
+ * fragmenting at the source. The two families differ only in `struct family` and the few
+ * functions that read it (headers, socket options, the error's inner packet); the kernel computes
+ * ICMPv6 checksums itself. Link-local, multicast, unspecified and v4-mapped IPv6 addresses are
+ * refused (a link-local address would need a scope the protocol does not carry).
  *
  * Bounds: MAX_PATHS paths, MAX_SOCKS local addresses, input lines of MAX_LINE bytes (longer ones
  * are dropped whole), an output buffer of OUT_CAP bytes. When the agent does not read (it is
@@ -48,6 +55,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/icmp.h>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <poll.h>
@@ -86,9 +94,30 @@
 
 typedef int64_t ns_t;
 
+/* An address of either family, network order; an IPv4 address fills the first 4 bytes, the rest
+   stay zero, so two addresses compare with memcmp. */
+struct addr {
+  int family; /* AF_INET or AF_INET6 */
+  uint8_t b[16];
+};
+
+/* Everything that differs between ICMP over IPv4 and ICMPv6, read by the few functions below
+   that need it; the rest of the engine is written once. */
+struct family {
+  int af, proto;
+  size_t ip_header;   /* in front of the ICMP message we send: SIZE minus this is what we write */
+  uint8_t echo_request, echo_reply;
+  uint32_t min_probe; /* smallest don't-fragment probe (IPv6: every link carries 1280) */
+};
+
+static const struct family FAMILY4 = {AF_INET, IPPROTO_ICMP, 20, ICMP_ECHO, ICMP_ECHOREPLY, 68};
+static const struct family FAMILY6 = {AF_INET6, IPPROTO_ICMPV6, 40, ICMP6_ECHO_REQUEST, ICMP6_ECHO_REPLY, 1280};
+
+static const struct family *family_of(const struct addr *a) { return a->family == AF_INET6 ? &FAMILY6 : &FAMILY4; }
+
 struct sock {
   int fd;
-  uint32_t addr; /* network order */
+  struct addr addr;
   int refs;
 };
 
@@ -96,7 +125,7 @@ struct path {
   int used;
   uint32_t id;
   int sock;       /* index into socks */
-  uint32_t dst;   /* network order */
+  struct addr dst;
   ns_t interval;  /* ns */
   ns_t next;      /* monotonic ns of the next send slot */
   uint32_t seq;   /* sends so far */
@@ -240,27 +269,31 @@ static void heap_remove(int slot) {
 
 /* ---- (src, dst) -> slot, to find the path of a peer's echo request ---- */
 
-static uint32_t pair_hash(uint32_t src, uint32_t dst) {
-  uint64_t k = ((uint64_t)src << 32) | dst;
+static int addr_eq(const struct addr *a, const struct addr *b) { return a->family == b->family && memcmp(a->b, b->b, sizeof a->b) == 0; }
+
+static uint32_t pair_hash(const struct addr *src, const struct addr *dst) {
+  uint64_t k = 0xcbf29ce484222325ULL; /* FNV-1a over both addresses, then a final mix */
+  for (size_t i = 0; i < sizeof src->b; i++) k = (k ^ src->b[i]) * 0x100000001b3ULL;
+  for (size_t i = 0; i < sizeof dst->b; i++) k = (k ^ dst->b[i]) * 0x100000001b3ULL;
   k ^= k >> 33;
   k *= 0xff51afd7ed558ccdULL;
   k ^= k >> 33;
   return (uint32_t)(k % HASH_SIZE);
 }
 
-static int pair_find(uint32_t src, uint32_t dst) {
+static int pair_find(const struct addr *src, const struct addr *dst) {
   for (uint32_t h = pair_hash(src, dst), i = 0; i < HASH_SIZE; i++, h = (h + 1) % HASH_SIZE) {
     int32_t s = hash_pair[h];
     if (s == -1) return -1;
-    if (s >= 0 && socks[paths[s].sock].addr == src && paths[s].dst == dst) return s;
+    if (s >= 0 && addr_eq(&socks[paths[s].sock].addr, src) && addr_eq(&paths[s].dst, dst)) return s;
   }
   return -1;
 }
 
 static void pair_add(int slot) {
   struct path *p = &paths[slot];
-  if (pair_find(socks[p->sock].addr, p->dst) >= 0) return; /* the first path of a pair gets its Q */
-  for (uint32_t h = pair_hash(socks[p->sock].addr, p->dst);; h = (h + 1) % HASH_SIZE) {
+  if (pair_find(&socks[p->sock].addr, &p->dst) >= 0) return; /* the first path of a pair gets its Q */
+  for (uint32_t h = pair_hash(&socks[p->sock].addr, &p->dst);; h = (h + 1) % HASH_SIZE) {
     if (hash_pair[h] < 0) {
       hash_pair[h] = slot;
       return;
@@ -270,7 +303,7 @@ static void pair_add(int slot) {
 
 static void pair_del(int slot) {
   struct path *p = &paths[slot];
-  for (uint32_t h = pair_hash(socks[p->sock].addr, p->dst), i = 0; i < HASH_SIZE; i++, h = (h + 1) % HASH_SIZE) {
+  for (uint32_t h = pair_hash(&socks[p->sock].addr, &p->dst), i = 0; i < HASH_SIZE; i++, h = (h + 1) % HASH_SIZE) {
     if (hash_pair[h] == -1) return;
     if (hash_pair[h] == slot) {
       hash_pair[h] = -2;
@@ -281,17 +314,61 @@ static void pair_del(int slot) {
 
 /* ---- sockets ---- */
 
-static int open_raw(uint32_t addr, int *err) {
-  int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
+static socklen_t to_sockaddr(const struct addr *a, uint16_t port, struct sockaddr_storage *ss) {
+  memset(ss, 0, sizeof *ss);
+  if (a->family == AF_INET6) {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(port);
+    memcpy(&s6->sin6_addr, a->b, 16);
+    return sizeof *s6;
+  }
+  struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+  s4->sin_family = AF_INET;
+  s4->sin_port = htons(port);
+  memcpy(&s4->sin_addr, a->b, 4);
+  return sizeof *s4;
+}
+
+static int from_sockaddr(const struct sockaddr_storage *ss, struct addr *a) {
+  memset(a, 0, sizeof *a);
+  a->family = ss->ss_family;
+  if (ss->ss_family == AF_INET6) memcpy(a->b, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+  else if (ss->ss_family == AF_INET) memcpy(a->b, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+  else return 0;
+  return 1;
+}
+
+/* DF on every packet, a cached path MTU ignored, and only the ICMP types we read let through. */
+static int family_sockopts(int fd, int af) {
+  if (af == AF_INET6) {
+    int pmtu = IPV6_PMTUDISC_PROBE, one = 1;
+    struct icmp6_filter filt;
+    ICMP6_FILTER_SETBLOCKALL(&filt);
+    ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filt);
+    ICMP6_FILTER_SETPASS(ICMP6_ECHO_REQUEST, &filt);
+    ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &filt);
+    return setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof pmtu) < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &one, sizeof one) < 0 ||
+                   setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof filt) < 0
+               ? -1
+               : 0;
+  }
+  int pmtu = IP_PMTUDISC_PROBE;
+  struct icmp_filter filt = {.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_ECHO) | (1u << ICMP_DEST_UNREACH))};
+  return setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu) < 0 || setsockopt(fd, SOL_RAW, ICMP_FILTER, &filt, sizeof filt) < 0 ? -1 : 0;
+}
+
+static int open_raw(const struct addr *addr, int *err) {
+  const struct family *fm = family_of(addr);
+  int fd = socket(fm->af, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, fm->proto);
   if (fd < 0) {
     *err = errno;
     return -1;
   }
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = addr};
-  int one = 1, pmtu = IP_PMTUDISC_PROBE;
-  struct icmp_filter filt = {.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_ECHO) | (1u << ICMP_DEST_UNREACH))};
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0 ||
-      setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu) < 0 || setsockopt(fd, SOL_RAW, ICMP_FILTER, &filt, sizeof filt) < 0) {
+  struct sockaddr_storage sa;
+  socklen_t sa_len = to_sockaddr(addr, 0, &sa);
+  int one = 1;
+  if (bind(fd, (struct sockaddr *)&sa, sa_len) < 0 || setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0 || family_sockopts(fd, fm->af) < 0) {
     *err = errno;
     close(fd);
     return -1;
@@ -303,10 +380,10 @@ static int open_raw(uint32_t addr, int *err) {
   return fd;
 }
 
-static int sock_get(uint32_t addr, int *err) {
+static int sock_get(const struct addr *addr, int *err) {
   int free_i = -1;
   for (int i = 0; i < nsocks; i++) {
-    if (socks[i].refs > 0 && socks[i].addr == addr) {
+    if (socks[i].refs > 0 && addr_eq(&socks[i].addr, addr)) {
       socks[i].refs++;
       return i;
     }
@@ -321,7 +398,7 @@ static int sock_get(uint32_t addr, int *err) {
   }
   int fd = open_raw(addr, err);
   if (fd < 0) return -1;
-  socks[free_i] = (struct sock){.fd = fd, .addr = addr, .refs = 1};
+  socks[free_i] = (struct sock){.fd = fd, .addr = *addr, .refs = 1};
   return free_i;
 }
 
@@ -356,9 +433,10 @@ static uint32_t get32(const uint8_t *p) {
 /* Echo request: header, then magic, slot, id, seq, tx_ns, nonce; zero padding up to len. */
 static int send_echo(struct path *p, int slot, uint32_t magic, uint16_t icmp_seq, uint32_t seq, ns_t tx, size_t len) {
   static uint8_t buf[65536];
+  const struct family *fm = family_of(&p->dst);
   if (len < 8 + PAYLOAD) len = 8 + PAYLOAD;
   memset(buf, 0, len);
-  buf[0] = ICMP_ECHO;
+  buf[0] = fm->echo_request;
   uint16_t id = htons(echo_id), sq = htons(icmp_seq);
   memcpy(buf + 4, &id, 2);
   memcpy(buf + 6, &sq, 2);
@@ -369,10 +447,13 @@ static int send_echo(struct path *p, int slot, uint32_t magic, uint16_t icmp_seq
   put32(buf + 24, (uint32_t)((uint64_t)tx >> 32));
   put32(buf + 28, (uint32_t)tx);
   put32(buf + 32, nonce);
-  uint16_t c = checksum(buf, len);
-  memcpy(buf + 2, &c, 2);
-  struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = p->dst};
-  ssize_t n = sendto(socks[p->sock].fd, buf, len, 0, (struct sockaddr *)&to, sizeof to);
+  if (fm->af == AF_INET) { /* ICMPv6's covers a pseudo-header: the kernel fills it in */
+    uint16_t c = checksum(buf, len);
+    memcpy(buf + 2, &c, 2);
+  }
+  struct sockaddr_storage to;
+  socklen_t to_len = to_sockaddr(&p->dst, 0, &to);
+  ssize_t n = sendto(socks[p->sock].fd, buf, len, 0, (struct sockaddr *)&to, to_len);
   return n < 0 ? errno : 0;
 }
 
@@ -398,64 +479,96 @@ static void send_probe(int slot, ns_t mono) {
   heap_down(p->heap);
 }
 
-static void finish_mtu(struct path *p, const char *what, int mtu) {
-  emit(0, "M %u %d %s %d\n", p->id, p->mtu_size, what, mtu);
+static void finish_mtu(struct path *p, const char *what, uint32_t mtu) {
+  emit(0, "M %u %d %s %u\n", p->id, p->mtu_size, what, mtu);
   p->mtu_deadline = 0;
   mtu_pending--;
 }
 
-static void handle_packet(int si, const uint8_t *pkt, size_t len, const struct sockaddr_in *from, ns_t rx) {
-  if (len < 20) return;
-  size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
-  if ((pkt[0] >> 4) != 4 || ihl < 20 || len < ihl + 8) return;
-  const uint8_t *icmp = pkt + ihl;
-  size_t ilen = len - ihl;
-  uint32_t src = from->sin_addr.s_addr, local = socks[si].addr;
+/* The packet an ICMP error quotes: its destination and the first 8 bytes of our echo request, or
+   NULL when it is not an echo of ours (IPv4 header with options, or IPv6 header and no extension
+   headers: we send none). */
+static const uint8_t *quoted_echo(const struct family *fm, const uint8_t *inner, size_t len, struct addr *dst) {
+  memset(dst, 0, sizeof *dst);
+  dst->family = fm->af;
+  size_t hlen;
+  if (fm->af == AF_INET6) {
+    hlen = 40;
+    if (len < hlen + 8 || (inner[0] >> 4) != 6 || inner[6] != IPPROTO_ICMPV6) return NULL;
+    memcpy(dst->b, inner + 24, 16);
+  } else {
+    if (len < 20) return NULL;
+    hlen = (size_t)(inner[0] & 0x0f) * 4;
+    if ((inner[0] >> 4) != 4 || hlen < 20 || len < hlen + 8 || inner[9] != IPPROTO_ICMP) return NULL;
+    memcpy(dst->b, inner + 16, 4);
+  }
+  const uint8_t *echo = inner + hlen;
+  uint16_t eid;
+  memcpy(&eid, echo + 4, 2);
+  return echo[0] == fm->echo_request && ntohs(eid) == echo_id ? echo : NULL;
+}
+
+/* An ICMP message on socket si from `src`: an IPv4 raw socket reads the IP header too, an
+   ICMPv6 one only the message. */
+static void handle_packet(int si, const uint8_t *pkt, size_t len, const struct addr *src, ns_t rx) {
+  const struct addr *local = &socks[si].addr;
+  const struct family *fm = family_of(local);
+  if (src->family != fm->af) return;
+  const uint8_t *icmp = pkt;
+  size_t ilen = len;
+  if (fm->af == AF_INET) {
+    if (len < 20) return;
+    size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
+    if ((pkt[0] >> 4) != 4 || ihl < 20 || len < ihl) return;
+    icmp = pkt + ihl;
+    ilen = len - ihl;
+  }
+  if (ilen < 8) return;
   uint16_t id;
   memcpy(&id, icmp + 4, 2);
-  if (icmp[0] == ICMP_ECHO) {
+  if (icmp[0] == fm->echo_request) {
     int slot = pair_find(local, src);
     if (slot >= 0) emit(1, "Q %u %lld\n", paths[slot].id, (long long)rx);
     return;
   }
-  if (icmp[0] == ICMP_ECHOREPLY) {
+  if (icmp[0] == fm->echo_reply) {
     if (ntohs(id) != echo_id || ilen < 8 + PAYLOAD) return;
     const uint8_t *d = icmp + 8;
     uint32_t magic = get32(d), slot = get32(d + 4), pid = get32(d + 8), seq = get32(d + 12);
     if (get32(d + 24) != nonce || slot >= MAX_PATHS) return;
     struct path *p = &paths[slot];
-    if (!p->used || p->id != pid || p->dst != src || p->sock != si) return;
+    if (!p->used || p->id != pid || !addr_eq(&p->dst, src) || p->sock != si) return;
     if (magic == MAGIC) {
       ns_t tx = (ns_t)(((uint64_t)get32(d + 16) << 32) | get32(d + 20));
       emit(0, "R %u %u %lld %lld\n", pid, seq, (long long)tx, (long long)rx);
     } else if (magic == MAGIC_MTU && p->mtu_deadline != 0 && seq == p->mtu_seq) {
-      finish_mtu(p, "ok", p->mtu_size);
+      finish_mtu(p, "ok", (uint32_t)p->mtu_size);
     }
     return;
   }
-  if (icmp[0] == ICMP_DEST_UNREACH && icmp[1] == ICMP_FRAG_NEEDED) {
-    /* The offending packet follows: its IP header and the first 8 bytes of our echo. */
-    const uint8_t *inner = icmp + 8;
-    if (ilen < 8 + 20) return;
-    size_t iihl = (size_t)(inner[0] & 0x0f) * 4;
-    if (iihl < 20 || ilen < 8 + iihl + 8 || inner[9] != IPPROTO_ICMP) return;
-    const uint8_t *echo = inner + iihl;
-    uint32_t idst;
-    memcpy(&idst, inner + 16, 4);
-    uint16_t eid, eseq, mtu;
-    memcpy(&eid, echo + 4, 2);
-    memcpy(&eseq, echo + 6, 2);
-    memcpy(&mtu, icmp + 6, 2);
-    if (echo[0] != ICMP_ECHO || ntohs(eid) != echo_id) return;
-    int slot = pair_find(local, idst);
-    if (slot < 0) return;
-    /* pair_find gives the first path of the pair; any of them may have the probe pending. */
-    for (int s = 0; s < MAX_PATHS && mtu_pending > 0; s++) {
-      struct path *p = &paths[s];
-      if (p->used && p->mtu_deadline != 0 && p->sock == si && p->dst == idst && p->mtu_seq == ntohs(eseq)) {
-        finish_mtu(p, "big", ntohs(mtu));
-        return;
-      }
+  /* Too big: IPv4 "fragmentation needed" (a 16-bit MTU at 6), ICMPv6 "packet too big" (32 bits
+     at 4); the offending packet follows the 8-byte header. */
+  uint32_t mtu;
+  if (fm->af == AF_INET && icmp[0] == ICMP_DEST_UNREACH && icmp[1] == ICMP_FRAG_NEEDED) {
+    uint16_t m;
+    memcpy(&m, icmp + 6, 2);
+    mtu = ntohs(m);
+  } else if (fm->af == AF_INET6 && icmp[0] == ICMP6_PACKET_TOO_BIG && icmp[1] == 0) {
+    mtu = get32(icmp + 4);
+  } else {
+    return;
+  }
+  struct addr idst;
+  const uint8_t *echo = quoted_echo(fm, icmp + 8, ilen - 8, &idst);
+  if (echo == NULL || pair_find(local, &idst) < 0) return;
+  uint16_t eseq;
+  memcpy(&eseq, echo + 6, 2);
+  /* pair_find says some path of the pair exists; any of them may have the probe pending. */
+  for (int s = 0; s < MAX_PATHS && mtu_pending > 0; s++) {
+    struct path *p = &paths[s];
+    if (p->used && p->mtu_deadline != 0 && p->sock == si && addr_eq(&p->dst, &idst) && p->mtu_seq == ntohs(eseq)) {
+      finish_mtu(p, "big", mtu);
+      return;
     }
   }
 }
@@ -465,7 +578,7 @@ static int drain(int si) {
   uint8_t buf[2048];
   char ctrl[256];
   for (int k = 0; k < MAX_DRAIN; k++) {
-    struct sockaddr_in from;
+    struct sockaddr_storage from;
     struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
     struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof ctrl};
     ssize_t n = recvmsg(socks[si].fd, &msg, MSG_DONTWAIT);
@@ -480,7 +593,8 @@ static int drain(int si) {
       }
     }
     if (rx == 0) rx = real_now();
-    handle_packet(si, buf, (size_t)n, &from, rx);
+    struct addr src;
+    if (from_sockaddr(&from, &src)) handle_packet(si, buf, (size_t)n, &src, rx);
   }
   return 0;
 }
@@ -505,19 +619,37 @@ static int find_slot(uint32_t id) {
   return -1;
 }
 
+/* An IPv4 or IPv6 address in text (IPv6 when it has a colon). */
+static int parse_addr(const char *s, struct addr *a) {
+  memset(a, 0, sizeof *a);
+  a->family = strchr(s, ':') != NULL ? AF_INET6 : AF_INET;
+  return inet_pton(a->family, s, a->b) == 1;
+}
+
+/* IPv6 addresses a path cannot be probed between: link-local needs a scope (an interface) the
+   protocol does not carry; multicast and unspecified are no peer; v4-mapped is IPv4 in disguise. */
+static int unusable6(const struct addr *a) {
+  const struct in6_addr *x = (const struct in6_addr *)a->b;
+  return a->family == AF_INET6 && (IN6_IS_ADDR_LINKLOCAL(x) || IN6_IS_ADDR_MULTICAST(x) || IN6_IS_ADDR_UNSPECIFIED(x) || IN6_IS_ADDR_V4MAPPED(x));
+}
+
 static void cmd_add(char **f, int nf) {
   uint32_t id, rate;
-  struct in_addr src, dst;
+  struct addr src, dst;
   if (nf != 5 || !parse_u32(f[1], &id) || !parse_u32(f[4], &rate)) {
     warn("malformed add (want: add ID SRC DST RATE)");
     return;
   }
-  if (strchr(f[2], ':') != NULL || strchr(f[3], ':') != NULL) {
-    emit(0, "E %u ipv6 not supported\n", id);
+  if (!parse_addr(f[2], &src) || !parse_addr(f[3], &dst) || rate < 1 || rate > 1000) {
+    emit(0, "E %u bad address or rate\n", id);
     return;
   }
-  if (inet_pton(AF_INET, f[2], &src) != 1 || inet_pton(AF_INET, f[3], &dst) != 1 || rate < 1 || rate > 1000) {
-    emit(0, "E %u bad address or rate\n", id);
+  if (src.family != dst.family) {
+    emit(0, "E %u mixed address families (source %s, destination %s)\n", id, src.family == AF_INET6 ? "ipv6" : "ipv4", dst.family == AF_INET6 ? "ipv6" : "ipv4");
+    return;
+  }
+  if (unusable6(&src) || unusable6(&dst)) {
+    emit(0, "E %u ipv6 address is link-local, multicast, unspecified or v4-mapped\n", id);
     return;
   }
   if (find_slot(id) >= 0) {
@@ -534,7 +666,7 @@ static void cmd_add(char **f, int nf) {
     emit(0, "E %u too many paths (%d)\n", id, MAX_PATHS);
     return;
   }
-  int err = 0, si = sock_get(src.s_addr, &err);
+  int err = 0, si = sock_get(&src, &err);
   if (si < 0) {
     emit(0, "E %u socket: %s\n", id, strerrorname_np(err) ? strerrorname_np(err) : "error");
     return;
@@ -544,7 +676,7 @@ static void cmd_add(char **f, int nf) {
   uint32_t r;
   if (getrandom(&r, sizeof r, 0) != sizeof r) r = (uint32_t)mono_now();
   /* A random phase, so paths added together do not send together. */
-  *p = (struct path){.used = 1, .id = id, .sock = si, .dst = dst.s_addr, .interval = interval, .next = mono_now() + (ns_t)(r % (uint64_t)interval), .heap = -1};
+  *p = (struct path){.used = 1, .id = id, .sock = si, .dst = dst, .interval = interval, .next = mono_now() + (ns_t)(r % (uint64_t)interval), .heap = -1};
   heap_push(slot);
   pair_add(slot);
 }
@@ -565,21 +697,24 @@ static void cmd_del(char **f, int nf) {
   p->used = 0;
   /* Another path of the same pair takes over its Q lines. */
   for (int i = 0; i < MAX_PATHS; i++)
-    if (paths[i].used && paths[i].sock == p->sock && paths[i].dst == p->dst) {
+    if (paths[i].used && paths[i].sock == p->sock && addr_eq(&paths[i].dst, &p->dst)) {
       pair_add(i);
       break;
     }
 }
 
 /* The MTU the kernel uses towards dst from src (the link's, or a smaller cached PMTU); 0 unknown. */
-static int route_mtu(uint32_t src, uint32_t dst) {
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), mtu = 0;
+static uint32_t route_mtu(const struct addr *src, const struct addr *dst) {
+  int fd = socket(src->family, SOCK_DGRAM | SOCK_CLOEXEC, 0), mtu = 0;
   if (fd < 0) return 0;
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = src}, b = {.sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = dst};
-  socklen_t len = sizeof mtu;
-  if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || connect(fd, (struct sockaddr *)&b, sizeof b) != 0 || getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &len) != 0) mtu = 0;
+  struct sockaddr_storage a, b;
+  socklen_t a_len = to_sockaddr(src, 0, &a), b_len = to_sockaddr(dst, 9, &b), len = sizeof mtu;
+  int v6 = src->family == AF_INET6;
+  if (bind(fd, (struct sockaddr *)&a, a_len) != 0 || connect(fd, (struct sockaddr *)&b, b_len) != 0 ||
+      getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU : IP_MTU, &mtu, &len) != 0 || mtu < 0)
+    mtu = 0;
   close(fd);
-  return mtu;
+  return (uint32_t)mtu;
 }
 
 static void cmd_mtu(char **f, int nf) {
@@ -594,7 +729,8 @@ static void cmd_mtu(char **f, int nf) {
     return;
   }
   struct path *p = &paths[slot];
-  if (size < 68 || size > 65535) {
+  const struct family *fm = family_of(&p->dst);
+  if (size < fm->min_probe || size > 65535) {
     emit(0, "E %u mtu size out of range\n", id);
     return;
   }
@@ -603,8 +739,8 @@ static void cmd_mtu(char **f, int nf) {
   p->mtu_seq = (uint16_t)(0x8000 | mtu_seq_next++); /* high bit: never a probe's low 16 bits soon */
   p->mtu_deadline = mono_now() + MTU_TIMEOUT_NS;
   mtu_pending++;
-  int err = send_echo(p, slot, MAGIC_MTU, p->mtu_seq, p->mtu_seq, real_now(), size - 20);
-  if (err == EMSGSIZE) finish_mtu(p, "big", route_mtu(socks[p->sock].addr, p->dst)); /* larger than the local link's MTU */
+  int err = send_echo(p, slot, MAGIC_MTU, p->mtu_seq, p->mtu_seq, real_now(), size - fm->ip_header);
+  if (err == EMSGSIZE) finish_mtu(p, "big", route_mtu(&socks[p->sock].addr, &p->dst)); /* larger than the local link's MTU */
 }
 
 static void command(char *line) {
