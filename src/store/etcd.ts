@@ -42,6 +42,11 @@ export function asWeftError(err: unknown): Error {
     if (neverSent(err)) return new UnavailableError('the intent store (etcd) is unreachable; nothing was written, retry shortly');
     return new UnavailableError('the intent store (etcd) did not answer in time: a write may still be applied, whole or not at all; read it back before retrying');
   }
+  // etcd sheds load before proposing when its apply falls behind its commits: a busy etcd,
+  // not an unreachable one (health stays up), and not a fault of the request (retry it).
+  if (err instanceof Error && /etcdserver: too many requests/i.test(err.message)) {
+    return new UnavailableError('the intent store (etcd) is overloaded and refused the request; nothing was written, retry shortly');
+  }
   return err instanceof Error ? err : new Error(String(err));
 }
 

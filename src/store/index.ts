@@ -1,7 +1,7 @@
 // Public surface of the etcd-backed store.
 export { Store, type ListOptions, type ListResult, type WriteMetrics } from './store.js';
 export { IntentCache, HistoryTooOldError, type ChangeEvent, type ChangeType, type Logger } from './cache.js';
-export { connectEtcd, isUnreachable, callOptions, ETCD_CALL_TIMEOUT_MS, type EtcdConfig } from './etcd.js';
+export { connectEtcd, isUnreachable, asWeftError, callOptions, ETCD_CALL_TIMEOUT_MS, type EtcdConfig } from './etcd.js';
 export { PathStateStore, PATHS_ROOT, pathStateKey, type PathStateRecord } from './path-states.js';
 export { adoptClusterSecret, clusterSecretKey, CLUSTER_SECRETS_ROOT, ClusterSecretTooLargeError, type AdoptedSecret, type ClusterSecretName } from './cluster-secrets.js';
 export { ReadBarrier, type ReadOutcome, type ReadBarrierOptions } from './read-barrier.js';

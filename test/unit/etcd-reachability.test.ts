@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EtcdError, GRPCDeadlineExceededError, GRPCInternalError, GRPCResourceExhastedError, GRPCUnavailableError } from 'etcd3';
 import { LoopStall } from '../../src/controller/loop-stall.js';
-import { isUnreachable } from '../../src/store/index.js';
+import { asWeftError, isUnreachable } from '../../src/store/index.js';
+import { UnavailableError } from '../../src/errors/index.js';
 
 describe('etcd reachability', () => {
   test('unavailable, refused and timed-out calls count as unreachable', () => {
@@ -18,6 +19,15 @@ describe('etcd reachability', () => {
     assert.equal(isUnreachable(new EtcdError('etcdserver: request is too large')), false);
     assert.equal(isUnreachable(new GRPCInternalError('13 INTERNAL: something')), false);
     assert.equal(isUnreachable('UNAVAILABLE'), false);
+  });
+
+  test('etcd shedding load (too many requests) is a 503 saying nothing was written, without marking etcd down', () => {
+    const err = new GRPCResourceExhastedError('8 RESOURCE_EXHAUSTED: etcdserver: too many requests');
+    assert.equal(isUnreachable(err), false);
+    const mapped = asWeftError(err);
+    assert.ok(mapped instanceof UnavailableError);
+    assert.match(mapped.message, /overloaded.*nothing was written/);
+    assert.equal(asWeftError(new GRPCResourceExhastedError('8 RESOURCE_EXHAUSTED: Received message larger than max')) instanceof UnavailableError, false);
   });
 
   test('a blocked event loop is seen as a stall covering the time it was blocked', () => {
