@@ -523,6 +523,8 @@ async function main(): Promise<number> {
     }
     console.log(`controller log: ${lines.length} lines, ${warnLines.length} at warn or above${byPhase.size ? ', by phase:' : ''}`);
     for (const [k, n] of byPhase) console.log(`  ${k} ×${n}`);
+    // Errors (level 50+) are bugs until shown otherwise: print the first few whole.
+    for (const l of lines.filter((x) => level(x) >= 50).slice(0, 3)) console.log(`  error line: ${l.slice(0, 1500)}`);
     const stats = await Promise.all(
       workers.map((w) => {
         const p = w.next('stats', () => true, 10_000);
