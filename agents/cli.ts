@@ -17,10 +17,12 @@ const USAGE = `Usage:
                   32); a DNS name stands for all its A/AAAA records. Sessions use any of them.
   weft agent run --state-dir DIR [--probe-port N] [--probe-rate PER_SECOND] [--probe-up-after N]
                  [--mtu-probe-interval MS] [--probe-backend auto|engine|udp]
-                 [--disable-capability fdb_nexthop]
+                 [--prober-thread worker|main] [--disable-capability fdb_nexthop]
                  --disable-capability reports a kernel feature as absent and does not use it, as on
                  a kernel without it: to canary the fallback (multipath remotes as plain FDB
                  entries) on a few hosts before a fleet depends on it. Logged at start-up.
+                 --prober-thread worker (default) probes paths on a thread of its own, which the
+                 agent's own work cannot delay; main probes on the agent's event loop (as before).
                  Keeps DIR/paths.json, the agent's own path view (see weft agent paths --help).
   weft agent leave --state-dir DIR [--keep-host]
                    Deletes this host from the controller (or, with --keep-host, marks it left for
@@ -136,6 +138,7 @@ async function agentCommand(cmd: string, rest: string[], io: Streams): Promise<v
         'probe-up-after': { type: 'string' },
         'mtu-probe-interval': { type: 'string' },
         'probe-backend': { type: 'string', default: 'auto' },
+        'prober-thread': { type: 'string', default: 'worker' },
         'disable-capability': { type: 'string', multiple: true, default: [] },
       },
       strict: true,
@@ -144,6 +147,8 @@ async function agentCommand(cmd: string, rest: string[], io: Streams): Promise<v
     // auto: the kernel-timestamped ICMP engine when it is built and raw sockets work, else UDP.
     const backend = values['probe-backend'];
     if (backend !== 'auto' && backend !== 'engine' && backend !== 'udp') throw new AgentUsageError(`--probe-backend: must be auto, engine or udp, not "${String(backend)}"`);
+    const thread = values['prober-thread'];
+    if (thread !== 'worker' && thread !== 'main') throw new AgentUsageError(`--prober-thread: must be worker or main, not "${String(thread).slice(0, 64)}"`);
     const disabled = (values['disable-capability'] ?? []).map((c) => {
       const known = DISABLEABLE.find((d) => d === c);
       if (known === undefined) throw new AgentUsageError(`--disable-capability: must be one of ${DISABLEABLE.join(', ')}, not "${c.slice(0, 64)}"`);
@@ -153,8 +158,8 @@ async function agentCommand(cmd: string, rest: string[], io: Streams): Promise<v
     const id = await loadIdentity(stateDir);
     // So that `weft agent leave` can stop this process (and no other that reuses its PID).
     await recordAgentPid(stateDir);
-    const { PathProber } = await import('./paths/index.js');
-    const prober = new PathProber({
+    const { PathProber, PathProberThread } = await import('./paths/index.js');
+    const prober = new (thread === 'worker' ? PathProberThread : PathProber)({
       log,
       port: intFlag(values, 'probe-port', 1, 65535),
       ratePerSecond: intFlag(values, 'probe-rate', 1, 1000),

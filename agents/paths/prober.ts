@@ -7,8 +7,9 @@
 //     expire(T) only at the engine's T lines ("every reply before T has been written"). A late
 //     event loop reads those lines late but in order, so it decides exactly as an on-time one
 //     would. The don't-fragment probe is the engine's too (no process per path).
-//   udp: today's prober, for hosts without the engine (no C compiler, no CAP_NET_RAW) and for
-//     IPv6 paths (the engine is IPv4 only). The rest of this comment is about it.
+//     IPv4 and IPv6 alike (raw ICMP and ICMPv6 sockets).
+//   udp: today's prober, for hosts without the engine (no C compiler, no CAP_NET_RAW). The rest
+//     of this comment is about it.
 //
 // Either way the UDP sockets (sockets.ts) answer peers' UDP probes: a fleet mixes both.
 //
@@ -33,6 +34,7 @@ import { probeEngineAvailable, ProbeEngine, type EngineAvailability, type Engine
 import { monitorConfig, PathMonitor, type MonitorConfig, type PathHealth, type Transition } from './monitor.js';
 import { mtuFromEngine, probeMtu, type MtuResult } from './mtu.js';
 import { decodeProbe, encodeProbe, PROBE_SIZE } from './packet.js';
+import type { PathProberApi, ProbeBackend, ProberLoad } from './prober-api.js';
 import { ProbeSocket } from './sockets.js';
 import { TimerHeap } from './timer-heap.js';
 
@@ -71,24 +73,7 @@ export interface PathProberOptions {
   engineBinary?: string;
 }
 
-export type ProbeBackend = 'engine' | 'udp';
-
-/** How well the scheduler keeps up: probes sent later than planned. */
-export interface ProberLoad {
-  paths: number;
-  sockets: number;
-  probesSent: number;
-  requestsAnswered: number;
-  /** Probes sent more than 5 ms after their planned time. */
-  lateProbes: number;
-  maxLateMs: number;
-  /** Probe slots skipped because the loop fell more than one interval behind. */
-  skippedProbes: number;
-  /** Over the current paths: replies after their timeout (losses undone). */
-  lateReplies: number;
-  /** Over the current paths: probes not looked at on time, so neither good nor lost at once. */
-  undecidedProbes: number;
-}
+export type { ProbeBackend, ProberLoad } from './prober-api.js';
 
 const HEALTH_STATE: Record<PathHealth, PathState> = { unknown: 'PATH_STATE_UNKNOWN', up: 'PATH_STATE_UP', down: 'PATH_STATE_DOWN' };
 
@@ -122,7 +107,7 @@ const pairKey = (local: string, remote: string): string => `${local}\u0000${remo
 const CLOCK: Record<ProbeBackend, () => number> = { udp: now, engine: Date.now };
 const toEpochMs = (e: Entry, t: number): number => (e.backend === 'engine' ? Math.round(t) : epochMs(t));
 
-export class PathProber {
+export class PathProber implements PathProberApi {
   private readonly port: number;
   private readonly config: MonitorConfig;
   private readonly mtuIntervalMs: number;
@@ -193,7 +178,7 @@ export class PathProber {
     return this.backend;
   }
 
-  /** For the agent's Hello: kernel_probes is true when the engine probes the (IPv4) paths. */
+  /** For the agent's Hello: kernel_probes is true when the engine probes the paths. */
   async capabilities(): Promise<Record<string, boolean>> {
     await this.readyPromise;
     return { kernel_probes: this.backend === 'engine' };
@@ -202,6 +187,11 @@ export class PathProber {
   /** Why the engine is not used, when it is not ('' when it is, or when udp was asked for). */
   kernelProbesReason(): string {
     return this.engineAvailability?.reason ?? '';
+  }
+
+  /** The probe engine's PID while it runs (the thread client kills it by PID should its thread die). */
+  enginePid(): number | undefined {
+    return this.engine?.pid;
   }
 
   /**
@@ -231,7 +221,7 @@ export class PathProber {
     }
     for (const [key, p] of want) {
       if (this.entries.has(key)) continue;
-      const backend: ProbeBackend = this.engine !== undefined && !p.localAddress.includes(':') && !p.remoteAddress.includes(':') ? 'engine' : 'udp';
+      const backend: ProbeBackend = this.engine !== undefined ? 'engine' : 'udp';
       const t = CLOCK[backend]();
       const e: Entry = {
         key, id: this.allocId(), path: p, backend, engineSeqs: new Map(), mtuAsk: undefined, monitor: new PathMonitor(this.config, t), alive: true,

@@ -7,9 +7,12 @@
 // JSON lines on stdin: {"paths":[...]} replaces the paths, {"listen":[...]} the responder
 // addresses, {"stats":true} prints stats now, {"summary":true} prints only totals (for many
 // paths), {"busyMs":N} blocks the event loop for N ms (a starved agent, for tests). Exits on
-// SIGTERM or when stdin closes.
+// SIGTERM or when stdin closes. `"thread": true` in the config runs the prober on its own thread
+// (PathProberThread), as the agent does by default; busyMs then blocks only the main thread.
 import { createInterface } from 'node:readline';
 import type { ProbePath } from '../../src/protocol/index.js';
+import type { PathProberApi } from './prober-api.js';
+import { PathProberThread } from './prober-thread.js';
 import { PathProber, type PathProberOptions } from './prober.js';
 
 interface Config {
@@ -17,6 +20,7 @@ interface Config {
   listen?: string[];
   options?: PathProberOptions;
   statsMs?: number;
+  thread?: boolean;
 }
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as Config;
@@ -25,7 +29,7 @@ const log = {
   info: (obj: object, msg?: string) => process.stderr.write(`${JSON.stringify({ level: 'info', msg, ...obj })}\n`),
   warn: (obj: object, msg?: string) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg, ...obj })}\n`),
 };
-const prober = new PathProber({ ...cfg.options, log });
+const prober: PathProberApi = cfg.thread ? new PathProberThread({ ...cfg.options, log }) : new PathProber({ ...cfg.options, log });
 const printSummary = (): void => {
   const byState: Record<string, number> = {};
   let sent = 0;
