@@ -333,6 +333,8 @@ async function main(): Promise<number> {
     const agentChanges: Change[] = [];
     stopProfile = PROFILE ? await profileProcess(pid) : undefined;
     const cpuAgents0 = cpuSeconds(pid);
+    const workersCpu = () => workers.reduce((n, w) => n + (w.child.pid === undefined ? 0 : cpuSeconds(w.child.pid)), 0);
+    const agentWorkersCpu0 = workersCpu();
     const tAgents = performance.now();
     for (let k = 0; k < CHANGES && performance.now() - tAgents < PHASE_MS; k++) {
       const hostIdx = (k * 97 + 13) % N;
@@ -367,6 +369,7 @@ async function main(): Promise<number> {
       });
     }
     const cpuAgents = cpuSeconds(pid) - cpuAgents0;
+    const agentWorkersCpu = workersCpu() - agentWorkersCpu0;
     if (stopProfile) console.log(`controller CPU profile of the agent changes: ${await stopProfile(PROFILE!, 'changes')}`);
     const agentsWall = (performance.now() - tAgents) / 1000;
     const rssAfterAgents = procStatus(pid, 'VmRSS');
@@ -400,6 +403,7 @@ async function main(): Promise<number> {
     phase('etcd changes');
     const watchChanges: Change[] = [];
     const cpuWatch0 = cpuSeconds(pid);
+    const watchWorkersCpu0 = workersCpu();
     const etcdCpu0 = cpuSeconds(etcd.process.pid);
     const tWatch = performance.now();
     for (let k = 0; k < CHANGES && performance.now() - tWatch < PHASE_MS; k++) {
@@ -432,6 +436,7 @@ async function main(): Promise<number> {
     }
     phase('report');
     const cpuWatch = cpuSeconds(pid) - cpuWatch0;
+    const watchWorkersCpu = workersCpu() - watchWorkersCpu0;
     const etcdCpuWatch = cpuSeconds(etcd.process.pid) - etcdCpu0;
     const watchWall = (performance.now() - tWatch) / 1000;
     await probe.stop();
@@ -484,6 +489,10 @@ async function main(): Promise<number> {
     console.log(
       `controller CPU, etcd phase:  ${fmt(cpuWatch, 1)} s over ${fmt(watchWall, 1)} s wall; per change p50 ${fmt(W.cpu.p50, 2)} s, max ${fmt(W.cpu.max, 2)} s; ${W.notIdle} of ${W.n} changes left it busy past the idle wait; etcd server CPU ${fmt(etcdCpuWatch, 2)} s`,
     );
+    // What the recipients themselves spend: the agents decrypt, decode, apply and ack; the
+    // watchers only decode. On this machine they share the cores with the controller and etcd.
+    const perRecipientUs = (cpu: number, changes: number, n: number) => (1e6 * cpu) / Math.max(1, changes) / Math.max(1, n);
+    console.log(`recipients' CPU per change (all worker processes, phase total / changes): agents ${fmt((1000 * agentWorkersCpu) / Math.max(1, agentChanges.length), 0)} ms (${fmt(perRecipientUs(agentWorkersCpu, agentChanges.length, inNetwork.size), 0)} µs per agent), etcd watchers ${fmt((1000 * watchWorkersCpu) / Math.max(1, watchChanges.length), 0)} ms (${fmt(perRecipientUs(watchWorkersCpu, watchChanges.length, nWatchers), 0)} µs per watcher)`);
     console.log(`bytes on the wire per change (serialized ControllerMessages all agents received, from the POST until every agent acked): p50 ${fmt(A.bytes.p50, 0)}, max ${fmt(A.bytes.max, 0)}; per agent p50 ${fmt(A.bytes.p50 / Math.max(1, inNetwork.size), 0)}`);
     console.log(`network status after the agent phase: ${JSON.stringify(statusOf)}`);
     if (A.n < CHANGES) problems.push(`agent phase: only ${A.n} of ${CHANGES} changes fit in ${fmt(PHASE_MS / 1000, 0)} s`);
@@ -573,6 +582,7 @@ async function main(): Promise<number> {
         controllerMemoryKiB: { rssAfterAgents: kibOf(rssAfterAgents), peakRssAfterAgents: kibOf(hwmAfterAgents), rssAtEnd: kibOf(rssAtEnd) },
         agentSessionsReopened: reconnects,
         bytesPerChange: { p50: A.bytes.p50, max: A.bytes.max, perAgentP50: A.bytes.p50 / Math.max(1, inNetwork.size) },
+        recipientsCpuPerChangeMs: (1000 * agentWorkersCpu) / Math.max(1, agentChanges.length),
       },
       // The same change seen by as many plain etcd watches; "per-recipient receipt" is the watch event.
       baseline: {
@@ -582,6 +592,7 @@ async function main(): Promise<number> {
         perRecipientReceipt: d(W.recv),
         allReached: d(W.lastAck),
         phase: { ...perChange(W, cpuWatch, watchWall), etcdCpuSeconds: etcdCpuWatch },
+        recipientsCpuPerChangeMs: (1000 * watchWorkersCpu) / Math.max(1, watchChanges.length),
       },
       ratio: {
         allReachedP50: A.lastAck.p50 / W.lastAck.p50,
