@@ -60,11 +60,16 @@ describe('a flush and its own kernel events', () => {
     assert.deepEqual(await agent.flush(), []);
     await agent.watch();
     // The monitor needs a moment to subscribe; nudge with a real change until one drift is seen.
-    const seen = agent.nextDrift(10_000);
+    // Each nudge changes the entry (the kernel reports no event for a replace that changes
+    // nothing), since a change to this device within ECHO_MS of the flush that created it is
+    // taken for the flush's own and left to the resync.
+    const seen = agent.nextDrift(20_000);
+    let nudge = 0;
     await waitFor('a drift event', async () => {
-      ip(ns, 'neigh', 'replace', '100.64.0.99', 'lladdr', '02:00:00:00:09:09', 'dev', 'wx4096', 'nud', 'permanent');
+      const mac = `02:00:00:00:09:${(++nudge % 256).toString(16).padStart(2, '0')}`;
+      ip(ns, 'neigh', 'replace', '100.64.0.99', 'lladdr', mac, 'dev', 'wx4096', 'nud', 'permanent');
       return Promise.race([seen.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 200))]);
-    }, 10_000);
+    }, 20_000);
     // The flush removes the stray entry: a deletion of its own, no drift either.
     assert.deepEqual(await agent.flush(), []);
     const drifts = agent.drifts;
