@@ -56,6 +56,11 @@ export interface CutPhase {
   /** Per host pair across the cut, ms. */
   detection: number[];
   visible: number[];
+  /**
+   * How long the cut command itself took, ms. Detection counts from its start (the issue's
+   * definition); when the command ran late on a busy machine this shows by how much.
+   */
+  cutCommand: number[];
   silence: number[];
   lost: number[];
   /** DOWNs of paths the cut does not touch, over the phase. */
@@ -140,7 +145,7 @@ async function agentCpu(f: Fabric, seconds: number): Promise<FailoverRun['cpu']>
 const isCut = (p: { host: string; peer: string; plane: string }) => p.plane === 'a' && CUT_PAIRS.some(([x, y]) => (p.host === x && p.peer === y) || (p.host === y && p.peer === x));
 
 async function cutPhase(f: Fabric, target: string, cuts: number, label: string, paths: () => Promise<Path[]>, allUp: () => Promise<boolean>, log: (l: string) => void): Promise<CutPhase> {
-  const phase: CutPhase = { cuts, detection: [], visible: [], silence: [], lost: [], falseDowns: 0 };
+  const phase: CutPhase = { cuts, detection: [], visible: [], cutCommand: [], silence: [], lost: [], falseDowns: 0 };
   const startedAt = Date.now();
   for (let i = 0; i < cuts; i++) {
     const children: ChildProcess[] = [];
@@ -157,6 +162,7 @@ async function cutPhase(f: Fabric, target: string, cuts: number, label: string, 
     await new Promise((r) => setTimeout(r, 300 + Math.random() * 100)); // a random phase against the probe schedule
     const cutAt = Date.now();
     await f.lab.cutPlane('a');
+    phase.cutCommand.push(Date.now() - cutAt);
     const down = (await waitFor('the cut paths down in /v1/paths', async () => {
       const cut = (await paths()).filter(isCut);
       return cut.length === CUT_PAIRS.length * 2 && cut.every((p) => p.state === 'down') ? cut : undefined;
@@ -169,7 +175,7 @@ async function cutPhase(f: Fabric, target: string, cuts: number, label: string, 
     phase.lost.push(r.reduce((n, x) => n + x.lost, 0));
     await f.lab.restorePlane('a');
     await waitFor(`${PATHS} paths up again`, allUp, { timeoutMs: 60_000 }); // damping lengthens the good run after repeated cuts
-    log(`${label} cut ${i + 1}: detection ${detections.join(' / ')} ms (per pair, later end), in /v1/paths after ${phase.visible.at(-1)} ms; silence ≤ ${phase.silence.at(-1)} ms; ${phase.lost.at(-1)} of ${FLOWS * RATE * FLOW_SECONDS} packets lost`);
+    log(`${label} cut ${i + 1}: detection ${detections.join(' / ')} ms (per pair, later end), in /v1/paths after ${phase.visible.at(-1)} ms; the cut command took ${phase.cutCommand.at(-1)} ms; silence ≤ ${phase.silence.at(-1)} ms; ${phase.lost.at(-1)} of ${FLOWS * RATE * FLOW_SECONDS} packets lost`);
   }
   const downs = transitionsSince(f.agents, startedAt).filter((t) => t.to === 'down');
   // The cuts' own DOWNs must be in the agents' logs, else a count of 0 false downs means nothing.
@@ -216,6 +222,7 @@ export function failoverFigures(run: FailoverRun): Figures {
     cuts: p.cuts,
     detectionLaterEnd: spread(p.detection),
     visibleInApi: spread(p.visible),
+    cutCommand: spread(p.cutCommand),
     trafficSilence: spread(p.silence),
     packetsLostPerCut: { p50Packets: pct(p.lost, 50), p95Packets: pct(p.lost, 95), maxPackets: p.lost.length ? Math.max(...p.lost) : NaN },
     falseDowns: p.falseDowns,
@@ -238,6 +245,7 @@ export function printFailover(run: FailoverRun, log: (l: string) => void = (l) =
     log(`${label}: ${p.cuts} cuts of plane a between the sites, ${FLOWS} flows at ${RATE} pkt/s`);
     line('detection (later end)', p.detection, 'ms');
     line('shown in /v1/paths', p.visible, 'ms');
+    line('the cut command itself', p.cutCommand, 'ms');
     line('traffic silence', p.silence, 'ms');
     line('packets lost per cut', p.lost, 'pkts');
     log(`  ${'false downs (not cut)'.padEnd(26)} ${p.falseDowns}`);
