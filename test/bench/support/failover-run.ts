@@ -61,6 +61,8 @@ export interface CutPhase {
    * definition); when the command ran late on a busy machine this shows by how much.
    */
   cutCommand: number[];
+  /** Per host pair, from the cut command's end: a lower bound, as the start is an upper one. */
+  detectionAfterCommand: number[];
   silence: number[];
   lost: number[];
   /** DOWNs of paths the cut does not touch, over the phase. */
@@ -145,7 +147,7 @@ async function agentCpu(f: Fabric, seconds: number): Promise<FailoverRun['cpu']>
 const isCut = (p: { host: string; peer: string; plane: string }) => p.plane === 'a' && CUT_PAIRS.some(([x, y]) => (p.host === x && p.peer === y) || (p.host === y && p.peer === x));
 
 async function cutPhase(f: Fabric, target: string, cuts: number, label: string, paths: () => Promise<Path[]>, allUp: () => Promise<boolean>, log: (l: string) => void): Promise<CutPhase> {
-  const phase: CutPhase = { cuts, detection: [], visible: [], cutCommand: [], silence: [], lost: [], falseDowns: 0 };
+  const phase: CutPhase = { cuts, detection: [], visible: [], cutCommand: [], detectionAfterCommand: [], silence: [], lost: [], falseDowns: 0 };
   const startedAt = Date.now();
   for (let i = 0; i < cuts; i++) {
     const children: ChildProcess[] = [];
@@ -170,6 +172,7 @@ async function cutPhase(f: Fabric, target: string, cuts: number, label: string, 
     phase.visible.push(Date.now() - cutAt);
     const detections = CUT_PAIRS.map(([x, y]) => Math.max(...down.filter((p) => p.host === x || p.host === y).filter((p) => p.peer === x || p.peer === y).map((p) => Date.parse(p.since) - cutAt)));
     phase.detection.push(...detections);
+    phase.detectionAfterCommand.push(...detections.map((d) => d - phase.cutCommand.at(-1)!));
     const r = await Promise.all(results);
     phase.silence.push(Math.max(...r.map((x) => x.maxGapMs)));
     phase.lost.push(r.reduce((n, x) => n + x.lost, 0));
@@ -223,6 +226,7 @@ export function failoverFigures(run: FailoverRun): Figures {
     detectionLaterEnd: spread(p.detection),
     visibleInApi: spread(p.visible),
     cutCommand: spread(p.cutCommand),
+    detectionAfterCutCommand: spread(p.detectionAfterCommand),
     trafficSilence: spread(p.silence),
     packetsLostPerCut: { p50Packets: pct(p.lost, 50), p95Packets: pct(p.lost, 95), maxPackets: p.lost.length ? Math.max(...p.lost) : NaN },
     falseDowns: p.falseDowns,
@@ -246,6 +250,7 @@ export function printFailover(run: FailoverRun, log: (l: string) => void = (l) =
     line('detection (later end)', p.detection, 'ms');
     line('shown in /v1/paths', p.visible, 'ms');
     line('the cut command itself', p.cutCommand, 'ms');
+    line('detection from its end', p.detectionAfterCommand, 'ms');
     line('traffic silence', p.silence, 'ms');
     line('packets lost per cut', p.lost, 'pkts');
     log(`  ${'false downs (not cut)'.padEnd(26)} ${p.falseDowns}`);
