@@ -71,6 +71,14 @@ class ProberProcess {
 const A = 1;
 const B = 2;
 
+/** An engine in `from`'s namespace probing each [id, source, destination] 20 times a second. */
+function startEngine(lab: Lab, from: LabHost, paths: [number, string, string][], stops: (() => Promise<void>)[]): EngineProcess {
+  const e = new EngineProcess(lab.spawn(from.ns, [DEFAULT_ENGINE_BINARY], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  stops.push(() => e.stop());
+  for (const [id, src, dst] of paths) e.send(`add ${id} ${src} ${dst} 20`);
+  return e;
+}
+
 describe('probe engine in network namespaces', { skip: isRoot ? false : 'needs root (raw sockets, namespaces)' }, () => {
   let lab: Lab;
   let h1: LabHost;
@@ -90,13 +98,7 @@ describe('probe engine in network namespaces', { skip: isRoot ? false : 'needs r
     lab = await createLab({ sites: ['dc1', 'dc2'], planes: ['a', 'b'], hosts: [{ name: 'h1', site: 'dc1' }, { name: 'h2', site: 'dc2' }] });
     h1 = lab.host('h1');
     h2 = lab.host('h2');
-    const engine = (from: LabHost, to: LabHost): EngineProcess => {
-      const e = new EngineProcess(lab.spawn(from.ns, [DEFAULT_ENGINE_BINARY], { stdio: ['pipe', 'pipe', 'inherit'] }));
-      stops.push(() => e.stop());
-      e.send(`add ${A} ${from.addresses.a} ${to.addresses.a} 20`);
-      e.send(`add ${B} ${from.addresses.b} ${to.addresses.b} 20`);
-      return e;
-    };
+    const engine = (from: LabHost, to: LabHost) => startEngine(lab, from, [[A, from.addresses.a!, to.addresses.a!], [B, from.addresses.b!, to.addresses.b!]], stops);
     e1 = engine(h1, h2);
     e2 = engine(h2, h1);
   });
@@ -253,13 +255,8 @@ describe('probe engine over IPv6 in network namespaces', { skip: isRoot ? false 
     unavailable = await ipv6Missing(lab, h1.ns);
     if (unavailable) return;
     v6 = await addIpv6Underlay(lab);
-    const engine = (from: LabHost, to: LabHost): EngineProcess => {
-      const e = new EngineProcess(lab.spawn(from.ns, [DEFAULT_ENGINE_BINARY], { stdio: ['pipe', 'pipe', 'inherit'] }));
-      stops.push(() => e.stop());
-      e.send(`add ${A6} ${v6.addresses[from.name]!.a} ${v6.addresses[to.name]!.a} 20`);
-      e.send(`add ${B6} ${v6.addresses[from.name]!.b} ${v6.addresses[to.name]!.b} 20`);
-      return e;
-    };
+    const engine = (from: LabHost, to: LabHost) =>
+      startEngine(lab, from, [[A6, v6.addresses[from.name]!.a!, v6.addresses[to.name]!.a!], [B6, v6.addresses[from.name]!.b!, v6.addresses[to.name]!.b!]], stops);
     e1 = engine(h1, h2);
     e2 = engine(h2, h1);
   });
