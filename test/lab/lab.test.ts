@@ -271,6 +271,20 @@ describe('lab', { skip: isRoot ? false : 'needs root' }, () => {
     await waitFor('plane a toward dc2 to come back', () => reaches(lab, h1, h3.addresses.a as string), { timeoutMs: 10_000 });
   });
 
+  test('an armed cut changes nothing until it is fired, then cuts as cutPlane does', T, async () => {
+    const h1 = lab.ns('h1');
+    const h3 = lab.host('h3');
+    const cut = lab.armCut('a', 'dc2');
+    try {
+      assert.ok(await reaches(lab, h1, h3.addresses.a as string), 'armed, not fired: plane a still crosses sites');
+      await cut.fire();
+      await waitFor('plane a toward dc2 to stop', () => blocked(lab, h1, h3.addresses.a as string), { timeoutMs: 5000 });
+    } finally {
+      await lab.restorePlane('a', 'dc2');
+    }
+    await waitFor('plane a toward dc2 to come back', () => reaches(lab, h1, h3.addresses.a as string), { timeoutMs: 10_000 });
+  });
+
   test('a workload namespace starts empty with only lo, up', T, async () => {
     const ns = await lab.addWorkload('h1', 'web');
     assert.equal(ns, `${lab.prefix}wl.h1.web`);

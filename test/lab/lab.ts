@@ -27,7 +27,7 @@ import {
   type SegmentPlan,
 } from './plan.js';
 import { ping, type PingOptions, type PingResult } from './probe.js';
-import { ipBatch, run, type RunOptions } from './run.js';
+import { armIpBatch, ipBatch, run, type RunOptions } from './run.js';
 
 export type { LabHostSpec, LabSpec } from './plan.js';
 export { segmentCidr } from './plan.js';
@@ -87,6 +87,8 @@ export interface Lab {
   /** Brings the router's link(s) of `plane` down: toward `site` only, or toward every site. */
   cutPlane(plane: string, site?: string): Promise<void>;
   restorePlane(plane: string, site?: string): Promise<void>;
+  /** cutPlane with its `ip` process started now and its command written at `fire()`. */
+  armCut(plane: string, site?: string): { fire(): Promise<void> };
   /** Sets the MTU of every link of (site, plane): bridge, its ports, router link, host NICs. */
   setLinkMtu(plane: string, site: string, mtu: number): Promise<void>;
   ping(fromNs: string, toIp: string, opts?: PingOptions): Promise<PingResult>;
@@ -249,12 +251,22 @@ class LabImpl implements Lab, Registered {
   private async setRouterLinks(plane: string, site: string | undefined, state: 'up' | 'down'): Promise<void> {
     const ns = this.routerNs(plane);
     this.assertOwn(ns);
-    const segs = site === undefined ? this.plan.segments.filter((s) => s.plane === plane) : [findSegment(this.plan, site, plane)];
-    await ipBatch(segs.map((s) => `link set dev ${s.routerIf} ${state}`), ns);
+    await ipBatch(this.routerLinks(plane, site).map((s) => `link set dev ${s.routerIf} ${state}`), ns);
+  }
+
+  private routerLinks(plane: string, site: string | undefined) {
+    return site === undefined ? this.plan.segments.filter((s) => s.plane === plane) : [findSegment(this.plan, site, plane)];
   }
 
   cutPlane(plane: string, site?: string): Promise<void> {
     return this.setRouterLinks(plane, site, 'down');
+  }
+
+  armCut(plane: string, site?: string): { fire(): Promise<void> } {
+    const ns = this.routerNs(plane);
+    this.assertOwn(ns);
+    const armed = armIpBatch(this.routerLinks(plane, site).map((s) => `link set dev ${s.routerIf} down`), ns);
+    return { fire: async () => void (await armed.fire()) };
   }
 
   restorePlane(plane: string, site?: string): Promise<void> {

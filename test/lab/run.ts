@@ -47,6 +47,33 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<string> {
   });
 }
 
+/**
+ * `ipBatch` started now and told its commands later: `fire()` writes them and resolves when ip
+ * is done. The process start (fork, exec, ip's own set-up: tens of ms, seconds on a starved
+ * machine) is then not part of the moment the commands take effect, which a benchmark times.
+ */
+export function armIpBatch(lines: string[], ns?: string): { fire(): Promise<string> } {
+  const argv = ns === undefined ? ['ip', '-batch', '-'] : ['ip', '-n', ns, '-batch', '-'];
+  const [file, ...args] = argv;
+  let child!: ReturnType<typeof execFile>;
+  const done = new Promise<string>((resolve, reject) => {
+    child = execFile(file!, args, { encoding: 'utf8', maxBuffer: 1024 * 1024, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      running.delete(child);
+      if (err === null) return resolve(stdout);
+      const e = err as NodeJS.ErrnoException & { code?: number | string | null; signal?: string | null };
+      reject(new CommandError(argv, e.code ?? e.signal ?? null, stdout, stderr));
+    });
+  });
+  running.add(child);
+  child.stdin?.on('error', () => {});
+  return {
+    fire() {
+      child.stdin?.end(lines.join('\n') + '\n');
+      return done;
+    },
+  };
+}
+
 /** One `ip` process for many commands: `ip [-n ns] -batch -`. */
 export function ipBatch(lines: string[], ns?: string): Promise<string> {
   if (lines.length === 0) return Promise.resolve('');

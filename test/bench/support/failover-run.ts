@@ -4,7 +4,7 @@
 // (enough that some hash to each plane). Plane a is cut between the sites, first on an idle
 // machine, then with every core busy (busy loops at the agents' priority); then a soak with the
 // cores still busy and nothing cut, where every DOWN is a false one. Per cut:
-//   detection  cut command -> the later end's DOWN of each host pair across the cut (the agents'
+//   detection  cut command (its ip process started beforehand) -> the later end's DOWN of each host pair across the cut (the agents'
 //              own transition times, as /v1/paths reports them)
 //   visible    cut command -> /v1/paths showing every cut path down (polled every 10 ms)
 //   silence    the longest gap in any flow (the flows' own clocks: under stress they are
@@ -57,8 +57,8 @@ export interface CutPhase {
   detection: number[];
   visible: number[];
   /**
-   * How long the cut command itself took, ms. Detection counts from its start (the issue's
-   * definition); when the command ran late on a busy machine this shows by how much.
+   * How long the cut command itself took, ms (its ip process already running, told the command
+   * at the cut). Detection counts from its start (the issue's definition).
    */
   cutCommand: number[];
   /** Per host pair, from the cut command's end: a lower bound, as the start is an upper one. */
@@ -161,9 +161,12 @@ async function cutPhase(f: Fabric, target: string, cuts: number, label: string, 
       results.push(new Promise((res) => c.on('exit', () => res(JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{"lost":0,"maxGapMs":0}')))));
     }
     await Promise.all(flowing);
+    // The cut's ip process is started first and told its command at the cut, so the cut takes
+    // effect at a known moment rather than after a process start that a busy machine delays.
+    const cut = f.lab.armCut('a');
     await new Promise((r) => setTimeout(r, 300 + Math.random() * 100)); // a random phase against the probe schedule
     const cutAt = Date.now();
-    await f.lab.cutPlane('a');
+    await cut.fire();
     phase.cutCommand.push(Date.now() - cutAt);
     const down = (await waitFor('the cut paths down in /v1/paths', async () => {
       const cut = (await paths()).filter(isCut);
