@@ -20,6 +20,12 @@ import { waitFor } from '../lab/lab.js';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'src/cli/main.ts');
 
+/**
+ * A running agent keeps writing its path view (a temp file, then a rename) while a test copies
+ * its state: a temp file listed and renamed before it is read fails the copy.
+ */
+const notTemp = (src: string) => !src.endsWith('.tmp');
+
 describe('weft agent leave', () => {
   let etcd: TestEtcd;
   let f: Fabric;
@@ -154,7 +160,7 @@ describe('weft agent leave', () => {
   test('--keep-host stops the agent, leaves nothing of Weft on the host, marks it left and refuses its certificate; twice is fine', async (t) => {
     const agent = f.agents.get('h2')!;
     const kept = join(f.dir, 'h2-before-leave');
-    await cp(agent.stateDir, kept, { recursive: true });
+    await cp(agent.stateDir, kept, { recursive: true, filter: notTemp });
     const r = await weft(h2(), ['agent', 'leave', '--state-dir', agent.stateDir, '--keep-host']);
     assert.equal(r.code, 0, r.out);
     t.diagnostic(`leave: ${r.out.trim().split('\n').join(' | ')}`);
@@ -181,7 +187,7 @@ describe('weft agent leave', () => {
     for (const path of ['/v1/tenants/red/networks/web/endpoints/w2', '/v1/tenants/store/networks/san/endpoints/h2-san']) assert.equal((await f.admin.delete(path)).status, 200, path);
     const stateDir = join(f.dir, 'h2-replacement');
     const kept = join(f.dir, 'h2-replacement-before-leave');
-    await cp(stateDir, kept, { recursive: true });
+    await cp(stateDir, kept, { recursive: true, filter: notTemp });
     const r = await weft(h2(), ['agent', 'leave', '--state-dir', stateDir]);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /host h2 deleted/);
