@@ -4,10 +4,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { onDeath } from './on-death.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const children = new Set<ChildProcess>();
-process.on('exit', () => {
+onDeath(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 });
 

@@ -4,13 +4,14 @@
 //   t.after(() => etcd.stop());
 //
 // Layout: `<tmp>/weft-etcd-XXXXXX/data` (etcd's data dir) and `<tmp>/weft-etcd-XXXXXX/etcd.log`.
-// A `process.on('exit')` hook SIGKILLs every etcd the harness started that is still running
+// An exit and fatal-signal hook (onDeath) SIGKILLs every etcd the harness started that is still running
 // (by its current PID, so restarts by a supervisor are covered), so a test file that dies
 // leaves no etcd behind.
 
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { onDeath } from './on-death.js';
 import { EtcdProcess, EtcdStartError, freePort, startLocalCluster, type EtcdLog, type LocalCluster } from '../../src/etcd/index.js';
 
 export interface TestEtcd {
@@ -36,7 +37,7 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
+  onDeath(() => {
     for (const etcd of started) {
       const pid = etcd.pid;
       if (pid === undefined) continue;
