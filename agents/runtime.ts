@@ -29,6 +29,7 @@ import { SESSION_KEEPALIVE, agentClient, keepaliveOptions, resolveCandidates, ty
 import { AppliedGenerationFile } from './applied-generation.js';
 import { loadAppliedGeneration, saveCertificate, type Identity } from './identity.js';
 import { certValidity, renewalDelayMs, renewalRetryMs, renewedCertificateProblem } from './renewal.js';
+import { MAX_WELCOME_WAIT_MS, nextWelcomeWait, type WelcomeWait } from './welcome-wait.js';
 
 /** What the runtime needs from the dataplane (agents/dataplane implements it over netlink). */
 export interface DataplaneDriver {
@@ -74,8 +75,13 @@ export interface RuntimeOptions {
   resyncMs?: number;
   /** Backoff after every candidate failed in a row. */
   backoffMs?: { initial: number; max: number };
-  /** How long a candidate may take to welcome a session before the next is tried; default 10 s. */
+  /**
+   * How long a candidate may first take to welcome a session before the next is tried; default
+   * 10 s. Each wait that runs out doubles the next, up to `maxWelcomeTimeoutMs` (welcome-wait.ts).
+   */
   welcomeTimeoutMs?: number;
+  /** Default MAX_WELCOME_WAIT_MS. */
+  maxWelcomeTimeoutMs?: number;
   /** Picks the replica order (numbers in [0, 1)); default Math.random. Tests pass a seeded one. */
   random?: () => number;
   /** Resolves DNS names among the controller addresses; default the system resolver. */
@@ -125,6 +131,14 @@ export class AgentRuntime {
   /** Certificates renewed since start (for tests and status lines). */
   renewals = 0;
   private readonly id: Identity;
+  private readonly welcomeWait: WelcomeWait;
+  /** The wait for the next session's welcome (see welcome-wait.ts). */
+  private welcomeWaitMs: number;
+
+  /** The program held (as received; applied or not) and its generation: for status lines and benchmarks. */
+  get heldProgram(): { generation: number; segments: ReadonlyMap<string, Segment> } | undefined {
+    return this.haveProgram ? { generation: this.received, segments: this.desired } : undefined;
+  }
 
   constructor(
     id: Identity,
@@ -135,6 +149,9 @@ export class AgentRuntime {
   ) {
     // A copy: renewal replaces the certificate in it.
     this.id = { ...id };
+    const baseMs = opts.welcomeTimeoutMs ?? 10_000;
+    this.welcomeWait = { baseMs, maxMs: opts.maxWelcomeTimeoutMs ?? MAX_WELCOME_WAIT_MS };
+    this.welcomeWaitMs = baseMs;
   }
 
   async start(): Promise<void> {
@@ -223,13 +240,14 @@ export class AgentRuntime {
     const addresses = discoverAddresses();
     // Peers may get their program (and probe us) before we get ours: answer from the start.
     this.opts.prober?.setResponderAddresses?.(addresses);
-    const welcomeWithinMs = this.opts.welcomeTimeoutMs ?? 10_000;
+    const welcomeWithinMs = this.welcomeWaitMs;
     let welcomeTimer: NodeJS.Timeout | undefined;
     return new Promise<string>((resolve) => {
       // A candidate that accepts but never welcomes (or never completes a handshake) is left.
       welcomeTimer = setTimeout(() => {
         if (this.connected) return;
-        resolve(`no welcome within ${welcomeWithinMs} ms`);
+        this.welcomeWaitMs = nextWelcomeWait(welcomeWithinMs, 'no-welcome', this.welcomeWait);
+        resolve(`no welcome within ${welcomeWithinMs} ms (the next wait is ${this.welcomeWaitMs} ms)`);
         call.cancel();
       }, welcomeWithinMs);
       call.on('data', (m: ControllerMessage) => this.onMessage(m));
@@ -248,6 +266,7 @@ export class AgentRuntime {
   private onMessage(m: ControllerMessage): void {
     if (m.welcome) {
       this.connected = true;
+      this.welcomeWaitMs = nextWelcomeWait(this.welcomeWaitMs, 'welcomed', this.welcomeWait);
       this.log.info({ controller: this.controller, host: m.welcome.hostName, controllerVersion: m.welcome.controllerVersion, protocolVersion: m.welcome.protocolVersion }, 'connected to the controller');
       // A new session starts with everything the probes know.
       this.sendPathStats(true);
