@@ -15,7 +15,7 @@ import { Etcd3, type Watcher } from 'etcd3';
 import { joinController } from '../../agents/join.js';
 import { AgentRuntime, type DataplaneDriver } from '../../agents/runtime.js';
 import type { Identity } from '../../agents/identity.js';
-import { applyProgramDelta, loadProtocol, type AgentMessage, type ControllerMessage, type ObjectError, type Segment } from '../../src/protocol/index.js';
+import { loadProtocol, type AgentMessage, type ControllerMessage, type ObjectError, type Segment } from '../../src/protocol/index.js';
 
 // ---------- the IPC protocol (the parent imports these types) ----------
 
@@ -92,9 +92,15 @@ interface Armed {
   ack?: number;
 }
 
-/** Mirrors one agent's program as its stream delivers it, and stamps armed conditions. */
+/**
+ * Stamps armed conditions as one agent's stream delivers its program. It reads the program the
+ * runtime holds (heldProgram) just after the runtime took each message in, rather than applying
+ * every delta a second time: that copy, per agent per message, was work (and garbage) on the
+ * path of the agents under test.
+ */
 class Tracker {
-  segments = new Map<string, Segment>();
+  /** The runtime whose program this tracker reads (set on each start). */
+  source?: AgentRuntime;
   readonly armed = new Map<number, Armed>();
   /**
    * The messages received while something is armed, serialized (to count their bytes as the
@@ -105,7 +111,7 @@ class Tracker {
   firstAck?: number;
   /** Sessions the controller welcomed this agent to. */
   welcomes = 0;
-  /** The generation of the last program or delta received, and of the last ack written. */
+  /** The generation of the last program or delta the runtime took in, and of the last ack written. */
   generation?: number;
   lastAck?: number;
   onComplete: (id: number) => void = () => undefined;
@@ -113,23 +119,14 @@ class Tracker {
 
   constructor(readonly host: string) {}
 
-  message(m: ControllerMessage): void {
+  /** After the runtime took `m` in (it arrived at `t`): a delta it refused changed nothing. */
+  message(m: ControllerMessage, t: number): void {
     if (m.welcome) this.welcomes++;
-    let generation: number | undefined;
-    if (m.program) {
-      this.segments.clear();
-      for (const s of m.program.segments) this.segments.set(s.id, s);
-      generation = Number(m.program.generation);
-    } else if (m.delta) {
-      // As the runtime applies it; one that does not fit makes the runtime reconnect.
-      const next = applyProgramDelta(this.segments, this.generation ?? 0, m.delta);
-      if ('gap' in next) return;
-      this.segments = next.segments;
-      generation = Number(m.delta.generation);
-    }
-    if (generation === undefined) return;
+    if (!m.program && !m.delta) return;
+    const held = this.source?.heldProgram;
+    const generation = Number(m.program?.generation ?? m.delta?.generation);
+    if (!held || held.generation !== generation) return;
     this.generation = generation;
-    const t = now();
     for (const a of this.armed.values()) {
       if (a.recv === undefined && this.madeTrue(m, a.cond)) {
         a.recv = t;
@@ -181,14 +178,15 @@ class Tracker {
   }
 
   holds(c: Condition): boolean {
+    const segments = this.source?.heldProgram?.segments ?? new Map<string, Segment>();
     switch (c.kind) {
       case 'mac':
-        for (const s of this.segments.values()) {
+        for (const s of segments.values()) {
           if (s.attachments.some((a) => a.mac === c.mac) || s.remotes.some((r) => r.mac === c.mac)) return true;
         }
         return false;
       case 'segment-size': {
-        const s = this.segments.get(c.segment);
+        const s = segments.get(c.segment);
         return !!s && s.attachments.length + s.remotes.length >= c.size;
       }
       default: {
@@ -220,9 +218,12 @@ function observe(rt: AgentRuntime, tracker: Tracker): void {
       if (!c || (c as { __observed?: boolean }).__observed) return;
       (c as { __observed?: boolean }).__observed = true;
       c.on('data', (m: ControllerMessage) => {
+        const t = now();
         // Only for endpoint changes: the fill's arm lasts a thousand messages per agent.
         if ([...tracker.armed.values()].some((x) => x.cond.kind === 'mac')) tracker.kept.push(m);
-        tracker.message(m);
+        // This listener runs before the runtime's (it is added first); the microtask runs after
+        // the runtime took the message in, and before its ack (which follows an awaited flush).
+        queueMicrotask(() => tracker.message(m, t));
       });
       const write = c.write.bind(c) as (...args: unknown[]) => boolean;
       (c as { write: unknown }).write = (msg: AgentMessage, ...rest: unknown[]) => {
@@ -300,6 +301,7 @@ async function startAll(m: Extract<ToWorker, { type: 'start' }>): Promise<void> 
     // Hundreds of agents share this process's event loop: a busy moment here is not a silent
     // controller, so keepalive (1 s / 1 s for a real agent alone on its host) is relaxed.
     const rt = new AgentRuntime(identity, a.stateDir, new NullDriver(), logger(a.host), { agentVersion: 'bench', resyncMs: 3_600_000, keepalive: { intervalMs: 10_000, timeoutMs: 20_000 } });
+    a.tracker.source = rt;
     observe(rt, a.tracker);
     a.tracker.onFirstAck = () => {
       if (++acked === agents.length) done();
