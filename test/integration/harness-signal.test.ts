@@ -1,8 +1,9 @@
-// A test file stopped by a signal leaves no etcd behind: SIGTERM ends a process without its
+// A test file stopped by a signal leaves no etcd (nor its data) behind: SIGTERM ends a process without its
 // 'exit' hooks, and a stopped CI run once left five etcd members running.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { test } from 'node:test';
 
 const FIXTURE = resolve(import.meta.dirname, '..', 'support', 'fixtures', 'etcd-then-wait.ts');
@@ -16,17 +17,17 @@ const alive = (pid: number) => {
   }
 };
 
-test('a test process killed by SIGTERM takes its harness etcd with it, and dies of the signal', async () => {
+test('a test process killed by SIGTERM takes its harness etcd and its temp dir with it, and dies of the signal', async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, signal) => r(signal)));
-  const etcdPid = await new Promise<number>((res, rej) => {
+  const [etcdPid, dataDir] = await new Promise<[number, string]>((res, rej) => {
     let out = '';
     child.stdout!.on('data', (d) => {
       out += d;
-      const line = out.split('\n')[0];
-      if (out.includes('\n')) res(Number(line));
+      const lines = out.split('\n');
+      if (lines.length > 2) res([Number(lines[0]), lines[1]!]);
     });
-    child.on('exit', () => rej(new Error(`the fixture exited before printing a PID: ${out}`)));
+    child.on('exit', () => rej(new Error(`the fixture exited before printing a PID and a data dir: ${out}`)));
   });
   try {
     assert.ok(Number.isInteger(etcdPid) && alive(etcdPid), `etcd ${etcdPid} runs`);
@@ -37,6 +38,7 @@ test('a test process killed by SIGTERM takes its harness etcd with it, and dies 
       assert.ok(Date.now() < deadline, `etcd ${etcdPid} outlived the test process`);
       await new Promise((r) => setTimeout(r, 50));
     }
+    assert.ok(dataDir.includes('weft-etcd-') && !existsSync(dirname(dataDir)), `the harness's temp dir ${dirname(dataDir)} is removed`);
   } finally {
     if (alive(etcdPid)) process.kill(etcdPid, 'SIGKILL');
   }

@@ -5,9 +5,10 @@
 //
 // Layout: `<tmp>/weft-etcd-XXXXXX/data` (etcd's data dir) and `<tmp>/weft-etcd-XXXXXX/etcd.log`.
 // An exit and fatal-signal hook (onDeath) SIGKILLs every etcd the harness started that is still running
-// (by its current PID, so restarts by a supervisor are covered), so a test file that dies
-// leaves no etcd behind.
+// (by its current PID, so restarts by a supervisor are covered) and removes their temp dirs,
+// so a test file that dies leaves no etcd and no data behind.
 
+import { rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -32,6 +33,8 @@ export interface TestEtcdOptions {
 }
 
 const started = new Set<EtcdProcess>();
+/** Temp dirs of etcds not yet stopped: removed by the exit hook too. */
+const roots = new Set<string>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
@@ -47,6 +50,7 @@ function installExitHook(): void {
         // already gone
       }
     }
+    for (const root of roots) rmSync(root, { recursive: true, force: true });
   });
 }
 
@@ -63,6 +67,7 @@ const ATTEMPTS = 3;
 export async function startTestEtcd(opts: TestEtcdOptions = {}): Promise<TestEtcd> {
   installExitHook();
   const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'weft-etcd-'));
+  roots.add(root);
   const dataDir = path.join(root, 'data');
   let etcd: EtcdProcess | undefined;
   try {
@@ -83,6 +88,7 @@ export async function startTestEtcd(opts: TestEtcdOptions = {}): Promise<TestEtc
   } catch (err) {
     await etcd?.kill();
     await fsp.rm(root, { recursive: true, force: true });
+    roots.delete(root);
     throw err;
   }
 
@@ -98,6 +104,7 @@ export async function startTestEtcd(opts: TestEtcdOptions = {}): Promise<TestEtc
         } finally {
           started.delete(proc);
           await fsp.rm(root, { recursive: true, force: true });
+          roots.delete(root);
         }
       })();
       return stopped;
@@ -152,6 +159,7 @@ const CLUSTER_RAFT_TIMERS = { heartbeatMs: 50, electionMs: 500 };
 export async function startTestEtcdCluster(members = 3): Promise<TestEtcdCluster> {
   installExitHook();
   const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'weft-etcd-cluster-'));
+  roots.add(root);
   let cluster: LocalCluster | undefined;
   try {
     for (let attempt = 1; ; attempt++) {
@@ -167,6 +175,7 @@ export async function startTestEtcdCluster(members = 3): Promise<TestEtcdCluster
     }
   } catch (err) {
     await fsp.rm(root, { recursive: true, force: true });
+    roots.delete(root);
     throw err;
   }
   const local = cluster;
@@ -209,6 +218,7 @@ export async function startTestEtcdCluster(members = 3): Promise<TestEtcdCluster
         } finally {
           for (const p of procs) started.delete(p);
           await fsp.rm(root, { recursive: true, force: true });
+          roots.delete(root);
         }
       })();
       return stopped;
