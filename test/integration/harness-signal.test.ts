@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { test } from 'node:test';
 
 const FIXTURE = resolve(import.meta.dirname, '..', 'support', 'fixtures', 'etcd-then-wait.ts');
+const CONTROLLER_FIXTURE = resolve(import.meta.dirname, '..', 'support', 'fixtures', 'controller-then-wait.ts');
 
 const alive = (pid: number) => {
   try {
@@ -41,5 +42,35 @@ test('a test process killed by SIGTERM takes its harness etcd and its temp dir w
     assert.ok(dataDir.includes('weft-etcd-') && !existsSync(dirname(dataDir)), `the harness's temp dir ${dirname(dataDir)} is removed`);
   } finally {
     if (alive(etcdPid)) process.kill(etcdPid, 'SIGKILL');
+  }
+});
+
+test('a test process killed by SIGTERM takes its harness controller, the controller\'s embedded etcd and its state dir with it', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', CONTROLLER_FIXTURE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, signal) => r(signal)));
+  const lines = await new Promise<string[]>((res, rej) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const l = out.split('\n');
+      if (l.length > 3) res(l.slice(0, 3));
+    });
+    child.on('exit', () => rej(new Error(`the fixture exited before printing its PIDs: ${out}`)));
+  });
+  const [controllerPid, etcdPid] = [Number(lines[0]), Number(lines[1])];
+  const stateDir = lines[2]!;
+  try {
+    assert.ok(alive(controllerPid), `controller ${controllerPid} runs`);
+    assert.ok(Number.isInteger(etcdPid) && alive(etcdPid), `its embedded etcd runs (${lines[1]})`);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 'SIGTERM');
+    const deadline = Date.now() + 10_000;
+    while (alive(controllerPid) || alive(etcdPid)) {
+      assert.ok(Date.now() < deadline, `controller ${controllerPid} or etcd ${etcdPid} outlived the test process`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(stateDir.includes('weft-ctl-') && !existsSync(stateDir), `the state dir ${stateDir} is removed`);
+  } finally {
+    for (const pid of [controllerPid, etcdPid]) if (Number.isInteger(pid) && alive(pid)) process.kill(pid, 'SIGKILL');
   }
 });

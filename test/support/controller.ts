@@ -1,15 +1,31 @@
 // Test harness: a real `weft controller` child process (started as `node --import tsx`, so the
 // PID we hold is the process we stop) against a given etcd, or its own embedded one.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { etcdPidsOnDataDir } from '../../src/etcd/index.js';
 import { onDeath } from './on-death.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const children = new Set<ChildProcess>();
+/** State dirs of controllers not yet stopped, and whether the harness made them (and removes them). */
+const stateDirs = new Map<string, boolean>();
 onDeath(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  // A controller killed by signal leaves its embedded etcd running (the next start on the state
+  // dir ends it): here there is no next start.
+  for (const [dir, own] of stateDirs) {
+    for (const pid of etcdPidsOnDataDir(join(dir, 'etcd'))) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    if (own) rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 export interface TestController {
@@ -38,6 +54,7 @@ let seq = 0;
 
 export async function startController(opts: StartOptions = {}): Promise<TestController> {
   const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), 'weft-ctl-')));
+  stateDirs.set(stateDir, (stateDirs.get(stateDir) ?? false) || !opts.stateDir);
   const adminToken = opts.adminToken ?? `test-admin-token-${process.pid}-${++seq}-0123456789`;
   const root = opts.root ?? ROOT;
   const args = ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'controller', '--listen', `127.0.0.1:${opts.port ?? 0}`, '--state-dir', stateDir];
@@ -85,6 +102,7 @@ export async function startController(opts: StartOptions = {}): Promise<TestCont
     output,
     stop: async () => {
       await end('SIGTERM');
+      stateDirs.delete(stateDir);
       if (!opts.stateDir) await rm(stateDir, { recursive: true, force: true });
     },
     kill: () => end('SIGKILL'),
