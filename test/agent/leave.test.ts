@@ -3,7 +3,6 @@
 // gRPC server over mutual TLS whose service has no Leave, as an older build's has not). The
 // kernel side of a leave is tested in the lab (test/e2e/leave.test.ts).
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,8 +13,8 @@ import { AgentAlreadyRunningError, recordAgentPid, stopRecordedAgent } from '../
 import { saveIdentity } from '../../agents/identity.js';
 import { agentLeave, type CleanableDataplane } from '../../agents/leave.js';
 import { leaveVerdict } from '../../agents/leave-verdict.js';
-import { loadPki, type Pki } from '../../src/pki/index.js';
-import { SERVER_CHANNEL_OPTIONS, loadProtocol, type Segment } from '../../src/protocol/index.js';
+import { loadProtocol, type Segment } from '../../src/protocol/index.js';
+import { startTlsAgentServer, type TlsAgentServer } from './support/tls-agent-server.js';
 
 describe('leave verdict', () => {
   test('a deleted or kept host is cleaned and its identity dropped', () => {
@@ -124,32 +123,22 @@ class RecordingDataplane implements CleanableDataplane {
 
 describe('leave against a controller from before leave', () => {
   let dir: string;
-  let pki: Pki;
-  let server: grpc.Server;
-  let socket: string;
+  let server: TlsAgentServer;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'weft-old-controller-'));
-    pki = await loadPki(join(dir, 'pki'));
-    socket = `unix:${join(dir, 'agents.sock')}`;
-    server = new grpc.Server(SERVER_CHANNEL_OPTIONS);
     // The service as an older controller serves it: everything but Leave.
     const { Leave: _leave, ...older } = loadProtocol().weft.agent.v1.AgentService.service;
-    server.addService(older, { Join: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED }), Session: (call: grpc.ServerDuplexStream<unknown, unknown>) => call.end() });
-    const creds = grpc.ServerCredentials.createSsl(Buffer.from(pki.caPem), [{ cert_chain: Buffer.from(pki.serverChainPem), private_key: Buffer.from(pki.serverKeyPem) }], true);
-    await new Promise<void>((res, rej) => server.bindAsync(socket, creds, (err) => (err ? rej(err) : res())));
+    server = await startTlsAgentServer(dir, older, { Join: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED }), Session: (call: grpc.ServerDuplexStream<unknown, unknown>) => call.end() });
   });
   after(async () => {
-    server?.forceShutdown();
+    server?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
   test('says the controller does not support leave, still cleans the host (desired = nothing), and keeps the identity', async () => {
     const stateDir = join(dir, 'state');
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    const certPem = await pki.signClientCertificate('h1', publicKeyPem, 'uid-1');
-    await saveIdentity(stateDir, { host: 'h1', site: 'dc1', controllers: [socket], keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), certPem, caPem: pki.caPem });
+    await saveIdentity(stateDir, await server.identity('h1'));
     const dataplane = new RecordingDataplane();
     const said: string[] = [];
     const code = await agentLeave({ stateDir, keepHost: false, openDataplane: async () => dataplane, say: (l) => said.push(l) });

@@ -3,7 +3,6 @@
 // replica does. An agent that gave up after a fixed wait and dialled again would throw away the
 // replica's work on its handshake each time; the wait doubles instead, and a welcome resets it.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { AgentRuntime, type DataplaneDriver } from '../../agents/runtime.js';
 import { nextWelcomeWait } from '../../agents/welcome-wait.js';
-import { loadPki, type Pki } from '../../src/pki/index.js';
-import { SERVER_CHANNEL_OPTIONS, loadProtocol, type ControllerMessage } from '../../src/protocol/index.js';
+import { loadProtocol, type ControllerMessage } from '../../src/protocol/index.js';
+import { startTlsAgentServer, type TlsAgentServer } from './support/tls-agent-server.js';
 import { eventually } from '../support/api.js';
 
 describe('welcome wait (rule)', () => {
@@ -51,20 +50,14 @@ class NullDriver implements DataplaneDriver {
 
 describe('welcome wait (an agent against a replica that does not welcome)', () => {
   let dir: string;
-  let pki: Pki;
-  let server: grpc.Server;
-  let socket: string;
+  let server: TlsAgentServer;
   /** Whether the server welcomes the session with this number (1-based). */
   let welcomes: (n: number) => boolean = () => false;
   const sessions: grpc.ServerDuplexStream<unknown, ControllerMessage>[] = [];
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'weft-welcome-'));
-    pki = await loadPki(join(dir, 'pki'));
-    socket = `unix:${join(dir, 'agents.sock')}`;
-    server = new grpc.Server(SERVER_CHANNEL_OPTIONS);
-    const service = loadProtocol().weft.agent.v1.AgentService.service;
-    server.addService(service, {
+    server = await startTlsAgentServer(dir, loadProtocol().weft.agent.v1.AgentService.service, {
       Join: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED }),
       Leave: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED }),
       Session: (call: grpc.ServerDuplexStream<unknown, ControllerMessage>) => {
@@ -78,18 +71,14 @@ describe('welcome wait (an agent against a replica that does not welcome)', () =
         });
       },
     });
-    const creds = grpc.ServerCredentials.createSsl(Buffer.from(pki.caPem), [{ cert_chain: Buffer.from(pki.serverChainPem), private_key: Buffer.from(pki.serverKeyPem) }], true);
-    await new Promise<void>((res, rej) => server.bindAsync(socket, creds, (err) => (err ? rej(err) : res())));
   });
   after(async () => {
-    server?.forceShutdown();
+    server?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
   test('the wait doubles after each session left unwelcomed, and is back to the base after a welcome', async () => {
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const certPem = await pki.signClientCertificate('h1', publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'uid-1');
-    const identity = { host: 'h1', site: 'dc1', controllers: [socket], keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), certPem, caPem: pki.caPem };
+    const identity = await server.identity('h1');
     /** Why each session ended, with how many sessions the server had seen by then. */
     const ended: { sessions: number; reason: string }[] = [];
     const log = { info() {}, error() {}, warn: (obj: object) => void ((obj as { reason?: string }).reason && ended.push({ sessions: sessions.length, reason: (obj as { reason: string }).reason })) };
