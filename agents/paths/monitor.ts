@@ -30,12 +30,15 @@
 //     interval of each end before our first lost probe went out; a peer that stopped earlier
 //     is no evidence). DOWN needs k ≥ 1 (we sent, no answer came) and k + m ≥ downAfter (3);
 //     m counts only for a path that is up (a path coming up waits for our own losses).
-//   - Arithmetic: after a cut at 0 our losses are decided at u+12, u+62, … (u, our phase,
-//     uniform in [0, 50)), the peer's misses at v+g, v+50+g, … (v its phase, g = 5 ms). The
-//     third miss comes at about min(u+12, v+g) + 50; the other end sees the same two streams
-//     swapped, so the later end detects at ≈ min(u, v) + 50 + ≤12 ms: p95 = 50·(1 − √0.05)
-//     + 50 + ~10 ≈ 99 ms, at most ~105, where our losses alone take u + 112 (p95 ≈ 160 at the
-//     later end). Same probe rate, no new packets.
+//   - Arithmetic: after a cut at 0 our losses are decided at u+12, u+62, … (u, our phase
+//     against the cut, in [0, 50)), the peer's misses at v+g, v+50+g, … (v its phase, g = 5
+//     ms). The third miss comes at min(u+12, v+g) + 50; the other end sees the same two
+//     streams swapped, so the later end detects at ≈ min(u, v) + 62 ms (max(u, v) + 55 when
+//     the phases are within 7 ms). Independent phases: p95 = 50·(1 − √0.05) + 62 ≈ 99 ms, at
+//     most ~105. The two ends' schedules half an interval apart (phase.ts: v = u + 25 mod 50,
+//     one end moves): min(u, v) is uniform in [0, 25), p95 ≈ 0.95·25 + 62 ≈ 86 ms, at most
+//     ≈ 88 (simulated: 86 / 89). Our losses alone take u + 112 (p95 ≈ 160 at the later end).
+//     Same probe rate, no new packets.
 //   - What is no DOWN: one lost packet is one miss; jitter under the grace is none, and a late
 //     peer probe undoes its miss. A peer that does not probe (an old agent, the UDP backend)
 //     gives m = 0: today's 3 losses. Our probes lost while the peer's arrive (we→peer broken):

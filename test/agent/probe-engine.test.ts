@@ -131,6 +131,37 @@ describe('probe engine in network namespaces', { skip: isRoot ? false : 'needs r
     assert.ok(e1.of('peer', A).length >= 10 && e1.of('peer', B).length >= 10, 'the peer\'s requests arrive on both planes');
   });
 
+  test('shift moves a path\'s send schedule by the amount asked, skipping no slot; more than a quarter interval is refused', T, async (t) => {
+    if (unavailable) return t.skip(unavailable);
+    // The schedule's phase: the circular mean of the send times modulo the 50 ms interval.
+    const phaseOf = (txs: number[]): number => {
+      let c = 0;
+      let s = 0;
+      for (const tx of txs) {
+        c += Math.cos((2 * Math.PI * (tx % 50)) / 50);
+        s += Math.sin((2 * Math.PI * (tx % 50)) / 50);
+      }
+      return ((Math.atan2(s, c) * 50) / (2 * Math.PI) + 50) % 50;
+    };
+    const moved = (from: number, to: number): number => ((to - from + 75) % 50) - 25; // in [-25, 25)
+    const sendsAfter = async (mark: number, n: number) => {
+      await waitFor(`${n} sends`, () => e1.of('sent', A, mark).length >= n, { timeoutMs: 20_000 });
+      return e1.of('sent', A, mark).slice(2, n); // the first may have gone before the command
+    };
+    const before = phaseOf((await sendsAfter(e1.events.length, 12)).map((s) => s.txMs));
+    let mark = e1.events.length;
+    e1.send(`shift ${A} 10000`);
+    const shifted = await sendsAfter(mark, 14);
+    const after = phaseOf(shifted.map((s) => s.txMs));
+    assert.ok(Math.abs(moved(before, after) - 10) < 3, `moved ${moved(before, after).toFixed(2)} ms, not 10`);
+    assert.equal(e1.of('skipped', A, mark).length, 0, 'no slot skipped');
+    for (let i = 1; i < shifted.length; i++) assert.equal(shifted[i]!.seq, shifted[i - 1]!.seq + 1, 'every slot sent');
+    mark = e1.events.length;
+    e1.send(`shift ${A} -20000`); // more than a quarter of 50 ms: refused (a warning on stderr)
+    const kept = phaseOf((await sendsAfter(mark, 14)).map((s) => s.txMs));
+    assert.ok(Math.abs(moved(after, kept)) < 3, `moved ${moved(after, kept).toFixed(2)} ms by a refused shift`);
+  });
+
   test('a cut shows as missing replies and the peer\'s requests stop; plane b carries on', T, async (t) => {
     if (unavailable) return t.skip(unavailable);
     await lab.cutPlane('a');

@@ -18,6 +18,9 @@ export const DEFAULT_ENGINE_BINARY = resolve(import.meta.dirname, '..', '..', '.
 /** The engine refuses more; so does add(). */
 export const MAX_ENGINE_PATHS = 16384;
 
+/** Largest shift() asked for, ms: a quarter of the 20/s interval (the engine allows a quarter of each path's). */
+const MAX_SHIFT_MS = 12.5;
+
 export interface ProbeEngineLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
@@ -109,6 +112,17 @@ export class ProbeEngine {
   /** One don't-fragment probe of `size` bytes (IP packet); the answer is an 'mtu' event. */
   mtu(id: number, size: number): void {
     if (this.wanted.has(id) && Number.isInteger(size) && size >= 68 && size <= 65535) this.write(`mtu ${id} ${size}\n`);
+  }
+
+  /**
+   * Moves path `id`'s send schedule by `ms` (positive: later), to align its phase with the
+   * peer's (phase.ts). Bounded to a quarter of the slowest interval the engine takes; the
+   * engine refuses more than a quarter of the path's own.
+   */
+  shift(id: number, ms: number): void {
+    if (!this.wanted.has(id) || !Number.isFinite(ms)) return;
+    const us = Math.round(Math.max(-MAX_SHIFT_MS, Math.min(MAX_SHIFT_MS, ms)) * 1000);
+    if (us !== 0) this.write(`shift ${id} ${us}\n`);
   }
 
   close(): void {

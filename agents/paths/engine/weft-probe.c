@@ -6,6 +6,9 @@
  *
  *   stdin   add ID SRC DST RATE   probe DST from local address SRC, RATE probes per second
  *                                 (SRC and DST both IPv4 or both IPv6)
+ *           shift ID USEC         move path ID's send schedule by USEC microseconds (signed;
+ *                                 at most a quarter interval), to align its phase with the
+ *                                 peer's (agents/paths/phase.ts decides)
  *           del ID | mtu ID SIZE | hello | quit
  *   stdout  S ID SEQ TX_NS            sent
  *           K ID N                    N send slots skipped: the engine itself was late
@@ -743,6 +746,27 @@ static void cmd_mtu(char **f, int nf) {
   if (err == EMSGSIZE) finish_mtu(p, "big", route_mtu(&socks[p->sock].addr, &p->dst)); /* larger than the local link's MTU */
 }
 
+/* A shift moves the next slot and every one after it; no slot is skipped or added. */
+static void cmd_shift(char **f, int nf) {
+  uint32_t id, us;
+  int neg = nf == 3 && f[2][0] == '-';
+  if (nf != 3 || !parse_u32(f[1], &id) || !parse_u32(f[2] + neg, &us)) {
+    warn("malformed shift (want: shift ID USEC)");
+    return;
+  }
+  int slot = find_slot(id);
+  if (slot < 0) return; /* gone meanwhile */
+  struct path *p = &paths[slot];
+  ns_t d = (ns_t)us * 1000;
+  if (d > p->interval / 4) {
+    warn("shift out of range for path %u", id);
+    return;
+  }
+  p->next += neg ? -d : d;
+  heap_up(p->heap);
+  heap_down(p->heap);
+}
+
 static void command(char *line) {
   char *f[8];
   int nf = 0;
@@ -757,6 +781,7 @@ static void command(char *line) {
   if (strcmp(f[0], "add") == 0) cmd_add(f, nf);
   else if (strcmp(f[0], "del") == 0) cmd_del(f, nf);
   else if (strcmp(f[0], "mtu") == 0) cmd_mtu(f, nf);
+  else if (strcmp(f[0], "shift") == 0) cmd_shift(f, nf);
   else if (strcmp(f[0], "hello") == 0 && nf == 1) {
     int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
     if (fd >= 0) {

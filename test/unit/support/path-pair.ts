@@ -4,6 +4,7 @@
 // every deadline a monitor asks for (the engine writes a T at least every 10 ms). Packets are
 // lost at random, delayed with jitter, or dropped by a cut in either direction.
 import { monitorConfig, PathMonitor, type MonitorConfig, type Transition } from '../../../agents/paths/monitor.js';
+import { PhaseAligner, phaseConfig } from '../../../agents/paths/phase.js';
 import { TimerHeap } from '../../../agents/paths/timer-heap.js';
 import type { Rng } from '../../support/prng.js';
 
@@ -21,6 +22,8 @@ export interface PairOptions {
   loss?: number;
   /** One-way delay of a packet, ms. */
   delay?: () => number;
+  /** Ends that align their schedule to the peer's (phase.ts); a shift moves the next send, as the engine does. */
+  align?: Partial<Record<End, boolean>>;
 }
 
 type Event =
@@ -43,11 +46,20 @@ export class PathPair {
   private readonly heap = new TimerHeap<{ at: number; ev: Event }>();
   private readonly looking: Record<End, number> = { a: Infinity, b: Infinity };
   private readonly probes: Record<End, boolean>;
+  readonly aligners: Partial<Record<End, PhaseAligner>> = {};
+  /** Each end's next send; a send event at another time is stale (its schedule moved). */
+  private readonly nextSend: Record<End, number> = { a: 0, b: 0 };
+  /** Each end's sends, for tests of the schedule. */
+  readonly sends: Record<End, number[]> = { a: [], b: [] };
 
   constructor(readonly opts: PairOptions) {
     this.monitors = { a: new PathMonitor(opts.config?.a ?? monitorConfig(), 0), b: new PathMonitor(opts.config?.b ?? monitorConfig(), 0) };
     this.probes = opts.probes ?? { a: true, b: true };
-    for (const end of ['a', 'b'] as const) this.push(opts.phase[end], { kind: 'send', end });
+    for (const end of ['a', 'b'] as const) {
+      if (opts.align?.[end]) this.aligners[end] = new PhaseAligner(phaseConfig(this.monitors[end].config.intervalMs));
+      this.nextSend[end] = opts.phase[end];
+      this.push(opts.phase[end], { kind: 'send', end });
+    }
   }
 
   /** Runs every event up to `until`. */
@@ -67,10 +79,14 @@ export class PathPair {
     const other = (e: End): End => (e === 'a' ? 'b' : 'a');
     switch (ev.kind) {
       case 'send': {
+        if (this.t !== this.nextSend[ev.end]) return; // moved by a shift
         const m = this.monitors[ev.end];
-        this.push(this.t + m.config.intervalMs, ev);
+        this.nextSend[ev.end] = this.t + m.config.intervalMs;
+        this.push(this.nextSend[ev.end], ev);
         if (this.probes[ev.end] && this.t >= this.silentUntil[ev.end]) {
           const seq = m.probeSent(this.t);
+          this.aligners[ev.end]?.sent(this.t);
+          this.sends[ev.end].push(this.t);
           this.carry(ev.end, { kind: 'request', to: other(ev.end), seq, sentAt: this.t });
         }
         this.look(ev.end);
@@ -78,6 +94,11 @@ export class PathPair {
       }
       case 'request': {
         this.note(ev.to, this.monitors[ev.to].peerProbeSeen(this.t));
+        const shift = this.aligners[ev.to]?.peerSeen(this.t);
+        if (shift !== undefined) {
+          this.nextSend[ev.to] = Math.max(this.t, this.nextSend[ev.to] + shift);
+          this.push(this.nextSend[ev.to], { kind: 'send', end: ev.to });
+        }
         this.carry(ev.to, { kind: 'reply', to: other(ev.to), seq: ev.seq, sentAt: ev.sentAt });
         this.schedule(ev.to);
         return;
