@@ -9,7 +9,8 @@
 //   node --import tsx test/bench/failover.bench.ts
 //
 // Environment: BENCH_CUTS (8), BENCH_STRESS_SECONDS (120; the issue's 10 minutes is 600),
-// BENCH_AGENT_ARGS (extra `weft agent run` flags, space-separated, e.g. to force a probe backend).
+// BENCH_AGENT_ARGS (extra `weft agent run` flags, space-separated, e.g. to force a probe backend),
+// BENCH_AGENT_ROOT (a source tree whose CLI runs the agents: an A/B run against another version).
 import { runFailover, failoverFigures, printFailover } from './support/failover-run.js';
 import { machine } from './support/proc.js';
 import { writeBenchResult } from './support/results.js';
@@ -21,7 +22,7 @@ const AGENT_ARGS = (process.env.BENCH_AGENT_ARGS ?? '').split(' ').filter(Boolea
 const BFD_MS = 900;
 
 for (const l of machine()) console.log(l);
-const run = await runFailover({ cuts: CUTS, stressSeconds: STRESS_SECONDS, agentArgs: AGENT_ARGS });
+const run = await runFailover({ cuts: CUTS, stressSeconds: STRESS_SECONDS, agentArgs: AGENT_ARGS, agentRoot: process.env.BENCH_AGENT_ROOT || undefined });
 console.log('');
 printFailover(run);
 console.log(`detection vs BFD 3 x 300 ms: ${(BFD_MS / pct(run.idle.detection, 50)).toFixed(1)}x faster (p50, idle)`);

@@ -11,14 +11,17 @@
 //              starved too, so this is an upper bound)
 //   lost       packets lost over all flows
 //   false      DOWNs of paths the cut does not touch (plane b, and a inside dc2)
+//   hops       per end of the flows' pair (h1, h2): the prober's DOWN -> the agent's main thread
+//              -> the nexthop replace started -> the kernel's nexthop event; and the later end's
+//              kernel event -> the first flow reply after the silence (failover-hops.ts)
 // CPU per path: the agents' CPU (and their probe engine's, a child process, when present) over
 // an idle window, divided by the paths each probes; it includes the agent's fixed cost.
-import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { tenant } from '../../support/api.js';
 import { startFabric, type Fabric } from '../../lab/fabric.js';
 import { waitFor } from '../../lab/lab.js';
 import { transitionsSince } from '../../lab/path-log.js';
+import { hopsOf, startNexthopMonitor, trafficBack, type HopTimes } from './failover-hops.js';
 import { commOf, processTree, treeCpuSeconds } from './proc.js';
 import type { Figures } from './results.js';
 import { pct } from './stats.js';
@@ -48,6 +51,8 @@ export interface FailoverOptions {
   stressSeconds: number;
   /** Extra `weft agent run` flags (e.g. to force a probe backend). */
   agentArgs?: string[];
+  /** Source tree whose CLI runs the agents (an A/B run against another version); default this one. */
+  agentRoot?: string;
   log?: (line: string) => void;
 }
 
@@ -67,6 +72,8 @@ export interface CutPhase {
   lost: number[];
   /** DOWNs of paths the cut does not touch, over the phase. */
   falseDowns: number;
+  /** Per end of the flows' pair (h1, h2), ms: DOWN -> main thread -> replace started -> kernel. */
+  hops: { toMain: number[]; toAsked: number[]; toFailover: number[]; toKernel: number[]; downToKernel: number[]; kernelToTraffic: number[] };
 }
 
 export interface FailoverRun {
@@ -82,7 +89,7 @@ type Path = { host: string; peer: string; plane: string; state: string; since: s
 
 export async function runFailover(opts: FailoverOptions): Promise<FailoverRun> {
   const log = opts.log ?? ((l: string) => console.log(l));
-  const f = await startFabric({ lab: { sites: ['dc1', 'dc2'], planes: ['a', 'b'], hosts: HOSTS }, agentArgs: opts.agentArgs });
+  const f = await startFabric({ lab: { sites: ['dc1', 'dc2'], planes: ['a', 'b'], hosts: HOSTS }, agentArgs: opts.agentArgs, agentRoot: opts.agentRoot });
   let stress: Stress | undefined;
   try {
     const must = async (p: Promise<{ status: number; body: unknown }>) => {
@@ -147,41 +154,58 @@ async function agentCpu(f: Fabric, seconds: number): Promise<FailoverRun['cpu']>
 const isCut = (p: { host: string; peer: string; plane: string }) => p.plane === 'a' && CUT_PAIRS.some(([x, y]) => (p.host === x && p.peer === y) || (p.host === y && p.peer === x));
 
 async function cutPhase(f: Fabric, target: string, cuts: number, label: string, paths: () => Promise<Path[]>, allUp: () => Promise<boolean>, log: (l: string) => void): Promise<CutPhase> {
-  const phase: CutPhase = { cuts, detection: [], visible: [], cutCommand: [], detectionAfterCommand: [], silence: [], lost: [], falseDowns: 0 };
+  const phase: CutPhase = { cuts, detection: [], visible: [], cutCommand: [], detectionAfterCommand: [], silence: [], lost: [], falseDowns: 0, hops: { toMain: [], toAsked: [], toFailover: [], toKernel: [], downToKernel: [], kernelToTraffic: [] } };
   const startedAt = Date.now();
-  for (let i = 0; i < cuts; i++) {
-    const children: ChildProcess[] = [];
-    const results: Promise<{ maxGapMs: number; lost: number }>[] = [];
-    const flowing: Promise<void>[] = [];
-    for (let k = 0; k < FLOWS; k++) {
-      const c = f.lab.spawn(f.lab.ns('h1'), [process.execPath, '--import', 'tsx', FLOW_CLIENT, 'client', target, String(PORT), String(RATE), String(FLOW_SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
-      children.push(c);
+  const nexthops = new Map(['h1', 'h2'].map((h) => [h, startNexthopMonitor((argv) => f.lab.spawn(f.lab.ns(h), argv, { stdio: ['ignore', 'pipe', 'ignore'] }))]));
+  try {
+    for (let i = 0; i < cuts; i++) {
+      // One process for every flow (each its own socket): eight tsx start-ups at once would load
+      // the machine just before the cut.
+      const c = f.lab.spawn(f.lab.ns('h1'), [process.execPath, '--import', 'tsx', FLOW_CLIENT, 'client', target, String(PORT), String(RATE), String(FLOW_SECONDS), String(FLOWS)], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
-      flowing.push(new Promise((res) => c.stdout!.on('data', (d) => { out += d; if (out.includes('flowing')) res(); })));
-      results.push(new Promise((res) => c.on('exit', () => res(JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{"lost":0,"maxGapMs":0}')))));
+      const flowing = new Promise<void>((res) => c.stdout!.on('data', (d) => { out += d; if (out.includes('flowing')) res(); }));
+      const results = new Promise<{ maxGapMs: number; lost: number; gaps?: [number, number][] }[]>((res) => c.on('exit', () => res(out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)))));
+      await flowing;
+      // The cut's ip process is started first and told its command at the cut, so the cut takes
+      // effect at a known moment rather than after a process start that a busy machine delays.
+      const cut = f.lab.armCut('a');
+      await new Promise((r) => setTimeout(r, 300 + Math.random() * 100)); // a random phase against the probe schedule
+      const cutAt = Date.now();
+      await cut.fire();
+      phase.cutCommand.push(Date.now() - cutAt);
+      const down = (await waitFor('the cut paths down in /v1/paths', async () => {
+        const cut = (await paths()).filter(isCut);
+        return cut.length === CUT_PAIRS.length * 2 && cut.every((p) => p.state === 'down') ? cut : undefined;
+      }, { timeoutMs: 10_000, intervalMs: 10 })) as Path[];
+      phase.visible.push(Date.now() - cutAt);
+      const detections = CUT_PAIRS.map(([x, y]) => Math.max(...down.filter((p) => p.host === x || p.host === y).filter((p) => p.peer === x || p.peer === y).map((p) => Date.parse(p.since) - cutAt)));
+      phase.detection.push(...detections);
+      phase.detectionAfterCommand.push(...detections.map((d) => d - phase.cutCommand.at(-1)!));
+      const r = await results;
+      if (r.length === 0) r.push({ lost: 0, maxGapMs: 0 });
+      phase.silence.push(Math.max(...r.map((x) => x.maxGapMs)));
+      phase.lost.push(r.reduce((n, x) => n + x.lost, 0));
+      const ends: HopTimes[] = [['h1', 'h2'], ['h2', 'h1']].map(([h, peer]) => {
+        const p = down.find((d) => d.host === h && d.peer === peer);
+        return hopsOf(peer!, p ? Date.parse(p.since) : NaN, cutAt, f.agents.get(h!)!.output, nexthops.get(h!)!.events);
+      });
+      const add = (xs: number[], a: number | undefined, b: number | undefined) => { if (a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b)) xs.push(Math.round(b - a)); };
+      for (const e of ends) {
+        add(phase.hops.toMain, e.down, e.main);
+        add(phase.hops.toAsked, e.main, e.asked);
+        add(phase.hops.toFailover, e.asked, e.failover);
+        add(phase.hops.toKernel, e.failover, e.kernel);
+        add(phase.hops.downToKernel, e.down, e.kernel);
+      }
+      const kernels = ends.map((e) => e.kernel);
+      if (kernels.every((k) => k !== undefined)) add(phase.hops.kernelToTraffic, Math.max(...(kernels as number[])), trafficBack(r.flatMap((x) => x.gaps ?? []), cutAt));
+      await f.lab.restorePlane('a');
+      await waitFor(`${PATHS} paths up again`, allUp, { timeoutMs: 60_000 }); // damping lengthens the good run after repeated cuts
+      const hop = (e: HopTimes) => [e.main, e.asked, e.failover, e.kernel].map((t) => (t === undefined ? '?' : Math.round(t - e.down))).join('/');
+      log(`${label} cut ${i + 1}: detection ${detections.join(' / ')} ms (per pair, later end), in /v1/paths after ${phase.visible.at(-1)} ms; the cut command took ${phase.cutCommand.at(-1)} ms; silence ≤ ${phase.silence.at(-1)} ms; ${phase.lost.at(-1)} of ${FLOWS * RATE * FLOW_SECONDS} packets lost; after DOWN (main/asked/replace/kernel) h1 ${hop(ends[0]!)} h2 ${hop(ends[1]!)} ms, traffic back ${phase.hops.kernelToTraffic.at(-1) ?? '?'} ms after the later kernel change`);
     }
-    await Promise.all(flowing);
-    // The cut's ip process is started first and told its command at the cut, so the cut takes
-    // effect at a known moment rather than after a process start that a busy machine delays.
-    const cut = f.lab.armCut('a');
-    await new Promise((r) => setTimeout(r, 300 + Math.random() * 100)); // a random phase against the probe schedule
-    const cutAt = Date.now();
-    await cut.fire();
-    phase.cutCommand.push(Date.now() - cutAt);
-    const down = (await waitFor('the cut paths down in /v1/paths', async () => {
-      const cut = (await paths()).filter(isCut);
-      return cut.length === CUT_PAIRS.length * 2 && cut.every((p) => p.state === 'down') ? cut : undefined;
-    }, { timeoutMs: 10_000, intervalMs: 10 })) as Path[];
-    phase.visible.push(Date.now() - cutAt);
-    const detections = CUT_PAIRS.map(([x, y]) => Math.max(...down.filter((p) => p.host === x || p.host === y).filter((p) => p.peer === x || p.peer === y).map((p) => Date.parse(p.since) - cutAt)));
-    phase.detection.push(...detections);
-    phase.detectionAfterCommand.push(...detections.map((d) => d - phase.cutCommand.at(-1)!));
-    const r = await Promise.all(results);
-    phase.silence.push(Math.max(...r.map((x) => x.maxGapMs)));
-    phase.lost.push(r.reduce((n, x) => n + x.lost, 0));
-    await f.lab.restorePlane('a');
-    await waitFor(`${PATHS} paths up again`, allUp, { timeoutMs: 60_000 }); // damping lengthens the good run after repeated cuts
-    log(`${label} cut ${i + 1}: detection ${detections.join(' / ')} ms (per pair, later end), in /v1/paths after ${phase.visible.at(-1)} ms; the cut command took ${phase.cutCommand.at(-1)} ms; silence ≤ ${phase.silence.at(-1)} ms; ${phase.lost.at(-1)} of ${FLOWS * RATE * FLOW_SECONDS} packets lost`);
+  } finally {
+    for (const m of nexthops.values()) m.stop();
   }
   const downs = transitionsSince(f.agents, startedAt).filter((t) => t.to === 'down');
   // The cuts' own DOWNs must be in the agents' logs, else a count of 0 false downs means nothing.
@@ -233,6 +257,7 @@ export function failoverFigures(run: FailoverRun): Figures {
     trafficSilence: spread(p.silence),
     packetsLostPerCut: { p50Packets: pct(p.lost, 50), p95Packets: pct(p.lost, 95), maxPackets: p.lost.length ? Math.max(...p.lost) : NaN },
     falseDowns: p.falseDowns,
+    afterDown: { toMainThread: spread(p.hops.toMain), toAsked: spread(p.hops.toAsked), toReplaceStarted: spread(p.hops.toFailover), toKernel: spread(p.hops.toKernel), downToKernel: spread(p.hops.downToKernel), laterKernelToTraffic: spread(p.hops.kernelToTraffic) },
   });
   const hosts = Object.values(run.backends);
   return {
@@ -256,6 +281,12 @@ export function printFailover(run: FailoverRun, log: (l: string) => void = (l) =
     line('detection from its end', p.detectionAfterCommand, 'ms');
     line('traffic silence', p.silence, 'ms');
     line('packets lost per cut', p.lost, 'pkts');
+    line('DOWN -> main thread', p.hops.toMain, 'ms');
+    line('main -> failover asked', p.hops.toAsked, 'ms');
+    line('asked -> replace started', p.hops.toFailover, 'ms');
+    line('replace -> kernel event', p.hops.toKernel, 'ms');
+    line('DOWN -> kernel event', p.hops.downToKernel, 'ms');
+    line('later kernel -> traffic', p.hops.kernelToTraffic, 'ms');
     log(`  ${'false downs (not cut)'.padEnd(26)} ${p.falseDowns}`);
   }
   const s = run.soak;
