@@ -4,12 +4,13 @@
 // would not): its own sends and the prober's echo requests arriving (its Q lines, kernel times)
 // show the phase between the two schedules.
 import assert from 'node:assert/strict';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { createLab, waitFor, type Lab, type LabHost } from '../lab/lab.js';
-import { DEFAULT_ENGINE_BINARY, parseEngineLine, probeEngineAvailable, type EngineEvent } from '../../agents/paths/engine/index.js';
+import { waitFor, type Lab, type LabHost } from '../lab/lab.js';
+import { startEngineLab } from './support/engine-lab.js';
+import { DEFAULT_ENGINE_BINARY, parseEngineLine, type EngineEvent } from '../../agents/paths/engine/index.js';
 import { alignerLeads } from '../../agents/paths/phase.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -41,13 +42,9 @@ describe('phase alignment in network namespaces', { skip: isRoot ? false : 'need
   let unavailable = '';
 
   before(async () => {
-    execFileSync('bash', ['bin/build-probe.sh'], { cwd: ROOT });
-    const a = await probeEngineAvailable();
-    if (!a.ok) {
-      unavailable = a.reason;
-      return;
-    }
-    lab = await createLab({ sites: ['dc1', 'dc2'], planes: ['a'], hosts: [{ name: 'h1', site: 'dc1' }, { name: 'h2', site: 'dc2' }] });
+    const started = await startEngineLab(['a']);
+    unavailable = started.unavailable;
+    if (started.lab) lab = started.lab;
   });
 
   after(async () => {

@@ -2,13 +2,14 @@
 // two sites, planes a and b, an engine in each host's namespace. Faults come from the lab (a
 // router link cut, a lowered MTU); the starved agent is a real busy-wait in the prober process.
 import assert from 'node:assert/strict';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { createLab, waitFor, type Lab, type LabHost } from '../lab/lab.js';
+import { waitFor, type Lab, type LabHost } from '../lab/lab.js';
+import { startEngineLab } from './support/engine-lab.js';
 import { addIpv6Underlay, ipv6Missing, type Ipv6Underlay } from '../lab/ipv6.js';
-import { DEFAULT_ENGINE_BINARY, parseEngineLine, probeEngineAvailable, type EngineEvent } from '../../agents/paths/engine/index.js';
+import { DEFAULT_ENGINE_BINARY, parseEngineLine, type EngineEvent } from '../../agents/paths/engine/index.js';
 import type { PathStatus } from '../../src/protocol/index.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -89,13 +90,10 @@ describe('probe engine in network namespaces', { skip: isRoot ? false : 'needs r
   let unavailable = '';
 
   before(async () => {
-    execFileSync('bash', ['bin/build-probe.sh'], { cwd: ROOT });
-    const a = await probeEngineAvailable();
-    if (!a.ok) {
-      unavailable = a.reason;
-      return;
-    }
-    lab = await createLab({ sites: ['dc1', 'dc2'], planes: ['a', 'b'], hosts: [{ name: 'h1', site: 'dc1' }, { name: 'h2', site: 'dc2' }] });
+    const started = await startEngineLab(['a', 'b']);
+    unavailable = started.unavailable;
+    if (!started.lab) return;
+    lab = started.lab;
     h1 = lab.host('h1');
     h2 = lab.host('h2');
     const engine = (from: LabHost, to: LabHost) => startEngine(lab, from, [[A, from.addresses.a!, to.addresses.a!], [B, from.addresses.b!, to.addresses.b!]], stops);
@@ -274,13 +272,10 @@ describe('probe engine over IPv6 in network namespaces', { skip: isRoot ? false 
   let unavailable = '';
 
   before(async () => {
-    execFileSync('bash', ['bin/build-probe.sh'], { cwd: ROOT });
-    const a = await probeEngineAvailable();
-    if (!a.ok) {
-      unavailable = a.reason;
-      return;
-    }
-    lab = await createLab({ sites: ['dc1', 'dc2'], planes: ['a', 'b'], hosts: [{ name: 'h1', site: 'dc1' }, { name: 'h2', site: 'dc2' }] });
+    const started = await startEngineLab(['a', 'b']);
+    unavailable = started.unavailable;
+    if (!started.lab) return;
+    lab = started.lab;
     h1 = lab.host('h1');
     h2 = lab.host('h2');
     unavailable = await ipv6Missing(lab, h1.ns);
