@@ -74,7 +74,12 @@ export async function startController(opts: StartOptions = {}): Promise<TestCont
   });
   child.stdout!.once('end', () => partial && output.push(partial));
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`controller did not start within 30 s:\n${output.join('\n')}`)), 30_000);
+    const timer = setTimeout(() => {
+      // Ended, not left running: no caller holds it, and its pipes would keep the test process
+      // (and so the whole run) waiting forever. SIGTERM lets it stop its embedded etcd.
+      child.kill('SIGTERM');
+      reject(new Error(`controller did not start within 30 s:\n${output.join('\n')}`));
+    }, 30_000);
     child.stderr!.on('data', (chunk: Buffer) => {
       collect(chunk);
       const m = /serving (http:\/\/\S+)/.exec(chunk.toString());
