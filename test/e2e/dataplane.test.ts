@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { network, tenant } from '../support/api.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { startFabric, type Fabric } from '../lab/fabric.js';
-import { waitFor } from '../lab/lab.js';
+import { waitFor, waitForAll } from '../lab/lab.js';
 
 const PROBER = resolve(import.meta.dirname, '../lab/udp-prober.ts');
 
@@ -55,12 +55,7 @@ describe('dataplane', () => {
     assert.equal((await f.admin.post('/v1/tenants/red/networks', network('web', { subnets: [{ cidr: '100.64.0.0/24' }] }))).status, 201);
     for (const h of ['h1', 'h2', 'h3']) await addWorkload(red, 'red', 'web', h, `w${h}`);
     const lastCall = Date.now();
-    for (const a of red) {
-      for (const b of red) {
-        if (a === b) continue;
-        await waitFor(`${a.name} → ${b.name}`, () => reaches(a, b.ip), { timeoutMs: 15_000 });
-      }
-    }
+    await waitForAll(red.flatMap((a) => red.filter((b) => b !== a).map((b) => waitFor(`${a.name} → ${b.name}`, () => reaches(a, b.ip), { timeoutMs: 15_000 }))));
     t.diagnostic(`every pair reached ${Date.now() - lastCall} ms after the last API call`);
   });
 
@@ -74,9 +69,11 @@ describe('dataplane', () => {
     await waitFor('blue reaches its extra workload', () => reaches(blue[0]!, onlyBlue.ip), { timeoutMs: 15_000 });
     // red has no workload at onlyBlue.ip: reaching it from red would mean crossing tenants.
     assert.ok(!red.some((w) => w.ip === onlyBlue.ip));
-    for (const r of red) assert.equal(await reaches(r, onlyBlue.ip), false, `${r.name} must not reach blue's ${onlyBlue.ip}`);
+    // Each check waits out its ping's timeout: all at once.
     const redOnly = red.find((w) => !blue.some((b) => b.ip === w.ip));
-    if (redOnly) for (const b of blue) assert.equal(await reaches(b, redOnly.ip), false, `${b.name} must not reach red's ${redOnly.ip}`);
+    const crossings = [...red.map((r) => [r, onlyBlue.ip] as const), ...(redOnly ? blue.map((b) => [b, redOnly.ip] as const) : [])];
+    const reached = await Promise.all(crossings.map(([w, ip]) => reaches(w, ip)));
+    crossings.forEach(([w, ip], i) => assert.equal(reached[i], false, `${w.name} must not reach the other tenant's ${ip}`));
     // Neither tenant's MACs appear in the other's neighbour tables.
     for (const r of red) {
       const neigh = await json(r.ns, ['ip', '-j', 'neigh']);

@@ -13,7 +13,7 @@ import { describe as describeResource } from '../../src/cli/resource-commands.js
 import { network, tenant } from '../support/api.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { startFabric, type Fabric } from '../lab/fabric.js';
-import { waitFor } from '../lab/lab.js';
+import { waitFor, waitForAll } from '../lab/lab.js';
 import { udpStreams } from '../lab/udp-stream.js';
 
 interface Workload {
@@ -53,7 +53,7 @@ describe('endpoint moves', () => {
     mover = await add('h1', 'm');
     homes.set('h1', mover.ns);
     homes.set('h2', await f.lab.addWorkload('h2', 'm'));
-    for (const r of remotes) await waitFor(`${r.name} reaches the mover`, () => reaches(r.ns, mover.ip), { timeoutMs: 10_000 });
+    await waitForAll(remotes.map((r) => waitFor(`${r.name} reaches the mover`, () => reaches(r.ns, mover.ip), { timeoutMs: 10_000 })));
   });
   after(async () => {
     await f?.destroy();
@@ -164,6 +164,6 @@ describe('endpoint moves', () => {
     await waitForPhase('done', 30_000);
     assert.deepEqual(await fdbTargets(), [vtep('h2'), vtep('h2')]);
     await assertCleanedUp('h1', homes.get('h1')!);
-    for (const x of remotes) await waitFor(`${x.name} reaches the mover on h2`, () => reaches(x.ns, mover.ip), { timeoutMs: 15_000 });
+    await waitForAll(remotes.map((x) => waitFor(`${x.name} reaches the mover on h2`, () => reaches(x.ns, mover.ip), { timeoutMs: 15_000 })));
   });
 });

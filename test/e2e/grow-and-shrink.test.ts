@@ -21,7 +21,7 @@ import { chooseDrainTargets, type HostLoad } from '../../src/cli/drain-targets.j
 import { network, tenant } from '../support/api.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { startFabric, type Fabric } from '../lab/fabric.js';
-import { waitFor } from '../lab/lab.js';
+import { waitFor, waitForAll } from '../lab/lab.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'src/cli/main.ts');
@@ -69,7 +69,7 @@ describe(`grow from one host to ${N} and back`, () => {
   /** Every workload reaches the first one and the first reaches every workload, with bounded loss. */
   async function allWorkloadsTalk(step: string): Promise<void> {
     const [first, ...rest] = workloads;
-    for (const w of rest) await waitFor(`${step}: ${w.name} reaches ${first!.name}`, () => reaches(w.ns, first!.ip), { timeoutMs: 15_000 });
+    await waitForAll(rest.map((w) => waitFor(`${step}: ${w.name} reaches ${first!.name}`, () => reaches(w.ns, first!.ip), { timeoutMs: 15_000 })));
     // The loss checks at once: each is a second of mostly waiting.
     const fine = await Promise.all(rest.map((w) => pingsFine(first!.ns, w.ip)));
     rest.forEach((w, i) => assert.ok(fine[i], `${step}: ${first!.name} → ${w.name} loses at most one of five`));
@@ -78,7 +78,7 @@ describe(`grow from one host to ${N} and back`, () => {
   async function storageTalks(step: string): Promise<void> {
     const h1 = san.get('h1')!;
     const others = [...san].filter(([h]) => h !== 'h1');
-    for (const [h] of others) await waitFor(`${step}: ${h} reaches h1 on store/san`, () => reaches(f.lab.ns(h), h1), { timeoutMs: 15_000 });
+    await waitForAll(others.map(([h]) => waitFor(`${step}: ${h} reaches h1 on store/san`, () => reaches(f.lab.ns(h), h1), { timeoutMs: 15_000 })));
     const fine = await Promise.all(others.map(([, ip]) => pingsFine(f.lab.ns('h1'), ip)));
     others.forEach(([h], i) => assert.ok(fine[i], `${step}: h1 → ${h} on store/san loses at most one of five`));
   }
@@ -173,10 +173,11 @@ describe(`grow from one host to ${N} and back`, () => {
     for (let i = 0; i < rest.length; i += 2) {
       const batch = rest.slice(i, i + 2);
       await grow(batch);
-      for (const h of batch) {
+      // The hosts of a batch get their endpoints at once (the API allocates addresses apart).
+      await waitForAll(batch.map(async (h) => {
         await addWorkload(h, `w${h.slice(1)}`);
         await addSan(h);
-      }
+      }));
       await allWorkloadsTalk(`grown to ${batch.at(-1)}`);
       await storageTalks(`grown to ${batch.at(-1)}`);
       t.diagnostic(`${batch.join(', ')} joined: ${elapsed()}`);
@@ -205,11 +206,16 @@ describe(`grow from one host to ${N} and back`, () => {
       assert.match(left.out, new RegExp(`host ${h} deleted`));
       f.agents.delete(h);
       // Nothing of Weft's left on it: no device, route or nexthop of its own, no entry on its devices.
-      const links = (await json(f.lab.ns(h), ['ip', '-d', '-j', 'link', 'show'])) as { ifname: string; ifalias?: string }[];
+      // Read at once: the host is left, nothing changes it any more.
+      const [links, routes, nexthops, fdb] = (await Promise.all([
+        json(f.lab.ns(h), ['ip', '-d', '-j', 'link', 'show']),
+        json(f.lab.ns(h), ['ip', '-j', 'route', 'show', 'proto', '87']),
+        weftNexthops(h),
+        json(f.lab.ns(h), ['bridge', '-j', 'fdb', 'show']),
+      ])) as [{ ifname: string; ifalias?: string }[], unknown[], number, { ifname?: string }[]];
       assert.deepEqual(links.filter((l) => l.ifalias?.startsWith('weft:') || devices.includes(l.ifname)).map((l) => l.ifname), [], `${h}: devices`);
-      assert.deepEqual(await json(f.lab.ns(h), ['ip', '-j', 'route', 'show', 'proto', '87']), [], `${h}: routes`);
-      assert.equal(await weftNexthops(h), 0, `${h}: nexthops`);
-      const fdb = (await json(f.lab.ns(h), ['bridge', '-j', 'fdb', 'show'])) as { ifname?: string }[];
+      assert.deepEqual(routes, [], `${h}: routes`);
+      assert.equal(nexthops, 0, `${h}: nexthops`);
       assert.deepEqual(fdb.filter((e) => e.ifname && devices.includes(e.ifname)), [], `${h}: fdb entries`);
       await allWorkloadsTalk(`${h} left`);
       await storageTalks(`${h} left`);

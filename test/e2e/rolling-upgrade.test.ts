@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
+import { after, describe, test, type TestContext } from 'node:test';
 import { PROTOCOL_VERSION } from '../../src/protocol/index.js';
 import { network, tenant } from '../support/api.js';
 import { startTestEtcd } from '../support/etcd.js';
-import { extractPreviousRelease, PREVIOUS_RELEASE, previousReleaseUnavailable } from '../support/previous-release.js';
+import { extractPreviousRelease, PREVIOUS_RELEASE, previousReleaseUnavailable, type PreviousRelease } from '../support/previous-release.js';
 import { startFabric, type Fabric } from '../lab/fabric.js';
-import { waitFor } from '../lab/lab.js';
+import { waitFor, waitForAll } from '../lab/lab.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const PROBER = resolve(import.meta.dirname, '../lab/udp-prober.ts');
@@ -52,7 +52,7 @@ async function redNetwork(f: Fabric): Promise<void> {
 const reaches = async (f: Fabric, from: Workload, ip: string) => (await f.lab.ping(from.ns, ip, { count: 1, timeoutMs: 300 })).received === 1;
 
 async function everyPairReaches(f: Fabric, ws: Workload[], timeoutMs: number): Promise<void> {
-  for (const a of ws) for (const b of ws) if (a !== b) await waitFor(`${a.name} → ${b.name}`, () => reaches(f, a, b.ip), { timeoutMs });
+  await waitForAll(ws.flatMap((a) => ws.filter((b) => b !== a).map((b) => waitFor(`${a.name} → ${b.name}`, () => reaches(f, a, b.ip), { timeoutMs }))));
 }
 
 async function programmedEverywhere(f: Fabric): Promise<void> {
@@ -123,14 +123,21 @@ function deferrer(t: TestContext): (fn: () => Promise<unknown>) => void {
 }
 
 describe(`rolling upgrade from protocol ${PREVIOUS_RELEASE.protocolVersion} (commit ${PREVIOUS_RELEASE.commit.slice(0, 7)})`, () => {
+  // One extraction for both tests: tsx's compile cache is keyed by a file's path too, so each
+  // fresh extraction compiled the whole old tree again (in every old process that started cold).
+  let extracted: Promise<PreviousRelease> | undefined;
+  const previousRelease = () => (extracted ??= extractPreviousRelease());
+  after(async () => {
+    await (await extracted?.catch(() => undefined))?.remove();
+  });
+
   test('the previous release is the protocol version just before this one', () => {
     assert.equal(PREVIOUS_RELEASE.protocolVersion, PROTOCOL_VERSION - 1, 'PROTOCOL_VERSION moved on: pin PREVIOUS_RELEASE to the newest commit that speaks the version before it');
   });
 
   test('a new controller with old agents upgraded one at a time: no packet lost, no device recreated, endpoints still reach every host', { skip }, async (t) => {
     const defer = deferrer(t);
-    const prev = await extractPreviousRelease();
-    defer(() => prev.remove());
+    const prev = await previousRelease();
     const etcd = await startTestEtcd();
     defer(() => etcd.stop());
     const hosts = ['h1', 'h2', 'h3'];
@@ -167,7 +174,7 @@ describe(`rolling upgrade from protocol ${PREVIOUS_RELEASE.protocolVersion} (com
       await programmedEverywhere(f);
       // An endpoint change with agents of both versions: it must reach every host.
       const added = await addWorkload(f, h, `m${i + 1}`);
-      for (const w of base) await waitFor(`${w.name} (${w.host}) → ${added.name} on upgraded ${h}`, () => reaches(f, w, added.ip), { timeoutMs: 10_000 });
+      await waitForAll(base.map((w) => waitFor(`${w.name} (${w.host}) → ${added.name} on upgraded ${h}`, () => reaches(f, w, added.ip), { timeoutMs: 10_000 })));
     }
 
     const results = await stopStreams();
@@ -185,8 +192,7 @@ describe(`rolling upgrade from protocol ${PREVIOUS_RELEASE.protocolVersion} (com
 
   test('an old controller with new agents: protocol 1 negotiated, programs apply, traffic flows', { skip }, async (t) => {
     const defer = deferrer(t);
-    const prev = await extractPreviousRelease();
-    defer(() => prev.remove());
+    const prev = await previousRelease();
     const etcd = await startTestEtcd();
     defer(() => etcd.stop());
     const f = await startFabric({

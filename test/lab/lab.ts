@@ -32,7 +32,7 @@ import { armIpBatch, ipBatch, run, type RunOptions } from './run.js';
 export type { LabHostSpec, LabSpec } from './plan.js';
 export { segmentCidr } from './plan.js';
 export { cleanupStaleLabs, ownerPid } from './cleanup.js';
-export { havePing, ping, PING_PACKAGE, waitFor, type PingOptions, type PingResult, type WaitOptions } from './probe.js';
+export { havePing, ping, PING_PACKAGE, waitFor, waitForAll, type PingOptions, type PingResult, type WaitOptions } from './probe.js';
 export { CommandError, type RunOptions } from './run.js';
 
 export interface LabHost {

@@ -91,3 +91,13 @@ export async function waitFor<T>(what: string, check: () => Promise<T> | T, opts
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
   }
 }
+
+/**
+ * Awaits every wait (started together: independent conditions, each with its own deadline),
+ * then throws the first failure, so none is left running unobserved. One after another, each
+ * also waited out the process starts of the checks before it on a busy machine.
+ */
+export async function waitForAll(waits: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(waits)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
