@@ -27,6 +27,8 @@
 // deviation of our spacing decay between steps, so its grace does not grow. A shift is no
 // skipped slot (sendsSkipped): every slot is still sent, a little early or late.
 
+import { Address4, Address6 } from 'ip-address';
+
 export interface PhaseConfig {
   /** Our probe spacing, ms. */
   intervalMs: number;
@@ -59,39 +61,14 @@ export function alignerLeads(local: string, remote: string): boolean {
 
 /** A fixed-width hex key that orders addresses of one family as numbers, or undefined. */
 export function addressKey(s: string): string | undefined {
-  if (s.length > 45) return undefined;
-  if (!s.includes(':')) return ipv4Key(s);
-  if (!/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (h: string): string[] | undefined => {
-    if (h === '') return [];
-    const out: string[] = [];
-    const parts = h.split(':');
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i] as string;
-      if (i === parts.length - 1 && p.includes('.')) {
-        const k = ipv4Key(p); // a trailing embedded IPv4 address: two groups
-        if (k === undefined) return undefined;
-        out.push(k.slice(0, 4), k.slice(4));
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) out.push(p.toLowerCase().padStart(4, '0'));
-      else return undefined;
-    }
-    return out;
-  };
-  const head = groups(halves[0] as string);
-  const tail = halves.length === 2 ? groups(halves[1] as string) : [];
-  if (head === undefined || tail === undefined) return undefined;
-  const fill = 8 - head.length - tail.length;
-  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined;
-  return [...head, ...Array<string>(fill).fill('0000'), ...tail].join('');
-}
-
-function ipv4Key(s: string): string | undefined {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (v4 === null) return undefined;
-  const parts = v4.slice(1).map(Number);
-  return parts.every((n) => n <= 255) ? parts.map((n) => n.toString(16).padStart(2, '0')).join('') : undefined;
+  // ip-address takes zone ids and prefixes too; a path's underlay address is neither.
+  if (s.length > 45 || /[%/\s]/.test(s)) return undefined;
+  if (!s.includes(':')) {
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(s) || !Address4.isValid(s)) return undefined;
+    return new Address4(s).bigInt().toString(16).padStart(8, '0');
+  }
+  if (!Address6.isValid(s)) return undefined;
+  return new Address6(s).bigInt().toString(16).padStart(32, '0');
 }
 
 export class PhaseAligner {
