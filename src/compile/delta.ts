@@ -52,6 +52,26 @@ export class DeltaBuilder {
     }
   }
 
+  /**
+   * A host whose segments kept their settings and attachments (`after` carries `before`'s
+   * over, in the same order) and whose remote entries changed by `remotesOf`: the patches are
+   * known without comparing anything. A segment whose change is not known is compared whole.
+   */
+  remotesMoved(host: string, before: readonly Segment[], after: readonly Segment[], remotesOf: (segmentId: string) => KeyedChanges<RemoteEndpoint> | undefined): void {
+    for (let i = 0; i < after.length; i++) {
+      const s = after[i]!;
+      const r = remotesOf(s.id);
+      if (!r) {
+        this.diff(host, [before[i]!], [s]);
+        continue;
+      }
+      if (!r.upsert.length && !r.remove.length) continue;
+      const e = this.entry(host);
+      e.upsert.set(s.id, s);
+      e.patches.set(s.id, { base: before[i]!, patch: { id: s.id, upsertRemotes: r.upsert, removeRemotes: r.remove, upsertAttachments: [], removeAttachments: [], paths: null } });
+    }
+  }
+
   build(): Map<string, HostDelta> {
     const out = new Map<string, HostDelta>();
     for (const [host, d] of this.hosts) {

@@ -2,9 +2,10 @@
 // network, recomputes only the networks a change can touch (graph.ts), and answers with the
 // segments that actually changed. Its output always equals a full compile of the same view;
 // the property test in test/unit/compile-incremental.test.ts holds it to that.
-import type { IntentView, Network } from '../model/index.js';
+import type { Endpoint, IntentView, Network } from '../model/index.js';
 import type { Segment } from '../protocol/index.js';
 import { DeltaBuilder, type HostDelta } from './delta.js';
+import { placementOf } from './endpoint-move.js';
 import { Fabric } from './fabric.js';
 import { affectedBy, type CompileEvent, type CompiledMemory } from './graph.js';
 import { compileState, flatten, type CompiledState } from './host-segments.js';
@@ -35,6 +36,8 @@ export class IncrementalCompiler implements CompiledMemory {
   compiled: string[] = [];
   /** Networks compiled since construction: a counter for metrics and tests. */
   networksCompiled = 0;
+  /** Host segments carried over (only their remote entries changed) instead of recompiled: for tests. */
+  hostsCarriedOver = 0;
 
   /** `view` is live: it already reflects a change by the time onChange is called with it. */
   constructor(private readonly view: IntentView) {}
@@ -73,6 +76,7 @@ export class IncrementalCompiler implements CompiledMemory {
     this.compiled = [];
     const networks = new Set<string>();
     const hosts = new Set<string>();
+    const endpointsOnly = new EndpointChanges();
     let any = false;
     for (const e of events) {
       const affected = affectedBy(e, this.view, this);
@@ -85,6 +89,7 @@ export class IncrementalCompiler implements CompiledMemory {
           any = true;
           for (const n of affected.networks) networks.add(n);
           for (const h of affected.hosts) hosts.add(h);
+          endpointsOnly.add(e, affected.networks);
           break;
         default: {
           const never: never = affected;
@@ -92,7 +97,7 @@ export class IncrementalCompiler implements CompiledMemory {
         }
       }
     }
-    return any ? this.recompute(networks, hosts) : new Map();
+    return any ? this.recompute(networks, hosts, endpointsOnly) : new Map();
   }
 
   /** The fallback: a full compile, diffed against what was remembered. */
@@ -107,7 +112,7 @@ export class IncrementalCompiler implements CompiledMemory {
     return deltas.build();
   }
 
-  private recompute(networks: ReadonlySet<string>, hosts: ReadonlySet<string>): Map<string, HostDelta> {
+  private recompute(networks: ReadonlySet<string>, hosts: ReadonlySet<string>, endpointsOnly?: EndpointChanges): Map<string, HostDelta> {
     const state = this.remembered();
     const fabric = new Fabric(this.view);
     const deltas = new DeltaBuilder();
@@ -126,7 +131,13 @@ export class IncrementalCompiler implements CompiledMemory {
       const [tenant, name] = key.split('/') as [string, string];
       const n = this.view.get({ kind: 'Network', tenant, name }) as Network | undefined;
       const compiled = n && compileNetwork(this.view, n, fabric);
-      const remotesOf = compiled && remoteChanges(this.networks.get(key), compiled);
+      const previous = this.networks.get(key);
+      const remotesOf = compiled && remoteChanges(previous, compiled);
+      // Only endpoints changed and no host's settings did: the hosts those endpoints are not
+      // on keep their segments but for the remote entries, which the shared diff gives. At a
+      // thousand hosts this spares specialising and comparing every host's segment per change.
+      const touched = endpointsOnly?.hostsIn(key);
+      const carry = touched && previous && remotesOf && compiled.carryOver(previous);
       if (compiled) this.remember(compiled);
       else this.forget(key);
       this.compiled.push(key);
@@ -135,8 +146,14 @@ export class IncrementalCompiler implements CompiledMemory {
         let byNetwork = state.get(h);
         if (!byNetwork && fabric.host(h)) state.set(h, (byNetwork = new Map()));
         if (!byNetwork) continue;
-        const after = compiled?.segmentsOn(h) ?? [];
-        deltas.diff(h, byNetwork.get(key) ?? [], after, remotesOf && ((id) => remotesOf(id, h)));
+        const had = byNetwork.get(key);
+        const carried = carry && had && !touched.has(h);
+        const after = carried ? carry(h, had) : (compiled?.segmentsOn(h) ?? []);
+        if (carried) {
+          deltas.remotesMoved(h, had, after, (id) => remotesOf(id, h));
+          this.hostsCarriedOver++;
+        }
+        else deltas.diff(h, had ?? [], after, remotesOf && ((id) => remotesOf(id, h)));
         if (after.length) {
           byNetwork.set(key, after);
           holders.add(h);
@@ -186,6 +203,37 @@ export class IncrementalCompiler implements CompiledMemory {
   private remembered(): CompiledState {
     if (!this.state) throw new Error('IncrementalCompiler: call full() before onChange() or current()');
     return this.state;
+  }
+}
+
+/**
+ * Per network, the hosts a batch's endpoint events were on (before and after), or that
+ * something other than its endpoints changed (a network, host or underlay event, or an
+ * endpoint modification without its previous version): then every host is recompiled.
+ */
+class EndpointChanges {
+  private readonly hosts = new Map<string, Set<string> | 'all'>();
+
+  add(e: CompileEvent, networks: ReadonlySet<string>): void {
+    const endpoint = e.ref.kind === 'Endpoint' && (e.type !== 'modified' || e.previous !== undefined);
+    for (const key of networks) {
+      if (!endpoint) {
+        this.hosts.set(key, 'all');
+        continue;
+      }
+      let on = this.hosts.get(key);
+      if (on === 'all') continue;
+      if (!on) this.hosts.set(key, (on = new Set()));
+      for (const r of [e.resource, e.previous]) {
+        if (r) for (const a of placementOf(r as Endpoint).attached) on.add(a.host);
+      }
+    }
+  }
+
+  /** The hosts whose own endpoints changed in a network; undefined when more than endpoints did. */
+  hostsIn(key: string): ReadonlySet<string> | undefined {
+    const on = this.hosts.get(key);
+    return on === 'all' ? undefined : on;
   }
 }
 

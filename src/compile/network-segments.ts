@@ -11,6 +11,7 @@ import { deriveNetworkMtu, type NetworkMtu } from './network-mtu.js';
 import { attachmentId, bridgeName, compareText, deviceName, hostInterfaceName, networkSegmentIds, segmentId } from './names.js';
 import type { Problem } from './problem.js';
 import { missingPlaneUnderlays, probePaths, sharedVteps, underlayRoutes } from './paths.js';
+import { plainEqual } from './plain-equal.js';
 import { planePreference, vtepAddress, type PlaneAddress } from './vtep.js';
 
 export interface CompiledNetwork {
@@ -37,6 +38,26 @@ export interface CompiledNetwork {
    * remote entries are not the shared list minus their own, so they are compared whole.
    */
   movingHosts: ReadonlySet<string>;
+  /**
+   * Given the network's previous compile, when only its endpoints changed since (the caller
+   * knows: no event about the network, a host or an underlay in between): a host's segments
+   * made from the ones it had, with their settings and attachments kept and this compile's
+   * remote entries. Undefined unless every host's settings come out the same: the same member
+   * hosts, peers, encapsulation, MTU, segment shapes and VTEPs, and no endpoint moving.
+   * Only for hosts whose own endpoints did not change; the others need segmentsOn.
+   */
+  carryOver(before: CompiledNetwork): ((host: string, had: readonly Segment[]) => Segment[]) | undefined;
+  /** What every host's segment settings are made from, compared by carryOver. */
+  readonly settings: NetworkSettings;
+}
+
+/** The inputs of a network's per-host segment settings, as plain data. */
+interface NetworkSettings {
+  hosts: readonly string[];
+  peers: readonly string[];
+  encap: string;
+  mtu: NetworkMtu;
+  shapes: { id: string; vni: number; subnets: SegmentSubnet[]; plane?: string; multipath: boolean; vteps: [string, PlaneAddress | undefined][] }[];
 }
 
 /** One segment before it is specialised per host. */
@@ -193,7 +214,21 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
     return s && !s.multipathPlanes ? s.remotes : undefined;
   };
 
-  return { key, hosts, segmentsOn, sharedRemotes, problems, mtu: derivedMtu, movingHosts: new Set(localElsewhere.keys()) };
+  const settings: NetworkSettings = {
+    hosts,
+    peers,
+    encap,
+    mtu: derivedMtu,
+    shapes: shapes.map((s) => ({ id: s.id, vni: s.vni, subnets: s.subnets, ...(s.plane !== undefined ? { plane: s.plane } : {}), multipath: s.multipathPlanes !== undefined, vteps: [...s.vteps] })),
+  };
+  const movingHosts = new Set(localElsewhere.keys());
+  const carryOver = (before: CompiledNetwork) => {
+    if (movingHosts.size || before.movingHosts.size || settings.shapes.some((s) => s.multipath) || !plainEqual(settings, before.settings)) return undefined;
+    const byId = new Map(shapes.map((s) => [s.id, s]));
+    return (h: string, had: readonly Segment[]) => had.map((old) => withRemotesOf(old, () => byId.get(old.id)!.remotes.filter((r) => r.host !== h)));
+  };
+
+  return { key, hosts, segmentsOn, sharedRemotes, problems, mtu: derivedMtu, movingHosts, carryOver, settings };
 
   /** The host remote hosts send an endpoint's traffic to: spec.host, or a move's source until the switch. */
   function servingHost(e: Endpoint): string {
@@ -220,6 +255,17 @@ function withLazyRemotes(build: () => RemoteEndpoint[], segment: Segment): Segme
     },
   });
   return segment;
+}
+
+/**
+ * `segment`'s settings and attachments (shared, not copied) with remote entries from `build`.
+ * Never reads `segment.remotes`, which may not be built yet (for...in does not call getters).
+ */
+function withRemotesOf(segment: Segment, build: () => RemoteEndpoint[]): Segment {
+  const from = segment as unknown as Record<string, unknown>;
+  const copy: Record<string, unknown> = {};
+  for (const k in from) if (k !== 'remotes') copy[k] = from[k];
+  return withLazyRemotes(build, copy as unknown as Segment);
 }
 
 /** The segments a network has, with the planes each prefers for its VTEPs. */

@@ -370,6 +370,35 @@ describe('per-remote patches', () => {
     assert.deepEqual([own.upsertRemotes, own.upsertAttachments.map((a) => a.id)], [[], ['t1/n/e4']]);
   });
 
+  test('an endpoint added on a host already in the network carries the other hosts over: only their remote entries are new', () => {
+    const view = three();
+    const h = new Harness(view);
+    const before = h.compiler.hostsCarriedOver;
+    const deltas = h.added(ep(view, 'n', 'e4', 'h1'));
+    // h2 and h3 keep their settings and attachments; h1 (the endpoint's own host) is recompiled.
+    assert.equal(h.compiler.hostsCarriedOver - before, 2);
+    const h2 = deltas.get('h2')!;
+    assert.equal(h2.upsert[0]!.attachments, h2.patches[0]!.base.attachments, 'h2 shares its attachments with the segment it had');
+    assert.deepEqual(deltas.get('h1')!.upsert[0]!.attachments.map((a) => a.id), ['t1/n/e1', 't1/n/e4']);
+  });
+
+  test('an endpoint on a host new to the network recompiles every host: their probe peers change', () => {
+    const view = three();
+    host(view, 'h4', 'dc1', ['192.168.10.14']);
+    const h = new Harness(view);
+    const before = h.compiler.hostsCarriedOver;
+    h.added(ep(view, 'n', 'e4', 'h4'));
+    assert.equal(h.compiler.hostsCarriedOver, before);
+  });
+
+  test('an endpoint modified without its previous version recompiles every host (its old host is unknown)', () => {
+    const view = three();
+    const h = new Harness(view);
+    const before = h.compiler.hostsCarriedOver;
+    h.modified(modify<Endpoint>(view, { kind: 'Endpoint', tenant: 't1', network: 'n', name: 'e1' }, (x) => (x.spec.host = 'h2')), false);
+    assert.equal(h.compiler.hostsCarriedOver, before);
+  });
+
   test('an endpoint deleted is its MAC removed on the other hosts', () => {
     const view = three();
     const h = new Harness(view);
@@ -394,6 +423,7 @@ describe('per-remote patches', () => {
     test(`300 random intent changes as version-2 agents get them (seed ${s})`, () => {
       const h = randomRun(s, 300);
       assert.ok(h.v2.patchesSent > 0, 'no patch was ever sent');
+      assert.ok(h.compiler.hostsCarriedOver > 0, 'no host was ever carried over');
     });
   }
 });
