@@ -54,12 +54,14 @@ export class DeltaBuilder {
 
   /**
    * A host whose segments kept their settings and attachments (`after` carries `before`'s
-   * over, in the same order) and whose remote entries changed by `remotesOf`: the patches are
-   * known without comparing anything. A segment whose change is not known is compared whole.
+   * over, in the same order; the same object where nothing changed) and whose remote entries
+   * changed by `remotesOf`: the patches are known without comparing anything. A segment whose
+   * change is not known is compared whole.
    */
   remotesMoved(host: string, before: readonly Segment[], after: readonly Segment[], remotesOf: (segmentId: string) => KeyedChanges<RemoteEndpoint> | undefined): void {
     for (let i = 0; i < after.length; i++) {
       const s = after[i]!;
+      if (s === before[i]) continue;
       const r = remotesOf(s.id);
       if (!r) {
         this.diff(host, [before[i]!], [s]);

@@ -147,13 +147,17 @@ export class IncrementalCompiler implements CompiledMemory {
         if (!byNetwork && fabric.host(h)) state.set(h, (byNetwork = new Map()));
         if (!byNetwork) continue;
         const had = byNetwork.get(key);
-        const carried = carry && had && !touched.has(h);
-        const after = carried ? carry(h, had) : (compiled?.segmentsOn(h) ?? []);
-        if (carried) {
+        let after: Segment[];
+        if (carry && had && !touched.has(h)) {
+          // A segment whose remote entries did not change stays the very object the host (and
+          // the program book) holds: a patch is checked against that object.
+          after = had.map((s) => (unchanged(remotesOf(s.id, h)) ? s : carry(h, s)));
           deltas.remotesMoved(h, had, after, (id) => remotesOf(id, h));
           this.hostsCarriedOver++;
+        } else {
+          after = compiled?.segmentsOn(h) ?? [];
+          deltas.diff(h, had ?? [], after, remotesOf && ((id) => remotesOf(id, h)));
         }
-        else deltas.diff(h, had ?? [], after, remotesOf && ((id) => remotesOf(id, h)));
         if (after.length) {
           byNetwork.set(key, after);
           holders.add(h);
@@ -204,6 +208,10 @@ export class IncrementalCompiler implements CompiledMemory {
     if (!this.state) throw new Error('IncrementalCompiler: call full() before onChange() or current()');
     return this.state;
   }
+}
+
+function unchanged(c: { upsert: readonly unknown[]; remove: readonly unknown[] } | undefined): boolean {
+  return c !== undefined && !c.upsert.length && !c.remove.length;
 }
 
 /**

@@ -40,13 +40,13 @@ export interface CompiledNetwork {
   movingHosts: ReadonlySet<string>;
   /**
    * Given the network's previous compile, when only its endpoints changed since (the caller
-   * knows: no event about the network, a host or an underlay in between): a host's segments
-   * made from the ones it had, with their settings and attachments kept and this compile's
+   * knows: no event about the network, a host or an underlay in between): a host's segment
+   * made from the one it had, with its settings and attachments kept and this compile's
    * remote entries. Undefined unless every host's settings come out the same: the same member
    * hosts, peers, encapsulation, MTU, segment shapes and VTEPs, and no endpoint moving.
    * Only for hosts whose own endpoints did not change; the others need segmentsOn.
    */
-  carryOver(before: CompiledNetwork): ((host: string, had: readonly Segment[]) => Segment[]) | undefined;
+  carryOver(before: CompiledNetwork): ((host: string, had: Segment) => Segment) | undefined;
   /** What every host's segment settings are made from, compared by carryOver. */
   readonly settings: NetworkSettings;
 }
@@ -225,7 +225,7 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
   const carryOver = (before: CompiledNetwork) => {
     if (movingHosts.size || before.movingHosts.size || settings.shapes.some((s) => s.multipath) || !plainEqual(settings, before.settings)) return undefined;
     const byId = new Map(shapes.map((s) => [s.id, s]));
-    return (h: string, had: readonly Segment[]) => had.map((old) => withRemotesOf(old, () => byId.get(old.id)!.remotes.filter((r) => r.host !== h)));
+    return (h: string, had: Segment) => withRemotesOf(had, () => byId.get(had.id)!.remotes.filter((r) => r.host !== h));
   };
 
   return { key, hosts, segmentsOn, sharedRemotes, problems, mtu: derivedMtu, movingHosts, carryOver, settings };
@@ -258,13 +258,14 @@ function withLazyRemotes(build: () => RemoteEndpoint[], segment: Segment): Segme
 }
 
 /**
- * `segment`'s settings and attachments (shared, not copied) with remote entries from `build`.
- * Never reads `segment.remotes`, which may not be built yet (for...in does not call getters).
+ * `segment`'s settings and attachments (shared, not copied) with remote entries from `build`,
+ * fields in the same order (segments are compared as JSON). Never reads `segment.remotes`,
+ * which may not be built yet: for...in does not call getters.
  */
 function withRemotesOf(segment: Segment, build: () => RemoteEndpoint[]): Segment {
   const from = segment as unknown as Record<string, unknown>;
   const copy: Record<string, unknown> = {};
-  for (const k in from) if (k !== 'remotes') copy[k] = from[k];
+  for (const k in from) copy[k] = k === 'remotes' ? undefined : from[k];
   return withLazyRemotes(build, copy as unknown as Segment);
 }
 

@@ -77,6 +77,8 @@ class Harness {
       assert.ok(d.upsert.length || d.remove.length, `an entry for ${h} that changes nothing`);
       const before = new Map((this.programs.get(h) ?? []).map((s) => [s.id, s]));
       for (const s of d.upsert) assert.ok(!isDeepStrictEqual(before.get(s.id), s), `${h}: ${s.id} is re-sent unchanged`);
+      // The program book compares segments as JSON: fields keep the compiler's order.
+      for (const s of d.upsert) assert.deepEqual(Object.keys(s), Object.keys(expected.get(h)?.find((x) => x.id === s.id) ?? s), `${h}: ${s.id} has its fields out of order`);
       for (const id of d.remove) assert.ok(before.has(id), `${h}: ${id} is removed but was never there`);
       next.set(h, applyHostDelta(next.get(h) ?? [], d));
       for (const p of d.patches) {
@@ -380,6 +382,24 @@ describe('per-remote patches', () => {
     const h2 = deltas.get('h2')!;
     assert.equal(h2.upsert[0]!.attachments, h2.patches[0]!.base.attachments, 'h2 shares its attachments with the segment it had');
     assert.deepEqual(deltas.get('h1')!.upsert[0]!.attachments.map((a) => a.id), ['t1/n/e1', 't1/n/e4']);
+  });
+
+  test('a host carried over still gets a patch when its own endpoint changes next', () => {
+    const view = three();
+    const h = new Harness(view);
+    h.added(ep(view, 'n', 'e4', 'h3'));
+    const deltas = h.modified(modify<Endpoint>(view, { kind: 'Endpoint', tenant: 't1', network: 'n', name: 'e2' }, (x) => (x.spec.workload = { interface: 'net1' })));
+    const p = deltas.get('h2')!.patches[0]?.patch;
+    assert.deepEqual(p?.upsertAttachments.map((a) => a.interface), ['net1']);
+  });
+
+  test('a host whose remote entries did not change keeps the very segment it had (patches are checked against it)', () => {
+    const view = three();
+    const h = new Harness(view);
+    h.added(ep(view, 'n', 'e4', 'h3'));
+    const before = h.compiler.current().get('h1')![0]!;
+    h.modified(modify<Endpoint>(view, { kind: 'Endpoint', tenant: 't1', network: 'n', name: 'e2' }, (x) => (x.spec.workload = { interface: 'net1' })));
+    assert.equal(h.compiler.current().get('h1')![0], before);
   });
 
   test('an endpoint on a host new to the network recompiles every host: their probe peers change', () => {
