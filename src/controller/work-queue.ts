@@ -2,6 +2,11 @@
 // reconciler re-reads current state. A key added while queued is queued once; a key added while
 // being reconciled runs again afterwards. Failures retry with exponential backoff per key;
 // a TerminalError (the intent itself is invalid) is logged and not retried.
+//
+// Adding a key never runs a reconcile in the caller's stack: keys are added from change
+// listeners, and a status reconcile of a large network run inside the watch's delivery held
+// up the program distributor (whose compile and send follow the same event) by up to 18 ms
+// at 1,000 hosts. Work starts on the next turn of the loop.
 import type { Logger } from '../store/index.js';
 
 export interface ReconcileResult {
@@ -26,6 +31,7 @@ export class WorkQueue {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private processing: string | undefined;
   private running = false;
+  private pumpScheduled?: NodeJS.Immediate;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -40,6 +46,8 @@ export class WorkQueue {
 
   stop(): void {
     this.running = false;
+    clearImmediate(this.pumpScheduled);
+    this.pumpScheduled = undefined;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
   }
@@ -52,7 +60,7 @@ export class WorkQueue {
     if (this.queued.has(key)) return;
     this.queued.add(key);
     this.queue.push(key);
-    this.pump();
+    this.pumpSoon();
   }
 
   addAfter(key: string, ms: number): void {
@@ -69,6 +77,14 @@ export class WorkQueue {
   idle(): Promise<void> {
     if (!this.queue.length && this.processing === undefined) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private pumpSoon(): void {
+    if (this.pumpScheduled || !this.running || this.processing !== undefined) return;
+    this.pumpScheduled = setImmediate(() => {
+      this.pumpScheduled = undefined;
+      this.pump();
+    });
   }
 
   private pump(): void {
