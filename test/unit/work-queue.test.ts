@@ -7,6 +7,15 @@ import { TerminalError, WorkQueue } from '../../src/controller/work-queue.js';
 
 const log = pino({ level: 'silent' });
 
+/** Waits (turn by turn) until `cond` holds; fails after a generous deadline instead of hanging. */
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
 /** A queue whose reconciles are recorded and resolved by the test. */
 function recording(run: (key: string) => Promise<void> | void = () => undefined) {
   const calls: string[] = [];
@@ -45,11 +54,10 @@ describe('WorkQueue', () => {
     const first = new Promise<void>((r) => (release = r));
     const { q, calls } = recording((key) => (calls.length === 1 ? first : undefined));
     q.add('a');
-    while (!calls.length) await new Promise((r) => setImmediate(r));
+    await until(() => calls.length === 1, 'the first reconcile started');
     q.add('a');
     release();
-    await q.idle();
-    while (calls.length < 2) await new Promise((r) => setImmediate(r));
+    await until(() => calls.length === 2, 'the key ran again');
     await q.idle();
     assert.deepEqual(calls, ['a', 'a']);
     q.stop();
@@ -63,8 +71,7 @@ describe('WorkQueue', () => {
     });
     q.add('flaky');
     q.add('bad');
-    const deadline = Date.now() + 10_000;
-    while (calls.filter((k) => k === 'flaky').length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await until(() => calls.filter((k) => k === 'flaky').length === 3, 'two retries');
     await q.idle();
     assert.equal(calls.filter((k) => k === 'flaky').length, 3);
     assert.equal(calls.filter((k) => k === 'bad').length, 1);
