@@ -53,25 +53,26 @@ export class DeltaBuilder {
   }
 
   /**
-   * A host whose segments kept their settings and attachments (`after` carries `before`'s
-   * over, in the same order; the same object where nothing changed) and whose remote entries
-   * changed by `remotesOf`: the patches are known without comparing anything. A segment whose
-   * change is not known is compared whole.
+   * A host whose segments keep their settings and attachments, and whose remote entries change
+   * by `remotesOf`: returns the segments it now has, each change worked out once. A segment
+   * whose remote entries did not change stays the very object it had (a patch is checked
+   * against that object); a changed one is `carry(segment)`, and its patch is known without
+   * comparing anything; one whose change is not known is carried and compared whole.
    */
-  remotesMoved(host: string, before: readonly Segment[], after: readonly Segment[], remotesOf: (segmentId: string) => KeyedChanges<RemoteEndpoint> | undefined): void {
-    for (let i = 0; i < after.length; i++) {
-      const s = after[i]!;
-      if (s === before[i]) continue;
-      const r = remotesOf(s.id);
+  carried(host: string, before: readonly Segment[], carry: (s: Segment) => Segment, remotesOf: (segmentId: string) => KeyedChanges<RemoteEndpoint> | undefined): Segment[] {
+    return before.map((b) => {
+      const r = remotesOf(b.id);
+      if (r && !r.upsert.length && !r.remove.length) return b;
+      const s = carry(b);
       if (!r) {
-        this.diff(host, [before[i]!], [s]);
-        continue;
+        this.diff(host, [b], [s]);
+        return s;
       }
-      if (!r.upsert.length && !r.remove.length) continue;
       const e = this.entry(host);
       e.upsert.set(s.id, s);
-      e.patches.set(s.id, { base: before[i]!, patch: { id: s.id, upsertRemotes: r.upsert, removeRemotes: r.remove, upsertAttachments: [], removeAttachments: [], paths: null } });
-    }
+      e.patches.set(s.id, { base: b, patch: { id: s.id, upsertRemotes: r.upsert, removeRemotes: r.remove, upsertAttachments: [], removeAttachments: [], paths: null } });
+      return s;
+    });
   }
 
   build(): Map<string, HostDelta> {

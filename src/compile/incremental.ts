@@ -149,10 +149,7 @@ export class IncrementalCompiler implements CompiledMemory {
         const had = byNetwork.get(key);
         let after: Segment[];
         if (carry && had && !touched.has(h)) {
-          // A segment whose remote entries did not change stays the very object the host (and
-          // the program book) holds: a patch is checked against that object.
-          after = had.map((s) => (unchanged(remotesOf(s.id, h)) ? s : carry(h, s)));
-          deltas.remotesMoved(h, had, after, (id) => remotesOf(id, h));
+          after = deltas.carried(h, had, (s) => carry(h, s), (id) => remotesOf(id, h));
           this.hostsCarriedOver++;
         } else {
           after = compiled?.segmentsOn(h) ?? [];
@@ -208,10 +205,6 @@ export class IncrementalCompiler implements CompiledMemory {
     if (!this.state) throw new Error('IncrementalCompiler: call full() before onChange() or current()');
     return this.state;
   }
-}
-
-function unchanged(c: { upsert: readonly unknown[]; remove: readonly unknown[] } | undefined): boolean {
-  return c !== undefined && !c.upsert.length && !c.remove.length;
 }
 
 /**
