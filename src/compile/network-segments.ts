@@ -151,24 +151,21 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
       macs.add(e.spec.mac!);
     }
   }
-  const notLocal = (h: string) => {
-    const macs = localElsewhere.get(h);
-    return (r: RemoteEndpoint) => r.host !== h && !macs?.has(r.mac);
-  };
   const peers = [...byHost].filter(([, es]) => es.length > 0).map(([h]) => h);
   // Multipath remotes carry per-host VTEP lists that depend on the local host's planes; hosts
-  // wired to the same planes share one copy.
-  const remotesFor = new Map<string, RemoteEndpoint[]>();
-  const multipathRemotes = (s: Shape, h: string): RemoteEndpoint[] => {
-    const planes = s.multipathPlanes!;
+  // wired to the same planes share one list (made when a host with those planes first asks).
+  const multipathLists = new Map<string, RemoteEndpoint[]>();
+  const remotesSeenFrom = (s: Shape, h: string): readonly RemoteEndpoint[] => {
+    const planes = s.multipathPlanes;
+    if (!planes) return s.remotes;
     const local = fabric.planesOf(h);
     const cacheKey = `${s.id}\0${planes.filter((p) => local.has(p)).join(',')}`;
-    let all = remotesFor.get(cacheKey);
+    let all = multipathLists.get(cacheKey);
     if (!all) {
       all = s.remotes.map((r) => ({ ...r, vteps: sharedVteps(fabric, h, r.host, planes) }));
-      remotesFor.set(cacheKey, all);
+      multipathLists.set(cacheKey, all);
     }
-    return all.filter(notLocal(h));
+    return all;
   };
   const pathsOf = (s: Shape, h: string) => (s.plane !== undefined ? probePaths(fabric, h, peers, [s.plane]) : s.multipathPlanes ? probePaths(fabric, h, peers, s.multipathPlanes) : []);
   const routePlanes = (s: Shape, h: string): string[] => {
@@ -185,7 +182,7 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
       const vtep = s.vteps.get(h);
       const errors = [encapError(encap, h, host), s.plane !== undefined && !vtep ? `host ${h} has no address on plane ${s.plane}` : undefined].filter((x) => x !== undefined);
       const attachments = own.map((o) => attachmentOf(tenant, name, o.e, o.workload, s.subnets)).sort((a, b) => compareText(a.id, b.id));
-      return withLazyRemotes(() => (s.multipathPlanes ? multipathRemotes(s, h) : s.remotes.filter(notLocal(h))), {
+      return withLazyRemotes(remotesOn(h, remotesSeenFrom(s, h), localElsewhere.get(h)), {
         id: s.id,
         vni: s.vni,
         encap,
@@ -225,7 +222,7 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
   const carryOver = (before: CompiledNetwork) => {
     if (movingHosts.size || before.movingHosts.size || settings.shapes.some((s) => s.multipath) || !plainEqual(settings, before.settings)) return undefined;
     const byId = new Map(shapes.map((s) => [s.id, s]));
-    return (h: string, had: Segment) => withRemotesOf(had, () => byId.get(had.id)!.remotes.filter((r) => r.host !== h));
+    return (h: string, had: Segment) => withRemotesOf(had, remotesOn(h, byId.get(had.id)!.remotes));
   };
 
   return { key, hosts, segmentsOn, sharedRemotes, problems, mtu: derivedMtu, movingHosts, carryOver, settings };
@@ -235,6 +232,18 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
     const serving = placements.get(e)!.serving;
     return fabric.host(serving) ? serving : e.spec.host;
   }
+}
+
+/**
+ * What builds a host's remote entries: the list every host sees without the host's own entries
+ * and those attached there that another host serves (a move's). Made here, outside the compile,
+ * so that a segment whose entries are not built yet holds these and nothing else: a closure made
+ * inside compileNetwork would keep that whole compile alive, and a carried segment's the segment
+ * it was carried from, and so on back, for as long as nobody reads its remotes (which a
+ * version-2 agent's patches never do).
+ */
+function remotesOn(host: string, seen: readonly RemoteEndpoint[], attachedHere?: ReadonlySet<string>): () => RemoteEndpoint[] {
+  return () => seen.filter((r) => r.host !== host && !attachedHere?.has(r.mac));
 }
 
 /**

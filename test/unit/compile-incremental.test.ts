@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { applyHostDelta, compileAll, compileHost, deriveNetworkMtu, IncrementalCompiler, networkProblems, segmentPatch, type CompileEvent, type HostDelta } from '../../src/compile/index.js';
 import type { Endpoint, Host, Network, Resource, ResourceRef, Underlay } from '../../src/model/index.js';
 import type { Segment } from '../../src/protocol/index.js';
@@ -11,6 +13,14 @@ import { seed, seededBytes, type MemoryView } from './support/memory-view.js';
 import { PatchedPrograms } from './support/patched-programs.js';
 
 const SUBNET = { subnets: [{ cidr: '100.64.0.0/24' }] };
+
+/** A full garbage collection, after this job's WeakRef targets are released (they live to the job's end). */
+async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  await new Promise((r) => setImmediate(r));
+  gc();
+}
 const refOf = (r: Resource): ResourceRef => ({ kind: r.kind, tenant: r.metadata.tenant, network: r.metadata.network, name: r.metadata.name });
 
 /** Feeds changes to an IncrementalCompiler and checks every answer against a full compile. */
@@ -400,6 +410,22 @@ describe('per-remote patches', () => {
     const before = h.compiler.current().get('h1')![0]!;
     h.modified(modify<Endpoint>(view, { kind: 'Endpoint', tenant: 't1', network: 'n', name: 'e2' }, (x) => (x.spec.workload = { interface: 'net1' })));
     assert.equal(h.compiler.current().get('h1')![0], before);
+  });
+
+  test('a carried segment does not keep the segment it was carried from alive', async () => {
+    // A version-2 agent's patches never read a segment's remote entries, so they stay unbuilt;
+    // what builds them must not hold the segment before it (nor that one's, and so on back).
+    const view = three();
+    const compiler = new IncrementalCompiler(view);
+    compiler.full();
+    const first = new WeakRef(compiler.current().get('h1')![0]!);
+    for (let i = 4; i < 10; i++) {
+      const e = ep(view, 'n', `e${i}`, i % 2 ? 'h2' : 'h3');
+      compiler.onChange({ type: 'added', ref: refOf(e), resource: e });
+    }
+    assert.notEqual(compiler.current().get('h1')![0], first.deref(), 'h1 was not carried over');
+    await collectGarbage();
+    assert.equal(first.deref(), undefined, "h1's first segment is still reachable after six carries");
   });
 
   test('an endpoint on a host new to the network recompiles every host: their probe peers change', () => {
