@@ -14,7 +14,9 @@
 // BENCH_FILL_MS (300000: how long every agent may take to ack the filled network), BENCH_SETTLE_MS
 // (5000: the longest wait for the controllers to go idle after a change), BENCH_LEASE_TTL (1: every
 // replica's --leader-lease-ttl; the harness cluster's election timeout of 500 ms lets etcd grant
-// 1 s, a default etcd would raise it to 2 s: the granted TTL is printed with the failover figures).
+// 1 s, a default etcd would raise it to 2 s: the granted TTL is printed with the failover figures),
+// BENCH_PROFILE (a directory: write a CPU profile of one replica over the 3-replica changes there;
+// BENCH_PROFILE_REPLICA picks which, 0 to 2, default 1).
 //
 // Phases, in this order:
 //   1 replica   replica r0 alone; the agents (fanout-worker.ts: real AgentRuntime, null
@@ -41,6 +43,7 @@ import { startTestEtcd, startTestEtcdCluster } from '../support/etcd.js';
 import type { Condition, FromWorker, Stamp, ToWorker } from './fanout-worker.js';
 import { AgentWorker, forkAgentWorker } from './support/agent-workers.js';
 import { call, createRetrying, type Reply } from './support/http.js';
+import { profileProcess } from './support/profile.js';
 import { cpuSeconds, machine, procStatus } from './support/proc.js';
 import { writeBenchResult, type Figures } from './support/results.js';
 import { dist, envInt, type Dist } from './support/stats.js';
@@ -400,7 +403,11 @@ async function main(): Promise<number> {
     const countedText = replicas.map((r, i) => `r${i} ${counted?.items.find((x) => x.apiUrl === r.ctl.url)?.agents ?? '?'}`).join(', ');
     console.log(`  sessions by replica: ${spreadText} (agents' side); ${countedText} (GET /v1/controllers)`);
     phase('3 replicas: changes');
+    const PROFILE = process.env.BENCH_PROFILE;
+    const profiled = replicas[Math.min(REPLICAS - 1, envInt('BENCH_PROFILE_REPLICA', 1))]!;
+    const stopProfile = PROFILE ? await profileProcess(profiled.ctl.pid) : undefined;
     const multi = await measureChanges('three', (k) => replicas[k % REPLICAS]!, 1_000);
+    if (stopProfile) console.log(`  CPU profile of r${replicas.indexOf(profiled)} over the 3-replica changes: ${await stopProfile(PROFILE!, 'three-changes')}`);
     const multiStats = await agentStats();
     phase('3 replicas: writes');
     const multiWrites = await measureWrites('3 replicas', 'w3', '100.66.0.0/16', (client) => replicas[client % REPLICAS]!);
