@@ -34,8 +34,13 @@ const FULL_RUNS = Math.max(1, envInt('BENCH_FULL_RUNS', 3));
 const STATUS_CHANGES = envInt('BENCH_STATUS_CHANGES', 50);
 const TENANT = 'bench';
 if (N_HOSTS > 2 * 65_000) throw new Error('BENCH_HOSTS must be at most 130000 (two /16 underlays)');
-if (N_NETWORKS > 16_000) throw new Error('BENCH_NETWORKS must be at most 16000 (/22s in 100.64.0.0/10)');
-if (Math.ceil(N_ENDPOINTS / N_NETWORKS) + 1 > 1000) throw new Error('at most 999 endpoints per network (one /22 each)');
+/**
+ * Each network's subnet holds its endpoints and every address the changes take (each add and
+ * modify takes a new one, and they may all fall on one network): an address outside the
+ * subnet is dropped by the compiler, and a modify would then change nothing it measures.
+ */
+const NET_BITS = Math.max(10, Math.ceil(Math.log2(Math.ceil(N_ENDPOINTS / N_NETWORKS) + N_CHANGES + 4)));
+if (N_NETWORKS * 2 ** NET_BITS > 2 ** 22) throw new Error(`BENCH_NETWORKS × (endpoints per network + BENCH_CHANGES) does not fit 100.64.0.0/10 (${N_NETWORKS} networks of /${32 - NET_BITS})`);
 
 // A gc the benchmark can call, so memory figures are live data rather than garbage.
 setFlagsFromString('--expose-gc');
@@ -129,8 +134,8 @@ const IP = (a: number, b: number, c: number, d: number) => ((a << 24) >>> 0) + (
 /** Host i: dc1 for the first half (198.18.0.0/16), dc2 for the rest (198.19.0.0/16). */
 const hostSite = (i: number) => (i < N_HOSTS / 2 ? 'dc1' : 'dc2');
 const hostAddress = (i: number) => (i < N_HOSTS / 2 ? ip4(IP(198, 18, 0, 10) + i) : ip4(IP(198, 19, 0, 10) + i - Math.floor(N_HOSTS / 2)));
-/** Network i's subnet: the i-th /22 of 100.64.0.0/10. */
-const netBase = (i: number) => IP(100, 64, 0, 0) + i * 1024;
+/** Network i's subnet: the i-th /(32 - NET_BITS) of 100.64.0.0/10. */
+const netBase = (i: number) => IP(100, 64, 0, 0) + i * 2 ** NET_BITS;
 const mac = (n: number) => `02:${[(n / 2 ** 32) & 255, (n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
 /**
  * The hosts network i is on: a stride through all hosts (so both sites are in most networks),
@@ -173,7 +178,7 @@ function build(): Built {
   for (let i = 0; i < N_HOSTS; i++) add(make('Host', { name: `h${i}` }, { site: hostSite(i), addresses: [hostAddress(i)] }));
   const hostsOf: number[][] = [];
   for (let i = 0; i < N_NETWORKS; i++) {
-    add(make('Network', { name: `n${i}`, tenant: TENANT }, { vni: 10_000 + i, subnets: [{ cidr: `${ip4(netBase(i))}/22`, gateway: ip4(netBase(i) + 1) }] }));
+    add(make('Network', { name: `n${i}`, tenant: TENANT }, { vni: 10_000 + i, subnets: [{ cidr: `${ip4(netBase(i))}/${32 - NET_BITS}`, gateway: ip4(netBase(i) + 1) }] }));
     hostsOf.push(networkHosts(i));
   }
   const epCount = new Array<number>(N_NETWORKS).fill(0);
