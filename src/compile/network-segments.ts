@@ -182,7 +182,7 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
       const vtep = s.vteps.get(h);
       const errors = [encapError(encap, h, host), s.plane !== undefined && !vtep ? `host ${h} has no address on plane ${s.plane}` : undefined].filter((x) => x !== undefined);
       const attachments = own.map((o) => attachmentOf(tenant, name, o.e, o.workload, s.subnets)).sort((a, b) => compareText(a.id, b.id));
-      return withLazyRemotes(remotesOn(h, remotesSeenFrom(s, h), localElsewhere.get(h)), {
+      const fields: Segment = {
         id: s.id,
         vni: s.vni,
         encap,
@@ -202,7 +202,8 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
         multipath: mp?.mode ?? '',
         paths: pathsOf(s, h),
         underlayRoutes: underlayRoutes(fabric, h, routePlanes(s, h)),
-      });
+      };
+      return lazySegment(fields, remotesOn(h, remotesSeenFrom(s, h), localElsewhere.get(h)));
     });
   };
 
@@ -222,7 +223,7 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
   const carryOver = (before: CompiledNetwork) => {
     if (movingHosts.size || before.movingHosts.size || settings.shapes.some((s) => s.multipath) || !plainEqual(settings, before.settings)) return undefined;
     const byId = new Map(shapes.map((s) => [s.id, s]));
-    return (h: string, had: Segment) => withRemotesOf(had, remotesOn(h, byId.get(had.id)!.remotes));
+    return (h: string, had: Segment) => lazySegment(had, remotesOn(h, byId.get(had.id)!.remotes));
   };
 
   return { key, hosts, segmentsOn, sharedRemotes, problems, mtu: derivedMtu, movingHosts, carryOver, settings };
@@ -246,36 +247,45 @@ function remotesOn(host: string, seen: readonly RemoteEndpoint[], attachedHere?:
   return () => seen.filter((r) => r.host !== host && !attachedHere?.has(r.mac));
 }
 
-/**
- * `segment` with its remote entries built by `build` when first read, then kept. A change to a
- * large network re-specialises every member host's segment, and most are only compared through
- * the shared diff (shared-remotes.ts) and sent as patches: building every host's copy up front
- * cost endpoints × hosts per change, most of it garbage. The property stays an ordinary
- * enumerable one to every reader (comparison, spreading, serialisation).
- */
-function withLazyRemotes(build: () => RemoteEndpoint[], segment: Segment): Segment {
-  Object.defineProperty(segment, 'remotes', {
-    enumerable: true,
-    configurable: true,
-    get(this: Segment) {
-      const remotes = build();
-      Object.defineProperty(this, 'remotes', { value: remotes, enumerable: true, configurable: true, writable: true });
-      return remotes;
-    },
-  });
-  return segment;
-}
+/** Builders of the remote entries of segments nobody has read them from yet (see lazySegment). */
+const unbuilt = new WeakMap<object, () => RemoteEndpoint[]>();
 
 /**
- * `segment`'s settings and attachments (shared, not copied) with remote entries from `build`,
- * fields in the same order (segments are compared as JSON). Never reads `segment.remotes`,
- * which may not be built yet: for...in does not call getters.
+ * One getter for every lazy segment. Added in place as a new property (never by turning a
+ * data property into an accessor, which sends V8 to a slow dictionary-mode object), and the
+ * same getter each time: lazy segments share one hidden class and stay cheap to copy and read.
  */
-function withRemotesOf(segment: Segment, build: () => RemoteEndpoint[]): Segment {
-  const from = segment as unknown as Record<string, unknown>;
-  const copy: Record<string, unknown> = {};
-  for (const k in from) copy[k] = k === 'remotes' ? undefined : from[k];
-  return withLazyRemotes(build, copy as unknown as Segment);
+const LAZY_REMOTES: PropertyDescriptor = {
+  enumerable: true,
+  configurable: true,
+  get(this: Segment): RemoteEndpoint[] {
+    const build = unbuilt.get(this);
+    if (!build) throw new Error(`segment ${this.id}: remote entries read from an object that has no builder`);
+    const remotes = build();
+    unbuilt.delete(this);
+    Object.defineProperty(this, 'remotes', { value: remotes, enumerable: true, configurable: true, writable: true });
+    return remotes;
+  },
+};
+
+/**
+ * A copy of `fields` (a segment's fields in the compiler's order) whose remote entries are built
+ * by `build` when first read, then kept. A change to a large network re-specialises every
+ * member host's segment, and most are only compared through the shared diff (shared-remotes.ts)
+ * and sent as patches: building every host's list up front cost endpoints × hosts per change,
+ * most of it garbage. `remotes` stays an ordinary enumerable property, in its place, to every
+ * reader (comparison, spreading, serialisation; segments are compared as JSON). Never reads
+ * `fields.remotes`, which may not be built yet: for...in does not call getters.
+ */
+function lazySegment(fields: Segment, build: () => RemoteEndpoint[]): Segment {
+  const from = fields as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k in from) {
+    if (k === 'remotes') Object.defineProperty(out, 'remotes', LAZY_REMOTES);
+    else out[k] = from[k];
+  }
+  unbuilt.set(out, build);
+  return out as unknown as Segment;
 }
 
 /** The segments a network has, with the planes each prefers for its VTEPs. */
