@@ -241,11 +241,16 @@ export class Controller {
       {
         name: 'programmed-watch',
         start: () => {
-          programsWatch = new ProgrammedWatch(etcd, log, (c) => {
-            const segments = published.apply(c);
-            status.segmentsChanged(segments);
-            endpointMoves.segmentsChanged(segments);
-          });
+          programsWatch = new ProgrammedWatch(
+            etcd,
+            log,
+            (c) => {
+              const segments = published.apply(c);
+              status.segmentsChanged(segments);
+              endpointMoves.segmentsChanged(segments);
+            },
+            replicaId,
+          );
           programsWatch.start();
         },
         stop: () => {

@@ -9,7 +9,7 @@ import { MergedProgramState, PublishedPrograms } from '../../src/controller/merg
 import { countProgrammed, hostProgramming } from '../../src/controller/programming.js';
 import type { Segment } from '../../src/protocol/index.js';
 import { ProgramBook, ProgrammedPublisher } from '../../src/push/index.js';
-import { connectEtcd, PROGRAMMED_ROOT, ProgrammedWatch } from '../../src/store/index.js';
+import { connectEtcd, PROGRAMMED_ROOT, ProgrammedWatch, type ProgrammedChange } from '../../src/store/index.js';
 import { eventually } from '../support/api.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 
@@ -63,6 +63,31 @@ describe('programmed state publishing', () => {
     assert.equal(programmed(10), 0, 'nothing published yet');
     await eventually('every host programmed in the leader’s view', async () => programmed(10) === HOSTS.length, 10_000);
     await idle();
+  });
+
+  test('a replica’s own watch passes over what it published itself', async () => {
+    const seen: ProgrammedChange[] = [];
+    const own = new ProgrammedWatch(client, quiet, (c) => seen.push(c), 'r1');
+    own.start();
+    try {
+      await eventually('the snapshot', async () => seen.length > 0, 10_000);
+      assert.deepEqual(seen[0], { type: 'snapshot', entries: [], revisions: new Map() }, 'r1 published every host already');
+      // r1 publishes a host again (its errors changed), then another replica a revision: the
+      // watch delivers in revision order, so once it has the second it has passed the first.
+      const h = HOSTS[0]!;
+      book.ack(h, book.generationOf(h), [{ segment: 't/n', object: 'fdb', message: 'refused' }]);
+      publisher.hostChanged(h);
+      await idle();
+      await client.put(`${PROGRAMMED_ROOT}revisions/r2`).value(JSON.stringify({ revision: 7 }));
+      await eventually('the other replica’s revision', async () => seen.length > 1, 10_000);
+      assert.deepEqual(seen.slice(1), [{ type: 'revision', replica: 'r2', revision: 7 }]);
+    } finally {
+      own.close();
+      await client.delete().key(`${PROGRAMMED_ROOT}revisions/r2`);
+      book.ack(HOSTS[0]!, book.generationOf(HOSTS[0]!), []);
+      publisher.hostChanged(HOSTS[0]!);
+      await idle();
+    }
   });
 
   test('fifty agents acking one change over a few hundred ms: a handful of transactions', async (t) => {
