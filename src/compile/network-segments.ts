@@ -238,10 +238,10 @@ export function compileNetwork(view: IntentView, n: Network, fabric: Fabric): Co
 /**
  * What builds a host's remote entries: the list every host sees without the host's own entries
  * and those attached there that another host serves (a move's). Made here, outside the compile,
- * so that a segment whose entries are not built yet holds these and nothing else: a closure made
- * inside compileNetwork would keep that whole compile alive, and a carried segment's the segment
- * it was carried from, and so on back, for as long as nobody reads its remotes (which a
- * version-2 agent's patches never do).
+ * so that a segment whose entries are not built yet holds these and nothing else. A closure made
+ * inside compileNetwork would keep that whole compile alive; one that named the segment a copy
+ * was carried from would keep that segment, and through it every earlier one. Either lasts as
+ * long as nobody reads the remotes, and a version-2 agent's patches never do.
  */
 function remotesOn(host: string, seen: readonly RemoteEndpoint[], attachedHere?: ReadonlySet<string>): () => RemoteEndpoint[] {
   return () => seen.filter((r) => r.host !== host && !attachedHere?.has(r.mac));
