@@ -189,7 +189,10 @@ export class Controller {
       if (e.ref.kind !== 'Host' || e.type !== 'modified' || !connectedHere(e.ref.name)) return;
       if ((e.previous as Host | undefined)?.spec.drain !== (e.resource as Host).spec.drain) void hostState(e.ref.name, 'ready');
     });
-    publisher = new ProgrammedPublisher({ etcd, log, replica: replicaId, book: distributor.book, connected: connectedHere, connectedHosts: () => distributor!.connectedHosts() });
+    // Alone on the etcd (the last heartbeat counted only this replica), it leads and reads its own
+    // book: nobody would read what it published. Before the first heartbeat the count is 0.
+    const shared = () => replica.replicaCount !== 1;
+    publisher = new ProgrammedPublisher({ etcd, log, replica: replicaId, book: distributor.book, connected: connectedHere, connectedHosts: () => distributor!.connectedHosts(), shared });
     // Status counts agents on every replica: this one's from the book, the others' as published.
     const published = new PublishedPrograms(replicaId);
     const programs = new MergedProgramState(distributor.book, connectedHere, published);

@@ -12,7 +12,8 @@ export function statusMetrics(registry: Registry, compiler: { networksCompiled: 
 }
 
 /** What this replica wrote to publish its agents' program state for the leader's status. */
-export function programmedPublishMetrics(registry: Registry, publisher: { counters: { transactions: number; puts: number } }): void {
+export function programmedPublishMetrics(registry: Registry, publisher: { counters: { transactions: number; puts: number }; publishing: boolean }): void {
+  collectedGauge(registry, 'weft_programmed_publishing', 'Whether this replica publishes its agents\' program state (1 while another replica is counted; 0 alone)', () => (publisher.publishing ? 1 : 0));
   collectedGauge(registry, 'weft_programmed_publish_transactions', 'Transactions that published agents\' program state to etcd since start', () => publisher.counters.transactions);
   collectedGauge(registry, 'weft_programmed_publish_puts', 'Keys those transactions wrote (host entries and this replica\'s revision)', () => publisher.counters.puts);
 }

@@ -10,6 +10,11 @@
 //
 // Under the publisher's own lease: a replica that dies takes its entries with it, and the
 // replica its agents move to publishes them again. A lost lease republishes everything.
+//
+// Only while another replica may read it: a controller alone on its etcd (the default, one
+// machine) leads, and its status reads its own book, so publishing would be a write per host
+// and an etcd event per ack that nobody uses (at a thousand agents, about 5% of its CPU per
+// change). Once another replica is counted, everything connected is published at once.
 import { EtcdLeaseInvalidError, type Etcd3, type Lease } from 'etcd3';
 import type { ObjectError } from '../protocol/index.js';
 import { callOptions, encodeProgrammedEntry, encodeProgrammedRevision, MAX_ENTRY_BYTES, programmedHostKey, programmedRevisionKey, type Logger } from '../store/index.js';
@@ -33,6 +38,11 @@ export interface ProgrammedPublisherOptions {
   connectedHosts(): string[];
   /** The shortest time between two flushes. Default 200 ms. */
   intervalMs?: number;
+  /**
+   * Whether another replica may read what this one publishes (asked every second and before
+   * each flush). Default: always.
+   */
+  shared?: () => boolean;
   leaseTtlSeconds?: number;
 }
 
@@ -44,6 +54,8 @@ const RETRY_MS = 1000;
 const DEFAULT_LEASE_TTL_SECONDS = 5;
 /** Every connected host is looked at again this often, in case an event was missed (writes only what differs). */
 const RESYNC_MS = 5000;
+/** How often `shared` is asked while nothing else happens. */
+const SHARED_CHECK_MS = 1000;
 
 type Op = { host: string; value: string } | { host: string; value: undefined } | { revision: number };
 
@@ -59,6 +71,9 @@ export class ProgrammedPublisher {
   private lease?: { lease: Lease; id: string };
   private timer?: NodeJS.Timeout;
   private resyncTimer?: NodeJS.Timeout;
+  private sharedTimer?: NodeJS.Timeout;
+  /** Whether another replica may read what is published (opts.shared, as last asked). */
+  private sharing = true;
   private flushing = false;
   private stopped = false;
   private readonly intervalMs: number;
@@ -71,26 +86,48 @@ export class ProgrammedPublisher {
   start(): void {
     if (this.stopped || this.resyncTimer) return;
     this.resyncTimer = setInterval(() => {
+      if (!this.sharing) return;
       for (const h of this.opts.connectedHosts()) this.dirtyHosts.add(h);
       this.revisionMoved();
     }, RESYNC_MS);
     this.resyncTimer.unref();
+    this.checkShared();
+    this.sharedTimer = setInterval(() => this.checkShared(), SHARED_CHECK_MS);
+    this.sharedTimer.unref();
+  }
+
+  /** Whether what this replica publishes may be read by another (for tests and metrics). */
+  get publishing(): boolean {
+    return this.sharing;
+  }
+
+  /** Asks `shared` again; on turning shared, everything connected is published. */
+  private checkShared(): void {
+    const now = this.opts.shared?.() ?? true;
+    if (now === this.sharing) return;
+    this.sharing = now;
+    if (!now) return;
+    for (const h of this.opts.connectedHosts()) this.dirtyHosts.add(h);
+    this.revisionMoved();
   }
 
   /** A host acked, connected or went: its state may differ. */
   hostChanged(host: string): void {
+    if (!this.sharing) return;
     this.dirtyHosts.add(host);
     this.schedule();
   }
 
   /** These segments were sent or acked: their connected holders' state may differ. */
   segmentsChanged(segmentIds: readonly string[]): void {
+    if (!this.sharing) return;
     for (const id of segmentIds) this.dirtySegments.add(id);
     this.schedule();
   }
 
   /** Intent moved on: the revision this replica's applied segments are current to may have. */
   revisionMoved(): void {
+    if (!this.sharing) return;
     this.revisionDirty = true;
     this.schedule();
   }
@@ -105,6 +142,7 @@ export class ProgrammedPublisher {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.resyncTimer);
+    clearInterval(this.sharedTimer);
     const l = this.lease;
     this.lease = undefined;
     if (l) await l.lease.revoke(callOptions(1000)).catch(() => l.lease.release());
@@ -176,6 +214,15 @@ export class ProgrammedPublisher {
   private async flush(): Promise<void> {
     if (this.stopped || this.flushing) return;
     this.flushing = true;
+    this.checkShared();
+    if (!this.sharing) {
+      // What was dirty is published whole if another replica appears (checkShared).
+      this.dirtyHosts.clear();
+      this.dirtySegments.clear();
+      this.revisionDirty = false;
+      this.flushing = false;
+      return;
+    }
     // Nothing to write costs nothing, not even a lease (a controller with no agents has none).
     const ops = this.collect();
     if (!ops.length) {

@@ -1,7 +1,8 @@
 // Publishing agents' program state for the leader, on a real etcd: one replica's publisher
 // (over a real program book) and a leader's view (the watch and the merge over its own book,
 // with none of the hosts connected to it). Fifty agents acking one change cost a handful of
-// transactions, not fifty; a host that goes is unpublished; a stopped publisher's entries go.
+// transactions, not fifty; a host that goes is unpublished; a stopped publisher's entries go;
+// a replica alone publishes nothing until another is counted.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Etcd3 } from 'etcd3';
@@ -170,5 +171,24 @@ describe('programmed state publishing', () => {
     await publisher.stop();
     assert.deepEqual(await client.getAll().prefix(PROGRAMMED_ROOT).keys(), []);
     await eventually('the leader’s view is empty', async () => programmed(50) === 0, 10_000);
+  });
+
+  test('a replica alone publishes nothing; once another is counted, everything connected at once', async () => {
+    let others = false;
+    const alone = new ProgrammedPublisher({ etcd: client, log: quiet, replica: 'r3', book, connected: (h) => connected.has(h), connectedHosts: () => [...connected], shared: () => others });
+    alone.start();
+    try {
+      assert.equal(alone.publishing, false);
+      for (const h of connected) alone.hostChanged(h);
+      alone.segmentsChanged(['t/n']);
+      alone.revisionMoved();
+      assert.equal(alone.busy, false, 'no flush was even scheduled');
+      assert.deepEqual(await client.getAll().prefix(PROGRAMMED_ROOT).keys(), []);
+      others = true;
+      await eventually('every connected host published by r3', async () => (await client.getAll().prefix(`${PROGRAMMED_ROOT}hosts/`).keys()).filter((k) => k.endsWith('/r3')).length === connected.size, 10_000);
+      assert.equal(alone.publishing, true);
+    } finally {
+      await alone.stop();
+    }
   });
 });
