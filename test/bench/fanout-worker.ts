@@ -49,6 +49,8 @@ export interface Stamp {
   generation?: number;
   /** Serialized ControllerMessage bytes the agent received from the arm until the result. */
   bytes?: number;
+  /** The controller address the agent's session was on when the result was reported. */
+  controller?: string;
 }
 
 export type FromWorker =
@@ -346,7 +348,7 @@ function report(id: number, complete: boolean): void {
     a.tracker.armed.delete(id);
     const bytes = s ? a.tracker.kept.slice(s.keptAtArm).reduce((n, m) => n + sessionCodec().responseSerialize(m).length, 0) : undefined;
     if (![...a.tracker.armed.values()].some((x) => x.cond.kind === 'mac')) a.tracker.kept = [];
-    return { host: a.host, recv: s?.recv, ack: s?.ack, generation: s?.generation, bytes };
+    return { host: a.host, recv: s?.recv, ack: s?.ack, generation: s?.generation, bytes, controller: a.runtime?.controller };
   });
   send({ type: 'result', id, complete, stamps });
 }

@@ -98,6 +98,13 @@ async function settle(pids: number[], maxMs: number): Promise<{ ms: number; idle
   return { ms: performance.now() - t0, idle: false };
 }
 
+const scaleCpu = (c: CpuByRole, k: number): CpuByRole => ({ replicas: c.replicas * k, etcd: c.etcd * k, agents: c.agents * k });
+
+function meanCpu(xs: CpuByRole[]): CpuByRole {
+  const sum = xs.reduce((a, c) => ({ replicas: a.replicas + c.replicas, etcd: a.etcd + c.etcd, agents: a.agents + c.agents }), { replicas: 0, etcd: 0, agents: 0 });
+  return scaleCpu(sum, xs.length ? 1 / xs.length : NaN);
+}
+
 // ---------- workers (fanout-worker.ts) ----------
 
 /** Sends `m` to every worker and waits for each one's answer of `type`. */
@@ -145,7 +152,19 @@ interface Change {
   recv: (number | undefined)[];
   ack: (number | undefined)[];
   complete: boolean;
+  /** Per replica index: when its last agent acked (ms after the POST); `via`: the replica the POST went to. */
+  lastAckByReplica: Map<number, number>;
+  via: number;
+  /** CPU seconds each group of processes spent from the POST until every agent acked, and until all settled. */
+  cpu: { acked: CpuByRole; settled: CpuByRole };
 }
+
+/** CPU seconds by role: the controller replicas, the etcd members and the agent worker processes. */
+type CpuByRole = {
+  replicas: number;
+  etcd: number;
+  agents: number;
+};
 
 async function main(): Promise<number> {
   console.log('Weft controller replicas benchmark');
@@ -163,16 +182,19 @@ async function main(): Promise<number> {
   let etcdNote = '';
   let etcdEndpoints: string;
   let stopEtcd: () => Promise<void>;
+  let etcdPids: () => (number | undefined)[];
   try {
     const cluster = await startTestEtcdCluster(3);
     etcdEndpoints = cluster.endpoints.join(',');
     stopEtcd = () => cluster.stop();
+    etcdPids = () => cluster.members.map((m) => m.pid);
   } catch (err) {
     etcdMembers = 1;
     etcdNote = ` (a 3-member cluster did not start: ${String(err).split('\n')[0]}; this run uses ONE member)`;
     const one = await startTestEtcd();
     etcdEndpoints = one.endpoint;
     stopEtcd = () => one.stop();
+    etcdPids = () => [one.process.pid];
   }
   console.log(`etcd: ${etcdMembers} member${etcdMembers > 1 ? 's' : ''} on loopback${etcdNote}`);
 
@@ -303,6 +325,12 @@ async function main(): Promise<number> {
       return { reconnects: stats.reduce((n, s) => n + s.reconnects, 0), byController };
     };
     const pids = () => replicas.map((r) => r.ctl.pid);
+    const sumCpu = (ps: (number | undefined)[]) => ps.reduce((n: number, p) => n + cpuSeconds(p), 0);
+    const cpuNow = (): CpuByRole => ({ replicas: sumCpu(pids()), etcd: sumCpu(etcdPids()), agents: sumCpu(workers.map((w) => w.child.pid)) });
+    const cpuSince = (c0: CpuByRole): CpuByRole => {
+      const c = cpuNow();
+      return { replicas: c.replicas - c0.replicas, etcd: c.etcd - c0.etcd, agents: c.agents - c0.agents };
+    };
 
     /** CHANGES endpoint creates, the k-th through `through(k)`, each timed until every agent in the network acked it. */
     const measureChanges = async (label: string, through: (k: number) => Replica, macBase: number): Promise<Change[]> => {
@@ -311,8 +339,10 @@ async function main(): Promise<number> {
         const hostIdx = (k * 97 + 13) % N;
         const mac = macOf(macBase + k);
         const wait = await arm({ kind: 'mac', mac }, new Set([...inNetwork, hostName(hostIdx)]));
+        const cpu0 = cpuNow();
         const t0 = now();
-        const r = await post(through(k), `/v1/tenants/${TENANT}/networks/${NETWORK}/endpoints`, { metadata: { name: `${label}-m${k}` }, spec: { host: hostName(hostIdx), mac, workload: { netns: `ns-${label}-${k}` } } });
+        const via = through(k);
+        const r = await post(via, `/v1/tenants/${TENANT}/networks/${NETWORK}/endpoints`, { metadata: { name: `${label}-m${k}` }, spec: { host: hostName(hostIdx), mac, workload: { netns: `ns-${label}-${k}` } } });
         const apiMs = now() - t0;
         if (r.status !== 201) {
           problems.push(`${label} change ${k}: POST answered ${r.status} ${r.error ?? r.body?.detail ?? JSON.stringify(r.body).slice(0, 200)}`);
@@ -321,8 +351,14 @@ async function main(): Promise<number> {
         }
         inNetwork.add(hostName(hostIdx));
         const res = await wait(TIMEOUT_MS);
-        out.push({ apiStatus: r.status, apiMs, recv: res.stamps.map((x) => (x.recv === undefined ? undefined : x.recv - t0)), ack: res.stamps.map((x) => (x.ack === undefined ? undefined : x.ack - t0)), complete: res.complete });
+        const acked = cpuSince(cpu0);
         await settle(pids(), SETTLE_MS);
+        const lastAckByReplica = new Map<number, number>();
+        for (const x of res.stamps) {
+          const i = replicas.findIndex((rep) => rep.agentAddress === x.controller);
+          if (x.ack !== undefined) lastAckByReplica.set(i, Math.max(lastAckByReplica.get(i) ?? -Infinity, x.ack - t0));
+        }
+        out.push({ lastAckByReplica, via: replicas.indexOf(via), apiStatus: r.status, apiMs, recv: res.stamps.map((x) => (x.recv === undefined ? undefined : x.recv - t0)), ack: res.stamps.map((x) => (x.ack === undefined ? undefined : x.ack - t0)), complete: res.complete, cpu: { acked, settled: cpuSince(cpu0) } });
       }
       const missing = out.reduce((n, c) => n + c.ack.filter((x) => x === undefined).length, 0);
       if (missing) problems.push(`${label}: ${missing} agent acks missing over ${out.filter((c) => !c.complete).length} changes (each waited ${fmt(TIMEOUT_MS / 1000, 0)} s)`);
@@ -465,6 +501,8 @@ async function main(): Promise<number> {
       ack: dist(changes.flatMap((c) => c.ack.filter((x): x is number => x !== undefined))),
       api: dist(changes.map((c) => c.apiMs)),
       missing: changes.reduce((n, c) => n + c.ack.filter((x) => x === undefined).length, 0),
+      cpuAcked: meanCpu(changes.map((c) => c.cpu.acked)),
+      cpuSettled: meanCpu(changes.map((c) => c.cpu.settled)),
     });
     const S = summarize(single);
     const M = summarize(multi);
@@ -479,6 +517,19 @@ async function main(): Promise<number> {
       row(setup, 'first agent received', x.firstRecv);
       row(setup, 'per-agent ack', x.ack);
       row(setup, 'all agents acked', x.allAcked);
+    }
+    // Which replica's agents are last: the one that took the POST, the leader, or neither.
+    const lastOf = (pick: (c: Change) => number | undefined) => dist(multi.map(pick).filter((x): x is number => x !== undefined));
+    const lastRows: [string, Dist][] = [
+      ['took the POST', lastOf((c) => c.lastAckByReplica.get(c.via))],
+      ...replicas.map((_, i): [string, Dist] => [`r${i}${i === leaderIndex ? ' (leader)' : ''}`, lastOf((c) => c.lastAckByReplica.get(i))]),
+    ];
+    console.log(`3 replicas: the last ack among each replica's agents, p50 / p99 ms: ${lastRows.map(([what, d]) => `${what} ${fmt(d.p50, 0)} / ${fmt(d.p99, 0)}`).join('; ')}`);
+    console.log('');
+    console.log('CPU per change, ms (mean): from the POST until every agent acked / until every replica was idle again');
+    const ms = (x: number) => fmt(x * 1000, 0);
+    for (const [setup, x] of [['3 replicas', M], ['1 replica', S]] as const) {
+      console.log(`${pad(setup, 11)} replicas ${ms(x.cpuAcked.replicas)} / ${ms(x.cpuSettled.replicas)}, etcd ${ms(x.cpuAcked.etcd)} / ${ms(x.cpuSettled.etcd)}, agents ${ms(x.cpuAcked.agents)} / ${ms(x.cpuSettled.agents)}`);
     }
     console.log('');
     console.log(['writes'.padEnd(11), lpad('creates', 8), lpad('failed', 7), lpad('per s', 8), lpad('p50 ms', 9), lpad('p99 ms', 9)].join(' '));
@@ -503,6 +554,8 @@ async function main(): Promise<number> {
       perAgentAck: distFigures(x.ack),
       allAcked: distFigures(x.allAcked),
       sessionsReopened: stats.reconnects,
+      cpuMsPerChangeUntilAcked: scaleCpu(x.cpuAcked, 1000),
+      cpuMsPerChangeUntilSettled: scaleCpu(x.cpuSettled, 1000),
     });
     const writeFigures = (w: typeof singleWrites): Figures => ({ creates: WRITES, clients: CLIENTS, failed: w.failed, retries: w.retries, seconds: w.seconds, perSecond: w.perSecond, p50Ms: w.latency.p50, p99Ms: w.latency.p99 });
     writeBenchResult({
