@@ -11,13 +11,19 @@
 // Under the publisher's own lease: a replica that dies takes its entries with it, and the
 // replica its agents move to publishes them again. A lost lease republishes everything.
 //
+// A change in flight moves nothing at first: hosts that were sent it keep their entries, which
+// stay true while this replica's revision key stays (held-entry.ts), and once they have all
+// acked only the key moves. Hosts still behind after a short hold are written as behind, with
+// the key, as before. The leader learns of the change once, when the fleet has it.
+//
 // Only while another replica may read it: a controller alone on its etcd (the default, one
 // machine) leads, and its status reads its own book, so publishing would be a write per host
 // and an etcd event per ack that nobody uses (at a thousand agents, about 5% of its CPU per
 // change). Once another replica is counted, everything connected is published at once.
 import { EtcdLeaseInvalidError, type Etcd3, type Lease } from 'etcd3';
 import type { ObjectError } from '../protocol/index.js';
-import { callOptions, encodeProgrammedEntry, encodeProgrammedRevision, MAX_ENTRY_BYTES, programmedHostKey, programmedRevisionKey, type Logger } from '../store/index.js';
+import { callOptions, encodeProgrammedEntry, encodeProgrammedRevision, MAX_ENTRY_BYTES, programmedHostKey, programmedRevisionKey, type Logger, type ProgrammedSegment } from '../store/index.js';
+import { entryHoldsUnder } from './held-entry.js';
 
 /** The program book as publishing reads it (ProgramBook implements it). */
 export interface PublishedBook {
@@ -44,6 +50,11 @@ export interface ProgrammedPublisherOptions {
    */
   shared?: () => boolean;
   leaseTtlSeconds?: number;
+  /**
+   * How long the revision key may wait for hosts that were sent a change to ack it, their old
+   * entries standing meanwhile. Default 1000 ms: a thousand agents ack within it.
+   */
+  holdMs?: number;
 }
 
 /** etcd refuses a transaction of more than 128 operations (its default --max-txn-ops). */
@@ -57,16 +68,21 @@ const RESYNC_MS = 5000;
 /** How often `shared` is asked while nothing else happens. */
 const SHARED_CHECK_MS = 1000;
 
-type Op = { host: string; value: string } | { host: string; value: undefined } | { revision: number };
+type HostPut = { host: string; value: string; states: ProgrammedSegment[] };
+type Op = HostPut | { host: string; value: undefined } | { revision: number };
 
 export class ProgrammedPublisher {
   /** For metrics and tests. */
-  readonly counters = { flushes: 0, transactions: 0, puts: 0, deletes: 0 };
+  readonly counters = { flushes: 0, transactions: 0, puts: 0, deletes: 0, holds: 0 };
   private readonly dirtyHosts = new Set<string>();
   private readonly dirtySegments = new Set<string>();
   /** What etcd holds of ours: each host's value, and the revision key. */
   private readonly published = new Map<string, string>();
+  /** The same entries as states, to tell whether one still holds (entryHoldsUnder). */
+  private readonly publishedStates = new Map<string, ProgrammedSegment[]>();
   private publishedRevision?: number;
+  /** Since when hosts' entries have been held back with the revision key (performance.now()). */
+  private holdingSince?: number;
   private revisionDirty = false;
   private lease?: { lease: Lease; id: string };
   private timer?: NodeJS.Timeout;
@@ -77,9 +93,11 @@ export class ProgrammedPublisher {
   private flushing = false;
   private stopped = false;
   private readonly intervalMs: number;
+  private readonly holdMs: number;
 
   constructor(private readonly opts: ProgrammedPublisherOptions) {
     this.intervalMs = opts.intervalMs ?? 200;
+    this.holdMs = opts.holdMs ?? 1000;
   }
 
   /** Starts the periodic resync; events alone publish without it. */
@@ -181,7 +199,9 @@ export class ProgrammedPublisher {
     this.lease?.lease.release();
     this.lease = undefined;
     this.published.clear();
+    this.publishedStates.clear();
     this.publishedRevision = undefined;
+    this.holdingSince = undefined;
     for (const h of this.opts.connectedHosts()) this.dirtyHosts.add(h);
     this.revisionDirty = true;
   }
@@ -195,17 +215,36 @@ export class ProgrammedPublisher {
     this.dirtySegments.clear();
     this.revisionDirty = false;
     const ops: Op[] = [];
+    const held: HostPut[] = [];
+    const key = this.publishedRevision;
+    const keyMoves = key !== undefined && book.revision !== key;
     for (const host of hosts) {
-      let value: string | undefined;
-      if (this.opts.connected(host)) {
-        value = encodeProgrammedEntry(book.segmentsOf(host).map((s) => ({ id: s.id, ...book.state(host, s.id) })));
-        if (Buffer.byteLength(value) > MAX_ENTRY_BYTES) {
-          this.opts.log.warn({ host, bytes: value.length }, 'programmed state of a host too large to publish; other replicas count it as not programmed');
-          value = undefined;
-        }
+      if (!this.opts.connected(host)) {
+        if (this.published.has(host)) ops.push({ host, value: undefined });
+        continue;
       }
-      if (value !== undefined ? this.published.get(host) !== value : this.published.has(host)) ops.push({ host, value });
+      const states = book.segmentsOf(host).map((s): ProgrammedSegment => ({ id: s.id, ...book.state(host, s.id) }));
+      const value = encodeProgrammedEntry(states);
+      if (Buffer.byteLength(value) > MAX_ENTRY_BYTES) {
+        this.opts.log.warn({ host, bytes: value.length }, 'programmed state of a host too large to publish; other replicas count it as not programmed');
+        if (this.published.has(host)) ops.push({ host, value: undefined });
+        continue;
+      }
+      if (this.published.get(host) === value) continue;
+      const op = { host, value, states };
+      if (keyMoves && entryHoldsUnder(this.publishedStates.get(host), states, key)) held.push(op);
+      else ops.push(op);
     }
+    const now = performance.now();
+    if (held.length && now - (this.holdingSince ??= now) < this.holdMs) {
+      // The key stays, so the held entries stay true; look again soon (acks also say so).
+      this.counters.holds++;
+      for (const op of held) this.dirtyHosts.add(op.host);
+      this.revisionDirty = true;
+      return ops;
+    }
+    this.holdingSince = undefined;
+    ops.push(...held);
     const hasHosts = this.published.size > 0 || ops.some((o) => 'value' in o && o.value !== undefined);
     if (hasHosts && book.revision !== this.publishedRevision) ops.push({ revision: book.revision });
     return ops;
@@ -227,6 +266,7 @@ export class ProgrammedPublisher {
     const ops = this.collect();
     if (!ops.length) {
       this.flushing = false;
+      if (this.holdingSince !== undefined) this.schedule();
       return;
     }
     try {
@@ -243,9 +283,11 @@ export class ProgrammedPublisher {
             this.counters.puts++;
           } else if (op.value === undefined) {
             this.published.delete(op.host);
+            this.publishedStates.delete(op.host);
             this.counters.deletes++;
           } else {
             this.published.set(op.host, op.value);
+            this.publishedStates.set(op.host, op.states);
             this.counters.puts++;
           }
         }
