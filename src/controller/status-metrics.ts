@@ -12,8 +12,9 @@ export function statusMetrics(registry: Registry, compiler: { networksCompiled: 
 }
 
 /** What this replica wrote to publish its agents' program state for the leader's status. */
-export function programmedPublishMetrics(registry: Registry, publisher: { counters: { transactions: number; puts: number }; publishing: boolean }): void {
+export function programmedPublishMetrics(registry: Registry, publisher: { counters: { transactions: number; puts: number; holds: number }; publishing: boolean }): void {
   collectedGauge(registry, 'weft_programmed_publishing', 'Whether this replica publishes its agents\' program state (1 while another replica is counted; 0 alone)', () => (publisher.publishing ? 1 : 0));
   collectedGauge(registry, 'weft_programmed_publish_transactions', 'Transactions that published agents\' program state to etcd since start', () => publisher.counters.transactions);
   collectedGauge(registry, 'weft_programmed_publish_puts', 'Keys those transactions wrote (host entries and this replica\'s revision)', () => publisher.counters.puts);
+  collectedGauge(registry, 'weft_programmed_publish_holds', 'Flushes that kept this replica\'s revision key while agents acked a change (their entries standing)', () => publisher.counters.holds);
 }
