@@ -8,11 +8,16 @@
 //
 // Watchers (the baseline): each "agent" opens its own etcd client and a watch on one prefix,
 // and stamps when the put of an armed key arrives.
+//
+// Raw sessions (the transport's floor): each "agent" opens a Session stream to a bare gRPC
+// server (support/raw-session-server.ts) with the agent's own channel options and mutual TLS,
+// and acks each delta at once: no runtime, no patch, no driver. Stamps as for agents.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { Etcd3, type Watcher } from 'etcd3';
 import { joinController } from '../../agents/join.js';
+import { agentClient, keepaliveOptions } from '../../agents/dial.js';
 import { AgentRuntime, type DataplaneDriver } from '../../agents/runtime.js';
 import type { Identity } from '../../agents/identity.js';
 import { loadProtocol, type AgentMessage, type ControllerMessage, type ObjectError, type Segment } from '../../src/protocol/index.js';
@@ -37,6 +42,12 @@ export type ToWorker =
   | { type: 'watch'; endpoint: string; prefix: string; concurrency: number }
   | { type: 'arm-watch'; id: number; key: string }
   | { type: 'collect-watch'; id: number }
+  /** Opens one raw Session per agent host of this worker (after stop-agents), with this identity. */
+  | { type: 'raw'; address: string; caPem: string; certPem: string; keyPem: string }
+  /** Stamps the delta of `generation` on every raw session. */
+  | { type: 'arm-raw'; id: number; generation: number }
+  | { type: 'collect-raw'; id: number }
+  | { type: 'close-raw' }
   | { type: 'stats' }
   | { type: 'exit' };
 
@@ -61,6 +72,9 @@ export type FromWorker =
   | { type: 'stopped'; ms: number }
   | { type: 'watching'; watchers: number; ms: number; errors: string[] }
   | { type: 'watch-result'; id: number; complete: boolean; stamps: { host: string; seen?: number }[] }
+  | { type: 'raw-open'; sessions: number; ms: number; errors: string[] }
+  | { type: 'raw-result'; id: number; complete: boolean; stamps: Stamp[] }
+  | { type: 'raw-closed' }
   | { type: 'log'; host: string; level: 'warn' | 'error'; msg: string; obj: string }
   /** Warn/error log lines by message and reason, and sessions opened beyond each agent's first. */
   | { type: 'stats'; logs: Record<string, number>; reconnects: number; agents: number; byController: Record<string, number> }
@@ -416,6 +430,79 @@ function watchReport(id: number, complete: boolean): void {
   send({ type: 'watch-result', id, complete, stamps });
 }
 
+// ---------- raw sessions (the transport's floor) ----------
+
+interface RawSession {
+  host: string;
+  client: grpc.Client;
+  armed: Map<number, { generation: number; recv?: number; ack?: number }>;
+}
+
+const raws: RawSession[] = [];
+const rawPending = new Map<number, { remaining: number }>();
+
+async function openRaw(m: Extract<ToWorker, { type: 'raw' }>): Promise<void> {
+  const t0 = performance.now();
+  const errors: string[] = [];
+  // A few at a time, each until the server's first message: a thousand connects at once
+  // overflow the unix socket's backlog (EAGAIN), and grpc-js then backs off for seconds.
+  await pool(
+    agents.map((a) => a.host),
+    16,
+    (host) =>
+      new Promise<void>((resolve) => {
+        // The keepalive the bench's agents run with (startAll).
+        const client = agentClient(m.address, m.caPem, { keyPem: m.keyPem, certPem: m.certPem }, keepaliveOptions({ intervalMs: 10_000, timeoutMs: 20_000 }));
+        const call = client.Session();
+        const r: RawSession = { host, client, armed: new Map() };
+        const timer = setTimeout(() => {
+          errors.push(`${host}: no first message within 30 s`);
+          resolve();
+        }, 30_000);
+        call.on('data', (msg: ControllerMessage) => {
+          clearTimeout(timer);
+          resolve();
+          if (!msg.delta) return;
+          const t = now();
+          const generation = Number(msg.delta.generation);
+          call.write({ ack: { generation, errors: [] } });
+          const written = now();
+          for (const [id, a] of r.armed) {
+            if (a.recv !== undefined || a.generation !== generation) continue;
+            a.recv = t;
+            a.ack = written;
+            const p = rawPending.get(id);
+            if (p && --p.remaining === 0) rawReport(id, true);
+          }
+        });
+        call.on('error', (err: Error) => {
+          clearTimeout(timer);
+          if (errors.length < 10) errors.push(`${host}: ${err.message}`);
+          resolve();
+        });
+        call.write({ hello: { protocolVersion: 2, agentVersion: 'bench-raw', capabilities: {}, addresses: [], appliedGeneration: 0 } });
+        raws.push(r);
+      }),
+  );
+  send({ type: 'raw-open', sessions: raws.length, ms: performance.now() - t0, errors });
+}
+
+function armRaw(id: number, generation: number): void {
+  rawPending.set(id, { remaining: raws.length });
+  for (const r of raws) r.armed.set(id, { generation });
+  if (!raws.length) rawReport(id, true);
+}
+
+function rawReport(id: number, complete: boolean): void {
+  rawPending.delete(id);
+  const stamps = raws.map((r) => {
+    const a = r.armed.get(id);
+    r.armed.delete(id);
+    return { host: r.host, recv: a?.recv, ack: a?.ack, generation: a?.generation };
+  });
+  send({ type: 'raw-result', id, complete, stamps });
+}
+
 // ---------- main loop ----------
 
 process.on('message', (raw) => {
@@ -442,6 +529,17 @@ process.on('message', (raw) => {
       case 'collect-watch':
         if (watchPending.has(m.id)) watchReport(m.id, false);
         return;
+      case 'raw':
+        return openRaw(m);
+      case 'arm-raw':
+        armRaw(m.id, m.generation);
+        return send({ type: 'armed', id: m.id });
+      case 'collect-raw':
+        if (rawPending.has(m.id)) rawReport(m.id, false);
+        return;
+      case 'close-raw':
+        for (const r of raws.splice(0)) r.client.close();
+        return send({ type: 'raw-closed' });
       case 'stats':
         return send({ type: 'stats', logs: Object.fromEntries(logCounts), reconnects: agents.reduce((n, a) => n + Math.max(0, a.tracker.welcomes - 1), 0), agents: agents.length, byController: sessionsByController() });
       case 'exit':
@@ -450,6 +548,7 @@ process.on('message', (raw) => {
           await w.watcher?.cancel().catch(() => undefined);
           w.client.close();
         }
+        for (const r of raws) r.client.close();
         process.exit(0);
         return;
       default: {

@@ -34,6 +34,11 @@
 //             performance.timeOrigin + performance.now(), comparable across processes.
 //   etcd      the agents are stopped; in the same workers, one etcd client and one watch per
 //             host on /weft/v1/r/endpoints/bench/net0/; `seen` = the put event for the new key.
+//   raw       the transport's floor: in the same workers, one bare Session stream per host (the
+//             agents' channel options, mutual TLS) to a bare gRPC server in this process
+//             (support/raw-session-server.ts), which writes one small delta to every stream at
+//             t0; each acks it at once. No API, etcd, compile, runtime or patch: what crossing
+//             grpc-js and TLS both ways costs, stamped like the agents.
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +49,7 @@ import { AgentWorker, forkAgentWorker } from './support/agent-workers.js';
 import { call, createRetrying, type Reply } from './support/http.js';
 import { cpuSeconds, machine, procStatus } from './support/proc.js';
 import { profileProcess } from './support/profile.js';
+import { startRawSessionServer } from './support/raw-session-server.js';
 import { kibOf, writeBenchResult, type Figures } from './support/results.js';
 import { dist, envInt, type Dist } from './support/stats.js';
 
@@ -387,6 +393,7 @@ async function main(): Promise<number> {
     );
     s = await settle(pid, STOP_SETTLE_MS);
     console.log(`agents stopped in ${fmt(Math.max(...stopped.map((x) => x.ms)), 0)} ms; controller ${s.idle ? 'idle after' : 'still busy after'} ${fmt(s.ms / 1000, 1)} s`);
+
     const prefix = `/weft/v1/r/endpoints/${TENANT}/${NETWORK}/`;
     const watching = await Promise.all(
       workers.map((w) => {
@@ -434,11 +441,79 @@ async function main(): Promise<number> {
       // A change whose POST failed made no event: it is counted as a failed POST, not as watchers missing it.
       if (r.status === 201) watchChanges.push({ k, host: hostName(hostIdx), apiStatus: r.status, apiMs, recv: seen, ack: seen, complete: all.every((x) => x.complete), cpu: cpuSeconds(pid) - cpu0, settleMs: st.ms, idle: st.idle, bytes: 0 });
     }
-    phase('report');
     const cpuWatch = cpuSeconds(pid) - cpuWatch0;
     const watchWorkersCpu = workersCpu() - watchWorkersCpu0;
     const etcdCpuWatch = cpuSeconds(etcd.process.pid) - etcdCpu0;
     const watchWall = (performance.now() - tWatch) / 1000;
+
+    // ----- floor: the same fan-out over bare gRPC sessions -----
+    phase('raw sessions');
+    const raw = await startRawSessionServer(join(dir, 'raw.sock'));
+    const rawOpen = await Promise.all(
+      workers.map((w) => {
+        const p = w.next('raw-open');
+        w.send({ type: 'raw', address: raw.address, caPem: raw.caPem, certPem: raw.certPem, keyPem: raw.keyPem });
+        return p;
+      }),
+    );
+    const nRaw = rawOpen.reduce((x, w) => x + w.sessions, 0);
+    const rawErrors = rawOpen.flatMap((w) => w.errors);
+    const tRawOpen = performance.now();
+    while (raw.sessions() < nRaw && performance.now() - tRawOpen < 60_000) await sleep(50);
+    console.log(`raw sessions: ${raw.sessions()} of ${nRaw} open at the bare server after ${fmt((performance.now() - tRawOpen) / 1000, 1)} s${rawErrors.length ? `; errors: ${rawErrors.slice(0, 5).join(' | ')}` : ''}`);
+    if (raw.sessions() < nRaw) problems.push(`raw phase: only ${raw.sessions()} of ${nRaw} sessions opened`);
+    const rawChanges: Change[] = [];
+    const rawWorkersCpu0 = workersCpu();
+    const rawServerCpu0 = process.cpuUsage();
+    const tRaw = performance.now();
+    // What one endpoint's change is on the wire to an agent (a patch adding one remote).
+    const rawDelta = (generation: number) => ({
+      body: 'delta' as const,
+      delta: {
+        generation,
+        baseGeneration: generation - 1,
+        upsert: [],
+        remove: [],
+        patch: [{ id: SEGMENT, upsertRemotes: [{ mac: macOf(200_000 + generation), ips: [], vtep: '198.18.0.9', host: hostName(9), vteps: [] }], removeRemotes: [], upsertAttachments: [], removeAttachments: [], paths: null }],
+      },
+    });
+    for (let k = 0; k < CHANGES && performance.now() - tRaw < PHASE_MS; k++) {
+      const id = ++armId;
+      const generation = k + 1;
+      await Promise.all(
+        workers.map((w) => {
+          const p = w.next('armed', (m) => m.id === id);
+          w.send({ type: 'arm-raw', id, generation });
+          return p;
+        }),
+      );
+      const results = workers.map((w) => w.next('raw-result', (m) => m.id === id, TIMEOUT_MS + 60_000));
+      const timer = setTimeout(() => workers.forEach((w) => w.send({ type: 'collect-raw', id })), TIMEOUT_MS);
+      // The controller may still have work from the agents' departure: not on these cores now.
+      await settle(pid, SETTLE_MS);
+      const c0 = process.cpuUsage();
+      const t0 = now();
+      raw.sendAll(rawDelta(generation));
+      const all = await Promise.all(results);
+      clearTimeout(timer);
+      const c = process.cpuUsage(c0);
+      const stamps = all.flatMap((x) => x.stamps);
+      rawChanges.push({ k, host: '', apiStatus: 0, apiMs: 0, recv: stamps.map((x) => (x.recv === undefined ? undefined : x.recv - t0)), ack: stamps.map((x) => (x.ack === undefined ? undefined : x.ack - t0)), complete: all.every((x) => x.complete), cpu: (c.user + c.system) / 1e6, settleMs: 0, idle: true, bytes: 0 });
+      // About as far apart as the agents' changes (their settle), so the workers are idle again.
+      await sleep(1000);
+    }
+    const rawServerCpu = process.cpuUsage(rawServerCpu0);
+    const rawWorkersCpu = workersCpu() - rawWorkersCpu0;
+    await Promise.all(
+      workers.map((w) => {
+        const p = w.next('raw-closed');
+        w.send({ type: 'close-raw' });
+        return p;
+      }),
+    );
+    await raw.stop();
+
+    phase('report');
     await probe.stop();
 
     // ----- report -----
@@ -465,6 +540,7 @@ async function main(): Promise<number> {
     };
     const A = summarize(agentChanges);
     const W = summarize(watchChanges);
+    const R = summarize(rawChanges);
     console.log('');
     console.log(`per change: one endpoint created through the API on one host, reaching ${inNetwork.size} agents (every host with an endpoint in the network) or ${nWatchers} watchers; ${A.n} changes (agents) and ${W.n} (etcd); ms after the POST was sent`);
     console.log([pad('path', 7), pad('measure', 32), lpad('count', 7), lpad('p50 ms', 9), lpad('p99 ms', 9), lpad('max ms', 9)].join(' '));
@@ -474,12 +550,17 @@ async function main(): Promise<number> {
     row('agents', 'per-agent receipt', A.recv);
     row('agents', 'per-agent ack written', A.ack);
     row('agents', 'all agents acked', A.lastAck);
+    row('raw', 'first session received', R.firstRecv);
+    row('raw', 'per-session receipt', R.recv);
+    row('raw', 'per-session ack written', R.ack);
+    row('raw', 'all sessions acked', R.lastAck);
     row('etcd', 'POST answered', W.api);
     row('etcd', 'first watcher saw the put', W.firstRecv);
     row('etcd', 'per-watcher event', W.recv);
     row('etcd', 'all watchers saw it', W.lastAck);
     console.log('');
     console.log(`agents/etcd: all-acked vs all-seen p50 ${fmt(A.lastAck.p50 / W.lastAck.p50, 2)}x, p99 ${fmt(A.lastAck.p99 / W.lastAck.p99, 2)}x; per-recipient receipt p50 ${fmt(A.recv.p50 / W.recv.p50, 2)}x, p99 ${fmt(A.recv.p99 / W.recv.p99, 2)}x`);
+    console.log(`raw/etcd (the transport's floor, timed from the first write, not a POST): all acked vs all seen p50 ${fmt(R.lastAck.p50 / W.lastAck.p50, 2)}x, p99 ${fmt(R.lastAck.p99 / W.lastAck.p99, 2)}x; agents/raw p50 ${fmt(A.lastAck.p50 / R.lastAck.p50, 2)}x, p99 ${fmt(A.lastAck.p99 / R.lastAck.p99, 2)}x`);
     console.log('');
     const rssAtEnd = procStatus(pid, 'VmRSS');
     console.log(`controller pid ${pid}: VmRSS ${rssAfterAgents} after the agent phase (peak VmHWM ${hwmAfterAgents}); VmRSS ${rssAtEnd} at the end`);
@@ -492,11 +573,15 @@ async function main(): Promise<number> {
     // What the recipients themselves spend: the agents decrypt, decode, apply and ack; the
     // watchers only decode. On this machine they share the cores with the controller and etcd.
     const perRecipientUs = (cpu: number, changes: number, n: number) => (1e6 * cpu) / Math.max(1, changes) / Math.max(1, n);
-    console.log(`recipients' CPU per change (all worker processes, phase total / changes): agents ${fmt((1000 * agentWorkersCpu) / Math.max(1, agentChanges.length), 0)} ms (${fmt(perRecipientUs(agentWorkersCpu, agentChanges.length, inNetwork.size), 0)} µs per agent), etcd watchers ${fmt((1000 * watchWorkersCpu) / Math.max(1, watchChanges.length), 0)} ms (${fmt(perRecipientUs(watchWorkersCpu, watchChanges.length, nWatchers), 0)} µs per watcher)`);
+    console.log(`recipients' CPU per change (all worker processes, phase total / changes): agents ${fmt((1000 * agentWorkersCpu) / Math.max(1, agentChanges.length), 0)} ms (${fmt(perRecipientUs(agentWorkersCpu, agentChanges.length, inNetwork.size), 0)} µs per agent), raw sessions ${fmt((1000 * rawWorkersCpu) / Math.max(1, rawChanges.length), 0)} ms (${fmt(perRecipientUs(rawWorkersCpu, rawChanges.length, nRaw), 0)} µs per session), etcd watchers ${fmt((1000 * watchWorkersCpu) / Math.max(1, watchChanges.length), 0)} ms (${fmt(perRecipientUs(watchWorkersCpu, watchChanges.length, nWatchers), 0)} µs per watcher)`);
+    const rawServerCpuS = (rawServerCpu.user + rawServerCpu.system) / 1e6;
+    console.log(`raw server CPU (this process) per change: p50 ${fmt(1000 * R.cpu.p50, 0)} ms until every session acked; ${fmt((1000 * rawServerCpuS) / Math.max(1, rawChanges.length), 0)} ms over the phase per change (the controller's, agent phase: p50 ${fmt(1000 * A.cpu.p50, 0)} ms)`);
     console.log(`bytes on the wire per change (serialized ControllerMessages all agents received, from the POST until every agent acked): p50 ${fmt(A.bytes.p50, 0)}, max ${fmt(A.bytes.max, 0)}; per agent p50 ${fmt(A.bytes.p50 / Math.max(1, inNetwork.size), 0)}`);
     console.log(`network status after the agent phase: ${JSON.stringify(statusOf)}`);
     if (A.n < CHANGES) problems.push(`agent phase: only ${A.n} of ${CHANGES} changes fit in ${fmt(PHASE_MS / 1000, 0)} s`);
     if (W.n < CHANGES) problems.push(`etcd phase: only ${W.n} of ${CHANGES} changes fit in ${fmt(PHASE_MS / 1000, 0)} s`);
+    if (R.n < CHANGES) problems.push(`raw phase: only ${R.n} of ${CHANGES} changes fit in ${fmt(PHASE_MS / 1000, 0)} s`);
+    if (R.incomplete || R.missing) problems.push(`raw phase: ${R.incomplete} changes did not reach every session (${R.missing} missing)`);
     if (A.incomplete || A.missing) problems.push(`agent phase: ${A.incomplete} changes did not reach every agent within ${fmt(TIMEOUT_MS / 1000, 0)} s (${A.missing} agent acks missing in all)`);
     if (W.incomplete || W.missing) problems.push(`etcd phase: ${W.incomplete} changes did not reach every watcher (${W.missing} missing)`);
 
@@ -583,6 +668,19 @@ async function main(): Promise<number> {
         agentSessionsReopened: reconnects,
         bytesPerChange: { p50: A.bytes.p50, max: A.bytes.max, perAgentP50: A.bytes.p50 / Math.max(1, inNetwork.size) },
         recipientsCpuPerChangeMs: (1000 * agentWorkersCpu) / Math.max(1, agentChanges.length),
+        // The transport's floor in the same run: bare sessions, timed from the first write.
+        transportFloor: {
+          sessions: nRaw,
+          changes: R.n,
+          missingDeliveries: R.missing,
+          firstReceived: d(R.firstRecv),
+          perSessionAck: d(R.ack),
+          allAcked: d(R.lastAck),
+          serverCpuPerChangeMs: (1000 * rawServerCpuS) / Math.max(1, rawChanges.length),
+          recipientsCpuPerChangeMs: (1000 * rawWorkersCpu) / Math.max(1, rawChanges.length),
+          allAckedVsEtcdP50: R.lastAck.p50 / W.lastAck.p50,
+          agentsVsFloorP50: A.lastAck.p50 / R.lastAck.p50,
+        },
       },
       // The same change seen by as many plain etcd watches; "per-recipient receipt" is the watch event.
       baseline: {
