@@ -68,8 +68,7 @@ const RESYNC_MS = 5000;
 /** How often `shared` is asked while nothing else happens. */
 const SHARED_CHECK_MS = 1000;
 
-type HostPut = { host: string; value: string; states: ProgrammedSegment[] };
-type Op = HostPut | { host: string; value: undefined } | { revision: number };
+type Op = { host: string; value: string; states: ProgrammedSegment[] } | { host: string; value: undefined } | { revision: number };
 
 export class ProgrammedPublisher {
   /** For metrics and tests. */
@@ -83,6 +82,11 @@ export class ProgrammedPublisher {
   private publishedRevision?: number;
   /** Since when hosts' entries have been held back with the revision key (performance.now()). */
   private holdingSince?: number;
+  /**
+   * Hosts whose published entries stand for now (entryHoldsUnder): looked at again when they
+   * ack (or change otherwise) and when the hold is over, not in every flush meanwhile.
+   */
+  private readonly heldHosts = new Set<string>();
   private revisionDirty = false;
   private lease?: { lease: Lease; id: string };
   private timer?: NodeJS.Timeout;
@@ -202,6 +206,7 @@ export class ProgrammedPublisher {
     this.publishedStates.clear();
     this.publishedRevision = undefined;
     this.holdingSince = undefined;
+    this.heldHosts.clear();
     for (const h of this.opts.connectedHosts()) this.dirtyHosts.add(h);
     this.revisionDirty = true;
   }
@@ -214,11 +219,15 @@ export class ProgrammedPublisher {
     this.dirtyHosts.clear();
     this.dirtySegments.clear();
     this.revisionDirty = false;
+    const now = performance.now();
+    // Past the hold, everything still held is written as it is now (behind, mostly), with the key.
+    const holdOver = this.holdingSince !== undefined && now - this.holdingSince >= this.holdMs;
+    if (holdOver) for (const h of this.heldHosts) hosts.add(h);
     const ops: Op[] = [];
-    const held: HostPut[] = [];
     const key = this.publishedRevision;
     const keyMoves = key !== undefined && book.revision !== key;
     for (const host of hosts) {
+      this.heldHosts.delete(host);
       if (!this.opts.connected(host)) {
         if (this.published.has(host)) ops.push({ host, value: undefined });
         continue;
@@ -231,20 +240,18 @@ export class ProgrammedPublisher {
         continue;
       }
       if (this.published.get(host) === value) continue;
-      const op = { host, value, states };
-      if (keyMoves && entryHoldsUnder(this.publishedStates.get(host), states, key)) held.push(op);
-      else ops.push(op);
+      if (!holdOver && keyMoves && entryHoldsUnder(this.publishedStates.get(host), states, key)) this.heldHosts.add(host);
+      else ops.push({ host, value, states });
     }
-    const now = performance.now();
-    if (held.length && now - (this.holdingSince ??= now) < this.holdMs) {
-      // The key stays, so the held entries stay true; look again soon (acks also say so).
+    if (this.heldHosts.size) {
+      // The key stays, so the held entries stay true; their acks mark them dirty again, and a
+      // flush comes when the hold is over (flush schedules one while holding).
+      this.holdingSince ??= now;
       this.counters.holds++;
-      for (const op of held) this.dirtyHosts.add(op.host);
       this.revisionDirty = true;
       return ops;
     }
     this.holdingSince = undefined;
-    ops.push(...held);
     const hasHosts = this.published.size > 0 || ops.some((o) => 'value' in o && o.value !== undefined);
     if (hasHosts && book.revision !== this.publishedRevision) ops.push({ revision: book.revision });
     return ops;
@@ -258,6 +265,8 @@ export class ProgrammedPublisher {
       // What was dirty is published whole if another replica appears (checkShared).
       this.dirtyHosts.clear();
       this.dirtySegments.clear();
+      this.heldHosts.clear();
+      this.holdingSince = undefined;
       this.revisionDirty = false;
       this.flushing = false;
       return;
