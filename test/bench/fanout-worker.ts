@@ -373,6 +373,48 @@ async function stopAgents(): Promise<void> {
   send({ type: 'stopped', ms: performance.now() - t0 });
 }
 
+// ---------- armed stamps (watchers and raw sessions) ----------
+
+/**
+ * One kind of recipient's armed measurements: `arm` marks every recipient, `stamped` counts one
+ * down and reports once all have it; `collect` reports what there is (a timeout).
+ */
+class Armings<R extends { host: string; armed: Map<number, A> }, A> {
+  private readonly pending = new Map<number, number>();
+
+  constructor(
+    private readonly recipients: R[],
+    private readonly report: (id: number, complete: boolean, stamps: ({ host: string } & Partial<A>)[]) => void,
+  ) {}
+
+  arm(id: number, init: () => A): void {
+    this.pending.set(id, this.recipients.length);
+    for (const r of this.recipients) r.armed.set(id, init());
+    if (!this.recipients.length) this.finish(id, true);
+  }
+
+  stamped(id: number): void {
+    const left = this.pending.get(id);
+    if (left === undefined) return;
+    if (left <= 1) this.finish(id, true);
+    else this.pending.set(id, left - 1);
+  }
+
+  collect(id: number): void {
+    if (this.pending.has(id)) this.finish(id, false);
+  }
+
+  private finish(id: number, complete: boolean): void {
+    this.pending.delete(id);
+    const stamps = this.recipients.map((r) => {
+      const a: Partial<A> = r.armed.get(id) ?? {};
+      r.armed.delete(id);
+      return { host: r.host, ...a };
+    });
+    this.report(id, complete, stamps);
+  }
+}
+
 // ---------- watchers (baseline) ----------
 
 interface EtcdWatcher {
@@ -383,7 +425,9 @@ interface EtcdWatcher {
 }
 
 const watchers: EtcdWatcher[] = [];
-const watchPending = new Map<number, { remaining: number }>();
+const watchArmings = new Armings<EtcdWatcher, { key: string; seen?: number }>(watchers, (id, complete, stamps) =>
+  send({ type: 'watch-result', id, complete, stamps: stamps.map((x) => ({ host: x.host, seen: x.seen })) }),
+);
 
 async function openWatchers(m: Extract<ToWorker, { type: 'watch' }>): Promise<void> {
   const t0 = performance.now();
@@ -399,8 +443,7 @@ async function openWatchers(m: Extract<ToWorker, { type: 'watch' }>): Promise<vo
         for (const [id, a] of w.armed) {
           if (a.seen === undefined && a.key === key) {
             a.seen = t;
-            const p = watchPending.get(id);
-            if (p && --p.remaining === 0) watchReport(id, true);
+            watchArmings.stamped(id);
           }
         }
       });
@@ -414,22 +457,6 @@ async function openWatchers(m: Extract<ToWorker, { type: 'watch' }>): Promise<vo
   send({ type: 'watching', watchers: watchers.length, ms: performance.now() - t0, errors });
 }
 
-function armWatch(id: number, key: string): void {
-  watchPending.set(id, { remaining: watchers.length });
-  for (const w of watchers) w.armed.set(id, { key });
-  if (!watchers.length) watchReport(id, true);
-}
-
-function watchReport(id: number, complete: boolean): void {
-  watchPending.delete(id);
-  const stamps = watchers.map((w) => {
-    const a = w.armed.get(id);
-    w.armed.delete(id);
-    return { host: w.host, seen: a?.seen };
-  });
-  send({ type: 'watch-result', id, complete, stamps });
-}
-
 // ---------- raw sessions (the transport's floor) ----------
 
 interface RawSession {
@@ -439,7 +466,9 @@ interface RawSession {
 }
 
 const raws: RawSession[] = [];
-const rawPending = new Map<number, { remaining: number }>();
+const rawArmings = new Armings<RawSession, { generation: number; recv?: number; ack?: number }>(raws, (id, complete, stamps) =>
+  send({ type: 'raw-result', id, complete, stamps: stamps.map((x) => ({ host: x.host, recv: x.recv, ack: x.ack, generation: x.generation })) }),
+);
 
 async function openRaw(m: Extract<ToWorker, { type: 'raw' }>): Promise<void> {
   const t0 = performance.now();
@@ -471,8 +500,7 @@ async function openRaw(m: Extract<ToWorker, { type: 'raw' }>): Promise<void> {
             if (a.recv !== undefined || a.generation !== generation) continue;
             a.recv = t;
             a.ack = written;
-            const p = rawPending.get(id);
-            if (p && --p.remaining === 0) rawReport(id, true);
+            rawArmings.stamped(id);
           }
         });
         call.on('error', (err: Error) => {
@@ -485,22 +513,6 @@ async function openRaw(m: Extract<ToWorker, { type: 'raw' }>): Promise<void> {
       }),
   );
   send({ type: 'raw-open', sessions: raws.length, ms: performance.now() - t0, errors });
-}
-
-function armRaw(id: number, generation: number): void {
-  rawPending.set(id, { remaining: raws.length });
-  for (const r of raws) r.armed.set(id, { generation });
-  if (!raws.length) rawReport(id, true);
-}
-
-function rawReport(id: number, complete: boolean): void {
-  rawPending.delete(id);
-  const stamps = raws.map((r) => {
-    const a = r.armed.get(id);
-    r.armed.delete(id);
-    return { host: r.host, recv: a?.recv, ack: a?.ack, generation: a?.generation };
-  });
-  send({ type: 'raw-result', id, complete, stamps });
 }
 
 // ---------- main loop ----------
@@ -524,19 +536,17 @@ process.on('message', (raw) => {
       case 'watch':
         return openWatchers(m);
       case 'arm-watch':
-        armWatch(m.id, m.key);
+        watchArmings.arm(m.id, () => ({ key: m.key }));
         return send({ type: 'armed', id: m.id });
       case 'collect-watch':
-        if (watchPending.has(m.id)) watchReport(m.id, false);
-        return;
+        return watchArmings.collect(m.id);
       case 'raw':
         return openRaw(m);
       case 'arm-raw':
-        armRaw(m.id, m.generation);
+        rawArmings.arm(m.id, () => ({ generation: m.generation }));
         return send({ type: 'armed', id: m.id });
       case 'collect-raw':
-        if (rawPending.has(m.id)) rawReport(m.id, false);
-        return;
+        return rawArmings.collect(m.id);
       case 'close-raw':
         for (const r of raws.splice(0)) r.client.close();
         return send({ type: 'raw-closed' });
