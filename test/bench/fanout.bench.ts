@@ -83,14 +83,15 @@ const macOf = (n: number) => `02:bb:${[(n >>> 24) & 255, (n >>> 16) & 255, (n >>
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until the process used under 5% of a core over 500 ms; returns how long that took. */
-async function settle(pid: number, maxMs: number): Promise<{ ms: number; idle: boolean }> {
+/** Waits until each process used under 5% of a core over 500 ms; returns how long that took. */
+async function settle(pid: number | (number | undefined)[], maxMs: number): Promise<{ ms: number; idle: boolean }> {
+  const pids = Array.isArray(pid) ? pid : [pid];
   const t0 = performance.now();
-  let prev = cpuSeconds(pid);
+  let prev = pids.map(cpuSeconds);
   while (performance.now() - t0 < maxMs) {
     await sleep(500);
-    const c = cpuSeconds(pid);
-    if (c - prev < 0.025) return { ms: performance.now() - t0, idle: true };
+    const c = pids.map(cpuSeconds);
+    if (c.every((x, i) => !(x - prev[i]! >= 0.025))) return { ms: performance.now() - t0, idle: true };
     prev = c;
   }
   return { ms: performance.now() - t0, idle: false };
@@ -340,6 +341,7 @@ async function main(): Promise<number> {
     stopProfile = PROFILE ? await profileProcess(pid) : undefined;
     const cpuAgents0 = cpuSeconds(pid);
     const workersCpu = () => workers.reduce((n, w) => n + (w.child.pid === undefined ? 0 : cpuSeconds(w.child.pid)), 0);
+    const workerPids = () => workers.map((w) => w.child.pid);
     const agentWorkersCpu0 = workersCpu();
     const tAgents = performance.now();
     for (let k = 0; k < CHANGES && performance.now() - tAgents < PHASE_MS; k++) {
@@ -373,6 +375,10 @@ async function main(): Promise<number> {
         idle: st.idle,
         bytes: res.stamps.reduce((n, x) => n + (x.bytes ?? 0), 0),
       });
+      // The agents' own deferred work (each writes its applied generation 1 s after a change)
+      // is done before the next change: a real agent has its host to itself, and a thousand of
+      // these writes on the bench's two cores would land on the next change's measurement.
+      await settle(workerPids(), SETTLE_MS);
     }
     const cpuAgents = cpuSeconds(pid) - cpuAgents0;
     const agentWorkersCpu = workersCpu() - agentWorkersCpu0;
@@ -440,6 +446,7 @@ async function main(): Promise<number> {
       const st = await settle(pid, SETTLE_MS);
       // A change whose POST failed made no event: it is counted as a failed POST, not as watchers missing it.
       if (r.status === 201) watchChanges.push({ k, host: hostName(hostIdx), apiStatus: r.status, apiMs, recv: seen, ack: seen, complete: all.every((x) => x.complete), cpu: cpuSeconds(pid) - cpu0, settleMs: st.ms, idle: st.idle, bytes: 0 });
+      await settle(workerPids(), SETTLE_MS);
     }
     const cpuWatch = cpuSeconds(pid) - cpuWatch0;
     const watchWorkersCpu = workersCpu() - watchWorkersCpu0;
@@ -499,8 +506,7 @@ async function main(): Promise<number> {
       const c = process.cpuUsage(c0);
       const stamps = all.flatMap((x) => x.stamps);
       rawChanges.push({ k, host: '', apiStatus: 0, apiMs: 0, recv: stamps.map((x) => (x.recv === undefined ? undefined : x.recv - t0)), ack: stamps.map((x) => (x.ack === undefined ? undefined : x.ack - t0)), complete: all.every((x) => x.complete), cpu: (c.user + c.system) / 1e6, settleMs: 0, idle: true, bytes: 0 });
-      // About as far apart as the agents' changes (their settle), so the workers are idle again.
-      await sleep(1000);
+      await settle(workerPids(), SETTLE_MS);
     }
     const rawServerCpu = process.cpuUsage(rawServerCpu0);
     const rawWorkersCpu = workersCpu() - rawWorkersCpu0;

@@ -353,12 +353,16 @@ async function main(): Promise<number> {
         const res = await wait(TIMEOUT_MS);
         const acked = cpuSince(cpu0);
         await settle(pids(), SETTLE_MS);
+        const settled = cpuSince(cpu0);
+        // The agents' deferred work (the applied generation, written 1 s after a change) is done
+        // before the next change: a real agent has its host to itself (see fanout.bench.ts).
+        await settle(workers.map((w) => w.child.pid!), SETTLE_MS);
         const lastAckByReplica = new Map<number, number>();
         for (const x of res.stamps) {
           const i = replicas.findIndex((rep) => rep.agentAddress === x.controller);
           if (x.ack !== undefined) lastAckByReplica.set(i, Math.max(lastAckByReplica.get(i) ?? -Infinity, x.ack - t0));
         }
-        out.push({ lastAckByReplica, via: replicas.indexOf(via), apiStatus: r.status, apiMs, recv: res.stamps.map((x) => (x.recv === undefined ? undefined : x.recv - t0)), ack: res.stamps.map((x) => (x.ack === undefined ? undefined : x.ack - t0)), complete: res.complete, cpu: { acked, settled: cpuSince(cpu0) } });
+        out.push({ lastAckByReplica, via: replicas.indexOf(via), apiStatus: r.status, apiMs, recv: res.stamps.map((x) => (x.recv === undefined ? undefined : x.recv - t0)), ack: res.stamps.map((x) => (x.ack === undefined ? undefined : x.ack - t0)), complete: res.complete, cpu: { acked, settled } });
       }
       const missing = out.reduce((n, c) => n + c.ack.filter((x) => x === undefined).length, 0);
       if (missing) problems.push(`${label}: ${missing} agent acks missing over ${out.filter((c) => !c.complete).length} changes (each waited ${fmt(TIMEOUT_MS / 1000, 0)} s)`);
