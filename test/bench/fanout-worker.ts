@@ -80,6 +80,12 @@ export type FromWorker =
   | { type: 'stats'; logs: Record<string, number>; reconnects: number; agents: number; byController: Record<string, number> }
   | { type: 'fatal'; message: string };
 
+/**
+ * Hundreds of agents (or raw sessions) share this process's event loop: a busy moment here is
+ * not a silent controller, so keepalive (1 s / 1 s for a real agent alone on its host) is relaxed.
+ */
+const BENCH_KEEPALIVE = { intervalMs: 10_000, timeoutMs: 20_000 };
+
 const now = () => performance.timeOrigin + performance.now();
 const send = (m: FromWorker) => process.send!(m);
 
@@ -314,9 +320,7 @@ async function startAll(m: Extract<ToWorker, { type: 'start' }>): Promise<void> 
     a.tracker.firstAck = undefined;
     a.tracker.welcomes = 0;
     const identity = m.controllers ? { ...a.identity, controllers: m.controllers } : a.identity;
-    // Hundreds of agents share this process's event loop: a busy moment here is not a silent
-    // controller, so keepalive (1 s / 1 s for a real agent alone on its host) is relaxed.
-    const rt = new AgentRuntime(identity, a.stateDir, new NullDriver(), logger(a.host), { agentVersion: 'bench', resyncMs: 3_600_000, keepalive: { intervalMs: 10_000, timeoutMs: 20_000 } });
+    const rt = new AgentRuntime(identity, a.stateDir, new NullDriver(), logger(a.host), { agentVersion: 'bench', resyncMs: 3_600_000, keepalive: BENCH_KEEPALIVE });
     a.tracker.source = rt;
     observe(rt, a.tracker);
     a.tracker.onFirstAck = () => {
@@ -480,8 +484,7 @@ async function openRaw(m: Extract<ToWorker, { type: 'raw' }>): Promise<void> {
     16,
     (host) =>
       new Promise<void>((resolve) => {
-        // The keepalive the bench's agents run with (startAll).
-        const client = agentClient(m.address, m.caPem, { keyPem: m.keyPem, certPem: m.certPem }, keepaliveOptions({ intervalMs: 10_000, timeoutMs: 20_000 }));
+        const client = agentClient(m.address, m.caPem, { keyPem: m.keyPem, certPem: m.certPem }, keepaliveOptions(BENCH_KEEPALIVE));
         const call = client.Session();
         const r: RawSession = { host, client, armed: new Map() };
         const timer = setTimeout(() => {
