@@ -38,9 +38,26 @@ export class IncrementalCompiler implements CompiledMemory {
   networksCompiled = 0;
   /** Host segments carried over (only their remote entries changed) instead of recompiled: for tests. */
   hostsCarriedOver = 0;
+  /**
+   * Host → networks whose segments on it are behind their latest compile: the host was of no
+   * interest when only the network's remote entries changed, so they were not carried over.
+   */
+  private readonly behind = new Map<string, Set<string>>();
+  /** The segments (by host) the latest onChanges() left behind rather than carried over; no delta names them. */
+  leftBehind = new Map<string, string[]>();
 
-  /** `view` is live: it already reflects a change by the time onChange is called with it. */
-  constructor(private readonly view: IntentView) {}
+  /**
+   * `view` is live: it already reflects a change by the time onChange is called with it.
+   * `interested` says which hosts' segments must be current after every change (a controller
+   * replica: the hosts whose agents it serves). The others' are brought up to date by
+   * catchUp() when they are needed: carrying a thousand hosts' remote entries per endpoint
+   * change, on every replica, for hosts another replica serves, was most of a replica's
+   * per-host work. Every host is interesting by default.
+   */
+  constructor(
+    private readonly view: IntentView,
+    private readonly interested: (host: string) => boolean = () => true,
+  ) {}
 
   /** Compiles everything and remembers it: every Host resource's segments, by id. */
   full(): Map<string, Segment[]> {
@@ -53,13 +70,43 @@ export class IncrementalCompiler implements CompiledMemory {
     return this.facts.get(key);
   }
 
-  /** What the compiler last computed, as `full()` returns it. */
+  /** What the compiler last computed, as `full()` returns it; hosts left behind hold older segments (see catchUp). */
   current(): Map<string, Segment[]> {
     return flatten(this.remembered());
   }
 
   networksOn(host: string): Iterable<string> {
     return this.remembered().get(host)?.keys() ?? [];
+  }
+
+  /** Whether any of a host's segments were left behind. */
+  isBehind(host: string): boolean {
+    return this.behind.has(host);
+  }
+
+  /**
+   * Brings a host's segments that were left behind up to date (call it before the host's
+   * program is needed); returns its delta from what was remembered, empty when it was current.
+   */
+  catchUp(host: string): Map<string, HostDelta> {
+    const keys = this.behind.get(host);
+    const deltas = new DeltaBuilder();
+    if (!keys) return deltas.build();
+    this.behind.delete(host);
+    const byNetwork = this.remembered().get(host);
+    for (const key of keys) {
+      const had = byNetwork?.get(key);
+      const compiled = this.networks.get(key);
+      if (!byNetwork || !had || !compiled) continue;
+      const after = compiled.segmentsOn(host);
+      deltas.diff(host, had, after);
+      if (after.length) byNetwork.set(key, after);
+      else {
+        byNetwork.delete(key);
+        this.networkHosts.get(key)?.delete(host);
+      }
+    }
+    return deltas.build();
   }
 
   /** Applies one change; returns only hosts whose segments changed. Call once per change, in order. */
@@ -74,6 +121,7 @@ export class IncrementalCompiler implements CompiledMemory {
    */
   onChanges(events: readonly CompileEvent[]): Map<string, HostDelta> {
     this.compiled = [];
+    this.leftBehind = new Map();
     const networks = new Set<string>();
     const hosts = new Set<string>();
     const endpointsOnly = new EndpointChanges();
@@ -125,6 +173,7 @@ export class IncrementalCompiler implements CompiledMemory {
           this.networkHosts.get(key)?.delete(h);
         }
         state.delete(h);
+        this.behind.delete(h);
       }
     }
     for (const key of networks) {
@@ -147,13 +196,21 @@ export class IncrementalCompiler implements CompiledMemory {
         if (!byNetwork && fabric.host(h)) state.set(h, (byNetwork = new Map()));
         if (!byNetwork) continue;
         const had = byNetwork.get(key);
+        // Left behind earlier: what it holds is not the previous compile, so neither the carry
+        // nor the shared diff applies to it. Only carried-over changes leave a host behind, so
+        // its segments' settings are still this compile's.
+        const wasBehind = this.behind.get(h)?.has(key) ?? false;
         let after: Segment[];
-        if (carry && had && !touched.has(h)) {
+        if (carry && had && !touched.has(h) && (wasBehind || !this.interested(h))) {
+          after = had;
+          if (!wasBehind) this.leaveBehind(h, key, had);
+        } else if (carry && had && !touched.has(h)) {
           after = deltas.carried(h, had, (s) => carry(h, s), (id) => remotesOf(id, h));
           this.hostsCarriedOver++;
         } else {
           after = compiled?.segmentsOn(h) ?? [];
-          deltas.diff(h, had ?? [], after, remotesOf && ((id) => remotesOf(id, h)));
+          deltas.diff(h, had ?? [], after, remotesOf && !wasBehind ? (id) => remotesOf(id, h) : undefined);
+          if (wasBehind) this.caughtUp(h, key);
         }
         if (after.length) {
           byNetwork.set(key, after);
@@ -166,6 +223,21 @@ export class IncrementalCompiler implements CompiledMemory {
       else this.networkHosts.delete(key);
     }
     return deltas.build();
+  }
+
+  private leaveBehind(host: string, key: string, had: readonly Segment[]): void {
+    let keys = this.behind.get(host);
+    if (!keys) this.behind.set(host, (keys = new Set()));
+    keys.add(key);
+    const ids = this.leftBehind.get(host);
+    if (ids) ids.push(...had.map((s) => s.id));
+    else this.leftBehind.set(host, had.map((s) => s.id));
+  }
+
+  private caughtUp(host: string, key: string): void {
+    const keys = this.behind.get(host);
+    keys?.delete(key);
+    if (keys?.size === 0) this.behind.delete(host);
   }
 
   /** A full compile that also remembers every network's facts (and forgets gone networks'). */
@@ -191,6 +263,7 @@ export class IncrementalCompiler implements CompiledMemory {
 
   private adopt(state: CompiledState): void {
     this.state = state;
+    this.behind.clear();
     this.networkHosts.clear();
     for (const [host, byNetwork] of state) {
       for (const key of byNetwork.keys()) {

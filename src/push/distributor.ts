@@ -45,7 +45,7 @@ export class ProgramDistributor {
   ) {}
 
   start(): void {
-    this.compiler = new IncrementalCompiler(this.cache);
+    this.compiler = this.newCompiler();
     this.book.load(this.compiler.full(), this.cache.revision);
     this.publishCompiled();
     this.unsubscribe = this.cache.subscribe((e) => this.onChange(e));
@@ -56,6 +56,14 @@ export class ProgramDistributor {
     this.pending = [];
     for (const [host, sink] of this.sinks) sink.close('controller stopping');
     this.sinks.clear();
+  }
+
+  /**
+   * Hosts whose agents are connected elsewhere (or nowhere) have their programs brought up to
+   * date when they connect, not on every change: per-host work follows this replica's agents.
+   */
+  private newCompiler(): IncrementalCompiler {
+    return new IncrementalCompiler(this.cache, (host) => this.sinks.has(host));
   }
 
   /** What the latest compile of a network found (problems, MTU): status publishes it. */
@@ -105,15 +113,17 @@ export class ProgramDistributor {
     let deltas;
     try {
       deltas = this.book.apply(this.compiler.onChanges(events), last, first - 1);
+      this.book.markBehind(this.compiler.leftBehind, last, first - 1);
     } catch (err) {
       // The incremental path must never wedge distribution: recompute everything instead.
       this.log.error({ err: String(err), refs: events.slice(0, 5).map((x) => x.ref), changes: events.length }, 'incremental compile failed; recompiling the fabric');
       this.compiledBefore += this.compiler.networksCompiled;
-      this.compiler = new IncrementalCompiler(this.cache);
+      this.compiler = this.newCompiler();
       deltas = this.book.load(this.compiler.full(), last);
     }
     this.publishCompiled();
     const touched = new Set<string>();
+    for (const ids of this.compiler.leftBehind.values()) for (const id of ids) touched.add(id);
     for (const [host, delta] of deltas) {
       for (const s of delta.upsert) touched.add(s.id);
       for (const id of delta.remove) touched.add(id);
@@ -128,6 +138,8 @@ export class ProgramDistributor {
     if (old && old !== sink) old.close('replaced by a newer session from the same host');
     this.sinks.set(host, sink);
     this.versions.set(host, negotiateProtocol(hello.protocolVersion) ?? 1);
+    const caughtUp = this.compiler?.catchUp(host);
+    if (caughtUp?.size) this.book.apply(caughtUp, this.book.revision);
     const program = this.book.connect(host, Number(hello.appliedGeneration));
     this.events.onConnect?.(host, hello);
     return program;

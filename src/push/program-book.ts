@@ -100,6 +100,27 @@ export class ProgramBook {
   }
 
   /**
+   * Segments whose content changed at `revision` but was not computed (the compiler left them
+   * behind: see IncrementalCompiler.catchUp), by host. They count as sent and not applied, as
+   * for a host that is sent a change and has not acked it: status must not call them current.
+   * Their content is brought up to date by apply() when the host catches up.
+   */
+  markBehind(behind: Map<string, string[]>, revision: number, currentBefore = revision - 1): void {
+    for (const [host, ids] of behind) {
+      const b = this.hosts.get(host);
+      if (!b) continue;
+      b.generation++;
+      for (const id of ids) {
+        const sentAt = b.sentAt.get(id);
+        if (sentAt === undefined) continue;
+        if (b.acked >= sentAt) b.appliedUpTo.set(id, currentBefore);
+        b.sentAt.set(id, b.generation);
+      }
+    }
+    this.revision = Math.max(this.revision, revision);
+  }
+
+  /**
    * Replaces everything with a full compile result (from any compiler); returns the deltas
    * against what was held, comparing every segment: only what differs is sent.
    */

@@ -9,7 +9,9 @@
 // address each), BENCH_NETWORKS (200), BENCH_ENDPOINTS (20000, spread evenly over the networks),
 // BENCH_HOSTS_PER_NETWORK (50), BENCH_CHANGES (200 incremental endpoint changes: add, modify,
 // delete, repeated), BENCH_FULL_RUNS (3 full compiles after the first, cold one),
-// BENCH_STATUS_CHANGES (50 status-only endpoint events, measured apart).
+// BENCH_STATUS_CHANGES (50 status-only endpoint events, measured apart), BENCH_SERVED (1: the
+// share of hosts whose programs the incremental compiler keeps current, as a replica serving
+// some of the agents does; the others are left behind and caught up before the final check).
 //
 // Intent is built directly as stored resources (the planners' output shape: schema defaults
 // applied, status parsed from {}), in a view indexed like the controller's IntentCache (kind →
@@ -32,6 +34,9 @@ const HOSTS_PER_NETWORK = Math.min(N_HOSTS, Math.max(1, envInt('BENCH_HOSTS_PER_
 const N_CHANGES = envInt('BENCH_CHANGES', 200);
 const FULL_RUNS = Math.max(1, envInt('BENCH_FULL_RUNS', 3));
 const STATUS_CHANGES = envInt('BENCH_STATUS_CHANGES', 50);
+const SERVED = Math.min(1, Math.max(0, Number(process.env.BENCH_SERVED ?? 1)));
+/** Every host when SERVED is 1; otherwise that share of them, spread evenly. */
+const served = (host: string): boolean => SERVED >= 1 || (Number(host.replace(/\D/g, '')) * SERVED) % 1 < SERVED;
 const TENANT = 'bench';
 if (N_HOSTS > 2 * 65_000) throw new Error('BENCH_HOSTS must be at most 130000 (two /16 underlays)');
 /**
@@ -276,7 +281,7 @@ function main(): number {
   console.log('Weft compiler benchmark');
   for (const l of machine()) console.log(l);
   console.log(
-    `settings: ${N_HOSTS} hosts (2 sites, 1 plane), ${N_NETWORKS} networks on ${HOSTS_PER_NETWORK} hosts each, ${N_ENDPOINTS} endpoints (${fmt(N_ENDPOINTS / N_NETWORKS, 0)} per network), ${N_CHANGES} incremental endpoint changes, ${FULL_RUNS} warm full compiles`,
+    `settings: ${N_HOSTS} hosts (2 sites, 1 plane), ${N_NETWORKS} networks on ${HOSTS_PER_NETWORK} hosts each, ${N_ENDPOINTS} endpoints (${fmt(N_ENDPOINTS / N_NETWORKS, 0)} per network), ${N_CHANGES} incremental endpoint changes, ${FULL_RUNS} warm full compiles, ${fmt(SERVED * 100, 0)}% of hosts served`,
   );
 
   const mem0 = memory();
@@ -302,11 +307,11 @@ function main(): number {
   // As the distributor does at start: a new compiler, full() once. Repeated like compileAll;
   // only the last compiler is kept.
   const incFullRuns: number[] = [];
-  let inc = new IncrementalCompiler(view);
+  let inc = new IncrementalCompiler(view, served);
   let incFull = new Map<string, Segment[]>();
   for (let r = 0; r < FULL_RUNS; r++) {
     incFull = new Map();
-    inc = new IncrementalCompiler(view);
+    inc = new IncrementalCompiler(view, served);
     t = performance.now();
     incFull = inc.full();
     incFullRuns.push(performance.now() - t);
@@ -368,10 +373,13 @@ function main(): number {
 
   // ----- correctness: the incremental state must equal a full compile of the same view -----
   const check = compileAll(view);
+  let caughtUp = 0;
+  for (const h of check.keys()) if (inc.isBehind(h) && inc.catchUp(h).size) caughtUp++;
   const got = inc.current();
   let mismatches = 0;
   for (const [h, segs] of check) if (JSON.stringify(segs) !== JSON.stringify(got.get(h) ?? [])) mismatches++;
   if (got.size !== check.size) mismatches++;
+  if (SERVED < 1) console.log(`caught up ${caughtUp} hosts left behind before comparing with a full compile`);
 
   // ----- report -----
   const warmSorted = [...warm].sort((a, b) => a - b);
@@ -441,7 +449,7 @@ function main(): number {
   writeBenchResult({
     name: 'compile',
     figures: {
-      settings: { hosts: N_HOSTS, networks: N_NETWORKS, endpoints: N_ENDPOINTS, hostsPerNetwork: HOSTS_PER_NETWORK, changes: N_CHANGES, fullRuns: FULL_RUNS, statusChanges: STATUS_CHANGES },
+      settings: { hosts: N_HOSTS, networks: N_NETWORKS, endpoints: N_ENDPOINTS, hostsPerNetwork: HOSTS_PER_NETWORK, changes: N_CHANGES, fullRuns: FULL_RUNS, statusChanges: STATUS_CHANGES, served: SERVED },
       mismatchedHosts: mismatches,
       output: { segments: size.segments, hostsWithSegments: N_HOSTS - size.emptyHosts, remotes: size.remotes, attachments: size.attachments },
       incrementalFull: dist(incFullRuns),

@@ -31,9 +31,18 @@ class Harness {
   /** What the same deltas add up to for a version-2 agent: patches where the compiler made them. */
   readonly v2: PatchedPrograms;
   nonEmptyDeltas = 0;
+  /** Hosts onChanges() left behind rather than carried over, summed over changes. */
+  hostsLeftBehind = 0;
 
-  constructor(readonly view: MemoryView) {
-    this.compiler = new IncrementalCompiler(view);
+  /**
+   * `served`: the hosts whose segments must stay current (a replica's agents); the others may
+   * be left behind until connect() catches them up. Undefined: every host.
+   */
+  constructor(
+    readonly view: MemoryView,
+    readonly served?: Set<string>,
+  ) {
+    this.compiler = new IncrementalCompiler(view, served && ((h) => served.has(h)));
     this.programs = this.compiler.full();
     assert.deepEqual(this.programs, compileAll(view));
     this.v2 = new PatchedPrograms(this.programs);
@@ -49,6 +58,28 @@ class Harness {
   deleted(r: Resource): Map<string, HostDelta> {
     this.view.remove(refOf(r));
     return this.send({ type: 'deleted', ref: refOf(r), resource: r, previous: r });
+  }
+
+  /** A host's agent connects: it is served from now on, and its program is caught up. */
+  connect(host: string): void {
+    this.served?.add(host);
+    const deltas = this.compiler.catchUp(host);
+    assert.ok([...deltas.keys()].every((h) => h === host), 'catching up one host changed another');
+    assert.equal(this.compiler.isBehind(host), false);
+    if (!this.batch) {
+      this.check(deltas, `after catching up ${host}`, false);
+      return;
+    }
+    // Changes are waiting (the view is ahead of the compiler): the host is given what the
+    // compiler holds, and the batch's deltas, checked when it is flushed, take it on from there.
+    for (const [h, d] of deltas) {
+      this.programs.set(h, applyHostDelta(this.programs.get(h) ?? [], d));
+      this.v2.apply(h, d);
+    }
+  }
+
+  disconnect(host: string): void {
+    this.served?.delete(host);
   }
 
   /** The facts status publishes are those of a fresh compile of every network. */
@@ -80,8 +111,12 @@ class Harness {
     return this.check(this.compiler.onChange(e), `after ${e.type} ${e.ref.kind} ${e.ref.name}`);
   }
 
-  private check(deltas: Map<string, HostDelta>, label: string): Map<string, HostDelta> {
+  private check(deltas: Map<string, HostDelta>, label: string, fromOnChanges = true): Map<string, HostDelta> {
     const expected = compileAll(this.view);
+    if (fromOnChanges) this.hostsLeftBehind += this.compiler.leftBehind.size;
+    if (fromOnChanges) for (const h of this.compiler.leftBehind.keys()) assert.ok(this.served && !this.served.has(h), `${label}: ${h} is served but was left behind`);
+    // Hosts left behind hold what they were last given: compared once they catch up.
+    const current = (m: Map<string, Segment[]>) => new Map([...withoutEmpty(m)].filter(([h]) => !this.compiler.isBehind(h)));
     const next = new Map(this.programs);
     for (const [h, d] of deltas) {
       assert.ok(d.upsert.length || d.remove.length, `an entry for ${h} that changes nothing`);
@@ -98,11 +133,12 @@ class Harness {
       }
       this.v2.apply(h, d);
     }
-    assert.deepEqual(withoutEmpty(next), withoutEmpty(expected), label);
-    assert.deepEqual(withoutEmpty(this.v2.programs), withoutEmpty(expected), `${label}, as a version-2 agent applies it`);
-    assert.deepEqual(this.compiler.current(), expected, label);
+    assert.deepEqual(current(next), current(expected), label);
+    assert.deepEqual(current(this.v2.programs), current(expected), `${label}, as a version-2 agent applies it`);
+    assert.deepEqual(current(this.compiler.current()), current(expected), label);
+    for (const [h, segments] of this.compiler.current()) if (this.compiler.isBehind(h)) assert.deepEqual(segments, next.get(h) ?? [], `${label}: ${h} holds what it was last given`);
     this.checkFacts(label);
-    this.programs = expected;
+    this.programs = new Map([...expected].map(([h, segments]) => [h, this.compiler.isBehind(h) ? (next.get(h) ?? []) : segments]));
     if (deltas.size) this.nonEmptyDeltas++;
     return deltas;
   }
@@ -199,7 +235,7 @@ const CIDRS: Record<string, string> = { 'dc1-a': '192.168.10', 'dc1-b': '192.168
 const declared = (i: number) => Object.values(CIDRS).map((p) => `${p}.${10 + i}`);
 const reported = (i: number) => Object.values(CIDRS).map((p) => `${p}.${100 + i}`);
 
-function randomRun(seedValue: number, steps: number, opts: { batches?: boolean } = {}): Harness {
+function randomRun(seedValue: number, steps: number, opts: { batches?: boolean; served?: boolean } = {}): Harness {
   const bytes = seededBytes(seedValue);
   const rand = (n: number) => Buffer.from(bytes(4)).readUInt32LE() % n;
   const pick = <X>(xs: readonly X[]): X => xs[rand(xs.length)]!;
@@ -234,7 +270,7 @@ function randomRun(seedValue: number, steps: number, opts: { batches?: boolean }
   const eps = () => view.list('Endpoint') as Endpoint[];
 
   for (let i = 0; i < 4; i++) newNetwork();
-  const h = new Harness(view);
+  const h = new Harness(view, opts.served ? new Set(subset(hosts().map((x) => x.metadata.name))) : undefined);
   const ops: Record<string, () => void> = {
     addEndpoint: () => {
       const n = pick(nets());
@@ -327,10 +363,13 @@ function randomRun(seedValue: number, steps: number, opts: { batches?: boolean }
       else h.added(view.add(dc2b));
     },
     touchSite: () => void h.modified(modify(view, { kind: 'Site', name: 'dc1' }, (s) => (s.metadata.labels = { n: String(rand(100)) }))),
+    connect: () => h.connect(pick(hosts()).metadata.name),
+    disconnect: () => h.disconnect(pick(hosts()).metadata.name),
   };
   const weights: [string, number][] = [
     ['addEndpoint', 28], ['modifyEndpoint', 10], ['deleteEndpoint', 12], ['addNetwork', 5], ['modifyNetwork', 8], ['deleteNetwork', 3],
     ['hostAddresses', 8], ['hostStatus', 10], ['hostSite', 3], ['hostComesAndGoes', 4], ['underlayMtu', 5], ['underlayComesAndGoes', 2], ['touchSite', 2],
+    ...(opts.served ? ([['connect', 4], ['disconnect', 6]] as [string, number][]) : []),
   ];
   const total = weights.reduce((a, [, w]) => a + w, 0);
   const ran = new Map<string, number>();
@@ -350,6 +389,8 @@ function randomRun(seedValue: number, steps: number, opts: { batches?: boolean }
     if (opts.batches && --batchLeft === 0) h.flushBatch();
   }
   if (opts.batches && batchLeft > 0) h.flushBatch();
+  // Every host caught up: all of them equal a full compile again.
+  if (opts.served) for (const x of hosts()) h.connect(x.metadata.name);
   // One host at a time compiles to the same as the whole fabric at once.
   for (const [name, segments] of h.programs) assert.deepEqual(compileHost(view, name), segments, name);
   // The run must have exercised every kind of change and produced real work.
@@ -461,6 +502,21 @@ describe('per-remote patches', () => {
     const deltas = h.modified(modify<Underlay>(view, { kind: 'Underlay', name: 'dc1-b' }, (u) => (u.spec.mtu = 1400)));
     assert.equal(deltas.size, 3);
     for (const d of deltas.values()) assert.deepEqual(d.patches, []);
+  });
+
+  // A replica serves some hosts: the others are left behind on endpoint changes and caught up
+  // when their agents connect, and then hold exactly what a full compile gives.
+  const served = { leftBehind: 0, carriedOver: 0 };
+  for (let s = 31; s <= 38; s++) {
+    test(`300 random changes and connects while serving some hosts (seed ${s})`, () => {
+      const h = randomRun(s, 300, { batches: s % 2 === 0, served: true });
+      served.leftBehind += h.hostsLeftBehind;
+      served.carriedOver += h.compiler.hostsCarriedOver;
+    });
+  }
+  test('those runs both left hosts behind and carried served hosts over', () => {
+    assert.ok(served.leftBehind > 0, 'no host was ever left behind');
+    assert.ok(served.carriedOver > 0, 'no served host was ever carried over');
   });
 
   // 10 seeds of 300 changes (and the 3 above): every delta, applied as a version-2 agent gets
