@@ -241,8 +241,10 @@ export class Controller {
     let programsWatch: ProgrammedWatch | undefined;
     replica.start([
       // Before status, so its first pass already has what the other replicas published (or soon).
+      // It only reads: a pause keeps it, rather than reload every host's entry when it resumes.
       {
         name: 'programmed-watch',
+        readOnly: true,
         start: () => {
           programsWatch = new ProgrammedWatch(
             etcd,

@@ -208,7 +208,7 @@ export class Replica {
       const held = holder && { createRevision: String(holder.create_revision), lease: String(holder.lease) };
       const verdict = paused.session === s ? pausedVerdict(paused.fence.createRevision, s.leaseId, held, s.keeper.clock.safe(performance.now())) : 'forget';
       if (verdict === 'resume') this.resume(paused.fence);
-      else if (verdict === 'forget') this.paused = undefined;
+      else if (verdict === 'forget') this.forgetPaused();
     }
     if (!this.fence && !holder) await this.campaign(s);
   }
@@ -234,7 +234,7 @@ export class Replica {
   }
 
   private stepDown(reason: string): void {
-    this.paused = undefined;
+    this.forgetPaused();
     if (!this.fence) return;
     const term = this.fence.createRevision;
     this.fence = undefined;
@@ -242,11 +242,16 @@ export class Replica {
     this.opts.log.warn({ term, reason }, 'this replica no longer leads');
   }
 
-  /** Stops the leader work, keeping the lease and the key: the term may resume (pause.ts). */
+  /**
+   * Stops the leader work that writes, keeping the lease and the key: the term may resume
+   * (pause.ts). Read-only tasks run on (leader-tasks.ts).
+   */
   private pause(s: Session, reason: string): void {
     const fence = this.fence;
     if (!fence) return;
-    this.stepDown(reason);
+    this.fence = undefined;
+    this.tasks?.pause();
+    this.opts.log.warn({ term: fence.createRevision, reason }, 'this replica no longer leads');
     this.paused = { fence, session: s };
   }
 
@@ -254,8 +259,15 @@ export class Replica {
     this.paused = undefined;
     this.fence = fence;
     this.opts.log.info({ term: fence.createRevision }, 'this replica leads again: its lease outlived the pause');
-    this.tasks?.start(fence);
+    this.tasks?.resume(fence);
     this.again = true;
+  }
+
+  /** The paused term is over: what ran on through the pause stops too. */
+  private forgetPaused(): void {
+    if (!this.paused) return;
+    this.paused = undefined;
+    this.tasks?.stop();
   }
 
   private async openSession(): Promise<Session> {
@@ -291,7 +303,7 @@ export class Replica {
     const s = this.session;
     if (!s) return;
     this.session = undefined;
-    this.paused = undefined;
+    this.forgetPaused();
     // Best effort: if etcd cannot be told, the lease runs out by itself.
     await s.keeper.revoke(1000).catch(() => undefined);
   }

@@ -3,6 +3,7 @@
 // replica list GET /v1/controllers serves from the stored records.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { LeaderTasks, type LeaderTask } from '../../src/replicas/leader-tasks.js';
 import { LeaseClock } from '../../src/replicas/lease-clock.js';
 import { grantedTtl, leaseTiming, WATCHDOG_MS } from '../../src/replicas/lease-timing.js';
 import { pausedVerdict } from '../../src/replicas/pause.js';
@@ -170,6 +171,64 @@ describe('a paused leader', () => {
     assert.equal(pausedVerdict('42', '7001', { createRevision: '57', lease: '7001' }, true), 'forget', 'someone led meanwhile');
     assert.equal(pausedVerdict('42', '7001', { createRevision: '42', lease: '9009' }, true), 'forget');
     assert.equal(pausedVerdict('42', '7001', undefined, false), 'forget');
+  });
+});
+
+describe('leader tasks', () => {
+  const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
+  /** A task that records its starts and stops as "name+fence" and "name-". */
+  const recording = (name: string, calls: string[], readOnly?: boolean): LeaderTask => ({
+    name,
+    ...(readOnly ? { readOnly } : {}),
+    start: (f) => void calls.push(`${name}+${f.createRevision}`),
+    stop: () => void calls.push(`${name}-`),
+  });
+  const fence = (rev: string) => ({ key: 'leader', createRevision: rev });
+  const setup = () => {
+    const calls: string[] = [];
+    const tasks = new LeaderTasks([recording('watch', calls, true), recording('status', calls)], quiet);
+    tasks.start(fence('42'));
+    calls.length = 0;
+    return { calls, tasks };
+  };
+
+  test('a pause stops the tasks that write; a read-only one runs on and is not started again on resume', () => {
+    const { calls, tasks } = setup();
+    tasks.pause();
+    assert.deepEqual(calls, ['status-']);
+    assert.equal(tasks.running, false);
+    tasks.resume(fence('42'));
+    assert.deepEqual(calls, ['status-', 'status+42']);
+    assert.equal(tasks.running, true);
+  });
+
+  test('a paused term that ends stops the read-only task too, once; a new term starts everything', () => {
+    const { calls, tasks } = setup();
+    tasks.pause();
+    tasks.stop();
+    tasks.stop();
+    assert.deepEqual(calls, ['status-', 'watch-']);
+    tasks.start(fence('57'));
+    assert.deepEqual(calls.slice(2), ['watch+57', 'status+57']);
+  });
+
+  test('a new term won while paused restarts everything, the read-only task included', () => {
+    const { calls, tasks } = setup();
+    tasks.pause();
+    tasks.start(fence('57'));
+    assert.deepEqual(calls, ['status-', 'watch-', 'watch+57', 'status+57']);
+  });
+
+  test('pause and resume out of turn change nothing; a task that throws does not stop the others', () => {
+    const { calls, tasks } = setup();
+    tasks.resume(fence('42'));
+    assert.deepEqual(calls, [], 'resuming a running term');
+    tasks.stop();
+    tasks.pause();
+    assert.deepEqual(calls, ['watch-', 'status-'], 'pausing a stopped term');
+    const failing = new LeaderTasks([{ name: 'bad', start: () => { throw new Error('no'); }, stop: () => undefined }, recording('status', calls)], quiet);
+    failing.start(fence('60'));
+    assert.equal(calls.at(-1), 'status+60');
   });
 });
 
