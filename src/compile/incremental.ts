@@ -50,9 +50,9 @@ export class IncrementalCompiler implements CompiledMemory {
    * `view` is live: it already reflects a change by the time onChange is called with it.
    * `interested` says which hosts' segments must be current after every change (a controller
    * replica: the hosts whose agents it serves). The others' are brought up to date by
-   * catchUp() when they are needed: carrying a thousand hosts' remote entries per endpoint
-   * change, on every replica, for hosts another replica serves, was most of a replica's
-   * per-host work. Every host is interesting by default.
+   * catchUp() when they are needed: every replica carried each endpoint change over to every
+   * host (a segment, a patch and a delta each), two thirds of them for agents another replica
+   * serves. Every host is interesting by default.
    */
   constructor(
     private readonly view: IntentView,

@@ -446,7 +446,9 @@ async function main(): Promise<number> {
     const PROFILE = process.env.BENCH_PROFILE;
     const profiled = replicas[Math.min(REPLICAS - 1, envInt('BENCH_PROFILE_REPLICA', 1))]!;
     const stopProfile = PROFILE ? await profileProcess(profiled.ctl.pid) : undefined;
+    const beforeMulti = leadership();
     const multi = await measureChanges('three', (k) => replicas[k % REPLICAS]!, 1_000);
+    const afterMulti = leadership();
     if (stopProfile) console.log(`  CPU profile of r${replicas.indexOf(profiled)} over the 3-replica changes: ${await stopProfile(PROFILE!, 'three-changes')}`);
     const multiStats = await agentStats();
     phase('3 replicas: writes');
@@ -496,6 +498,9 @@ async function main(): Promise<number> {
     const leadershipText = (x: ReturnType<typeof leadership>) => `${x.terms} terms begun, ${x.pauses} paused, ${x.resumes} resumed the same term, other step-downs: ${[...x.others].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}`;
     const allLeadership = leadership();
     console.log(`leaders (from the replicas' logs; ${KILLS} kills begin ${KILLS} terms): before the kills ${leadershipText(busyLeadership)}; over the whole run ${leadershipText(allLeadership)}`);
+    // The measured 3-replica changes alone: a term begun or a pause there is in the figures.
+    const during = { terms: afterMulti.terms - beforeMulti.terms, pauses: afterMulti.pauses - beforeMulti.pauses, resumes: afterMulti.resumes - beforeMulti.resumes };
+    console.log(`leaders during the 3-replica changes: ${during.terms} terms begun, ${during.pauses} paused, ${during.resumes} resumed the same term`);
 
     // ----- report -----
     const summarize = (changes: Change[]) => ({
@@ -568,7 +573,7 @@ async function main(): Promise<number> {
         settings: { agents: N, workers: WORKERS, changes: CHANGES, kills: KILLS, writes: WRITES, clients: CLIENTS, replicas: REPLICAS, etcdMembers },
         problems: problems.length,
         joined: joinedOk,
-        fanout: { ...fanoutFigures(M, multiStats), sessionsByReplica },
+        fanout: { ...fanoutFigures(M, multiStats), sessionsByReplica, leadersDuringChanges: during },
         writes: writeFigures(multiWrites),
         // No same-run baseline for failover: the issue's goal is ≤ 2 s at p99.
         failover: {
