@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 // Thin launcher: run the TypeScript CLI through tsx so there is no build output to keep in sync.
 import { register } from 'tsx/esm/api';
 register();

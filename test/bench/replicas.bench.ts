@@ -98,10 +98,16 @@ async function settle(pids: number[], maxMs: number): Promise<{ ms: number; idle
   return { ms: performance.now() - t0, idle: false };
 }
 
-const scaleCpu = (c: CpuByRole, k: number): CpuByRole => ({ replicas: c.replicas * k, etcd: c.etcd * k, agents: c.agents * k });
+const scaleCpu = (c: CpuByRole, k: number): CpuByRole => ({ replicas: c.replicas * k, etcd: c.etcd * k, agents: c.agents * k, byReplica: c.byReplica.map((x) => x * k) });
+
+/** As JSON figures: each replica as r0, r1, ... */
+const cpuFigures = (c: CpuByRole): Figures => ({ replicas: c.replicas, etcd: c.etcd, agents: c.agents, ...Object.fromEntries(c.byReplica.map((x, i) => [`r${i}`, x])) });
 
 function meanCpu(xs: CpuByRole[]): CpuByRole {
-  const sum = xs.reduce((a, c) => ({ replicas: a.replicas + c.replicas, etcd: a.etcd + c.etcd, agents: a.agents + c.agents }), { replicas: 0, etcd: 0, agents: 0 });
+  const sum = xs.reduce(
+    (a, c) => ({ replicas: a.replicas + c.replicas, etcd: a.etcd + c.etcd, agents: a.agents + c.agents, byReplica: c.byReplica.map((x, i) => x + (a.byReplica[i] ?? 0)) }),
+    { replicas: 0, etcd: 0, agents: 0, byReplica: [] as number[] },
+  );
   return scaleCpu(sum, xs.length ? 1 / xs.length : NaN);
 }
 
@@ -164,6 +170,8 @@ type CpuByRole = {
   replicas: number;
   etcd: number;
   agents: number;
+  /** Each replica's share of `replicas`, by index. */
+  byReplica: number[];
 };
 
 async function main(): Promise<number> {
@@ -326,10 +334,13 @@ async function main(): Promise<number> {
     };
     const pids = () => replicas.map((r) => r.ctl.pid);
     const sumCpu = (ps: (number | undefined)[]) => ps.reduce((n: number, p) => n + cpuSeconds(p), 0);
-    const cpuNow = (): CpuByRole => ({ replicas: sumCpu(pids()), etcd: sumCpu(etcdPids()), agents: sumCpu(workers.map((w) => w.child.pid)) });
+    const cpuNow = (): CpuByRole => {
+      const byReplica = pids().map((p) => cpuSeconds(p));
+      return { replicas: byReplica.reduce((a, b) => a + b, 0), etcd: sumCpu(etcdPids()), agents: sumCpu(workers.map((w) => w.child.pid)), byReplica };
+    };
     const cpuSince = (c0: CpuByRole): CpuByRole => {
       const c = cpuNow();
-      return { replicas: c.replicas - c0.replicas, etcd: c.etcd - c0.etcd, agents: c.agents - c0.agents };
+      return { replicas: c.replicas - c0.replicas, etcd: c.etcd - c0.etcd, agents: c.agents - c0.agents, byReplica: c.byReplica.map((x, i) => x - (c0.byReplica[i] ?? 0)) };
     };
 
     /** CHANGES endpoint creates, the k-th through `through(k)`, each timed until every agent in the network acked it. */
@@ -540,6 +551,10 @@ async function main(): Promise<number> {
     for (const [setup, x] of [['3 replicas', M], ['1 replica', S]] as const) {
       console.log(`${pad(setup, 11)} replicas ${ms(x.cpuAcked.replicas)} / ${ms(x.cpuSettled.replicas)}, etcd ${ms(x.cpuAcked.etcd)} / ${ms(x.cpuSettled.etcd)}, agents ${ms(x.cpuAcked.agents)} / ${ms(x.cpuSettled.agents)}`);
     }
+    // Whether one replica pays for the others: the leader (status), or the one that took the POST.
+    const viaCpu = (pick: (c: Change) => number) => multi.reduce((n, c) => n + pick(c), 0) / Math.max(1, multi.length);
+    const perReplica = M.cpuAcked.byReplica.map((x, i) => `r${i}${i === leaderIndex ? ' (leader)' : ''} ${ms(x)} / ${ms(M.cpuSettled.byReplica[i] ?? NaN)}`);
+    console.log(`3 replicas, each: ${perReplica.join(', ')}; the one that took the POST ${ms(viaCpu((c) => c.cpu.acked.byReplica[c.via] ?? 0))} / ${ms(viaCpu((c) => c.cpu.settled.byReplica[c.via] ?? 0))}`);
     console.log('');
     console.log(['writes'.padEnd(11), lpad('creates', 8), lpad('failed', 7), lpad('per s', 8), lpad('p50 ms', 9), lpad('p99 ms', 9)].join(' '));
     for (const [setup, w] of [['3 replicas', multiWrites], ['1 replica', singleWrites]] as const) console.log([pad(setup, 11), lpad(String(WRITES), 8), lpad(String(w.failed), 7), lpad(fmt(w.perSecond, 0), 8), lpad(fmt(w.latency.p50), 9), lpad(fmt(w.latency.p99), 9)].join(' '));
@@ -563,8 +578,8 @@ async function main(): Promise<number> {
       perAgentAck: distFigures(x.ack),
       allAcked: distFigures(x.allAcked),
       sessionsReopened: stats.reconnects,
-      cpuMsPerChangeUntilAcked: scaleCpu(x.cpuAcked, 1000),
-      cpuMsPerChangeUntilSettled: scaleCpu(x.cpuSettled, 1000),
+      cpuMsPerChangeUntilAcked: cpuFigures(scaleCpu(x.cpuAcked, 1000)),
+      cpuMsPerChangeUntilSettled: cpuFigures(scaleCpu(x.cpuSettled, 1000)),
     });
     const writeFigures = (w: typeof singleWrites): Figures => ({ creates: WRITES, clients: CLIENTS, failed: w.failed, retries: w.retries, seconds: w.seconds, perSecond: w.perSecond, p50Ms: w.latency.p50, p99Ms: w.latency.p99 });
     writeBenchResult({

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { etcdPidsOnDataDir } from '../../src/etcd/index.js';
+import { NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { onDeath } from './on-death.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -57,7 +58,7 @@ export async function startController(opts: StartOptions = {}): Promise<TestCont
   stateDirs.set(stateDir, (stateDirs.get(stateDir) ?? false) || !opts.stateDir);
   const adminToken = opts.adminToken ?? `test-admin-token-${process.pid}-${++seq}-0123456789`;
   const root = opts.root ?? ROOT;
-  const args = ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'controller', '--listen', `127.0.0.1:${opts.port ?? 0}`, '--state-dir', stateDir];
+  const args = [...NODE_FLAGS, '--import', 'tsx', join(root, 'src/cli/main.ts'), 'controller', '--listen', `127.0.0.1:${opts.port ?? 0}`, '--state-dir', stateDir];
   if (opts.etcdEndpoint) args.push('--etcd-endpoints', opts.etcdEndpoint);
   args.push(...(opts.extraArgs ?? []));
   const env = { ...process.env, WEFT_ADMIN_TOKEN: adminToken };
