@@ -1,7 +1,9 @@
 // The program state status counts, across replicas: the local program book for hosts whose
 // sessions are here, what other replicas published (src/store programmed-states.ts) for hosts
 // connected to them. Every replica compiles the same programs from the same intent, so which
-// hosts hold a segment is the local book's answer everywhere; only the acks differ. A host
+// hosts hold a segment is the local book's answer everywhere (a replica keeps the content of
+// only its own agents' segments current, never which segments a host holds); only the acks
+// differ. A host
 // connected nowhere (or only to a replica that published nothing yet) keeps the local book's
 // last word, which is what a single controller says. Pure: the watch and the reconciler are
 // the shells around it.
