@@ -163,6 +163,26 @@ describe('IncrementalCompiler', () => {
     assert.deepEqual(deltas.get('h2'), { upsert: h.programs.get('h2'), remove: [], patches: [] });
   });
 
+  test('a host served without being caught up stays behind until it is, then gets exactly a full compile', () => {
+    const view = fabric();
+    host(view, 'h3', 'dc1', ['192.168.10.13']);
+    net(view, 'n', SUBNET);
+    ep(view, 'n', 'e1', 'h1');
+    ep(view, 'n', 'e2', 'h2');
+    ep(view, 'n', 'e3', 'h3');
+    const h = new Harness(view, new Set(['h1', 'h2']));
+    h.added(ep(view, 'n', 'e4', 'h1'));
+    h.added(ep(view, 'n', 'e5', 'h2'));
+    assert.ok(h.compiler.isBehind('h3'), 'h3 is served nowhere: left behind');
+    // Served from now on, but nobody caught it up: what it holds is two changes old, so the
+    // next change's shared diff (one remote) is not its change. It must stay behind.
+    h.served!.add('h3');
+    const deltas = h.added(ep(view, 'n', 'e6', 'h1'));
+    assert.equal(deltas.has('h3'), false);
+    assert.ok(h.compiler.isBehind('h3'));
+    h.connect('h3');
+  });
+
   test('a host heartbeat that changes nothing compiled answers nothing', () => {
     const view = fabric();
     net(view, 'n', SUBNET);
@@ -365,11 +385,14 @@ function randomRun(seedValue: number, steps: number, opts: { batches?: boolean; 
     touchSite: () => void h.modified(modify(view, { kind: 'Site', name: 'dc1' }, (s) => (s.metadata.labels = { n: String(rand(100)) }))),
     connect: () => h.connect(pick(hosts()).metadata.name),
     disconnect: () => h.disconnect(pick(hosts()).metadata.name),
+    // Served from now on without being caught up: it must stay behind until it is, never be
+    // carried over from segments that are not the previous compile's.
+    serveQuietly: () => void h.served?.add(pick(hosts()).metadata.name),
   };
   const weights: [string, number][] = [
     ['addEndpoint', 28], ['modifyEndpoint', 10], ['deleteEndpoint', 12], ['addNetwork', 5], ['modifyNetwork', 8], ['deleteNetwork', 3],
     ['hostAddresses', 8], ['hostStatus', 10], ['hostSite', 3], ['hostComesAndGoes', 4], ['underlayMtu', 5], ['underlayComesAndGoes', 2], ['touchSite', 2],
-    ...(opts.served ? ([['connect', 4], ['disconnect', 6]] as [string, number][]) : []),
+    ...(opts.served ? ([['connect', 4], ['disconnect', 6], ['serveQuietly', 2]] as [string, number][]) : []),
   ];
   const total = weights.reduce((a, [, w]) => a + w, 0);
   const ran = new Map<string, number>();
